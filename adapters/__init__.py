@@ -1,0 +1,1 @@
+"""Everything that talks to the world: storage, HTTP, the command line."""

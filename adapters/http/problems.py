@@ -1,0 +1,87 @@
+"""RFC 9457 problem details: the one mapping from errors to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import falcon
+import orjson
+from eventsourcing.persistence import OperationalError
+
+from adapters.http.validation import ValidationFailed
+from domain.ids import InvalidMilestoneId
+from domain.milestone import ConcurrentUpdate, MilestoneNotFound, VersionMismatch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem_body(status: int, detail: str, **extra: Any) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "about:blank",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+            **extra,
+        }
+    )
+
+
+def _respond(resp: falcon.Response, status: int, detail: str, **extra: Any) -> None:
+    resp.status = status
+    resp.content_type = PROBLEM_JSON
+    resp.data = problem_body(status, detail, **extra)
+
+
+def _serialize_http_error(
+    req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError
+) -> None:
+    """Falcon's own errors (404 route, 405, 413, ...) as problem details."""
+    detail = error.description or error.title or ""
+    _respond(resp, error.status_code, detail)
+    for name, value in (error.headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _handler(status: int, detail: Callable[[Exception], str]) -> Any:
+    def handle(
+        req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
+    ) -> None:
+        extra = {"errors": error.errors} if isinstance(error, ValidationFailed) else {}
+        _respond(resp, status, detail(error), **extra)
+
+    return handle
+
+
+def _unexpected(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
+) -> None:
+    log.exception("unhandled error in %s %s", req.method, req.path, exc_info=error)
+    _respond(resp, 500, "the server failed to handle this request")
+
+
+def install(app: falcon.App) -> None:
+    """Map every error to a problem response; later handlers take precedence."""
+    app.set_error_serializer(_serialize_http_error)
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(ValidationFailed, _handler(400, str))
+    not_found = _handler(404, lambda _: "no milestone has this id")
+    app.add_error_handler(MilestoneNotFound, not_found)
+    app.add_error_handler(InvalidMilestoneId, not_found)
+    app.add_error_handler(
+        VersionMismatch,
+        _handler(412, lambda e: f"If-Match does not match the current version {e.actual}"),  # type: ignore[attr-defined]
+    )
+    app.add_error_handler(
+        ConcurrentUpdate,
+        _handler(409, lambda _: "the milestone kept changing under this write; try again"),
+    )
+    app.add_error_handler(
+        OperationalError, _handler(503, lambda _: "the storage is busy or unreachable")
+    )

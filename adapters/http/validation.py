@@ -1,0 +1,169 @@
+"""Request validation: every bad field is named, and nothing reaches the domain unchecked."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from domain.milestone import Status
+
+MAX_BODY_BYTES = 64 * 1024
+
+# Every milestone field a client may send; the rest of a body is an error.
+MILESTONE_FIELDS = frozenset(
+    {"id", "projectId", "title", "description", "status", "dueDate", "reachedAt", "createdAt"}
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+class ValidationFailed(Exception):
+    """A request that breaks the contract; ``errors`` names each bad field."""
+
+    def __init__(self, errors: list[dict[str, str]], detail: str = "") -> None:
+        super().__init__(detail or "; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append({"field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            [{"field": "", "message": "must be a JSON object"}], "the body must be a JSON object"
+        )
+    return body
+
+
+def _unknown(body: dict[str, Any], errors: _Collector) -> None:
+    for key in body:
+        if key not in MILESTONE_FIELDS:
+            errors.add(key, "is not a milestone field")
+
+
+def _text(errors: _Collector, field: str, value: Any, *, max_length: int, required: bool) -> Any:
+    if not isinstance(value, str):
+        errors.add(field, "must be a string")
+    elif required and not value.strip():
+        errors.add(field, "must not be empty")
+    elif len(value) > max_length:
+        errors.add(field, f"must be at most {max_length} characters")
+    return value
+
+
+def _status(errors: _Collector, field: str, value: Any) -> Status | None:
+    if isinstance(value, str):
+        try:
+            return Status(value)
+        except ValueError:
+            pass
+    errors.add(field, "must be one of pending, in_progress, reached")
+    return None
+
+
+def _due_date(errors: _Collector, value: Any) -> str | None:
+    """A date or a date-time with offset, kept exactly as sent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            if _DATE.fullmatch(value):
+                date.fromisoformat(value)
+                return value
+            if _DATE_TIME.fullmatch(value):
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return value
+        except ValueError:
+            pass
+    errors.add("dueDate", "must be null, an ISO 8601 date or a date-time with offset")
+    return None
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """An ISO 8601 date-time with offset, in UTC at millisecond precision; None if invalid."""
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        return None
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    instant = instant.astimezone(UTC)
+    return instant.replace(microsecond=instant.microsecond - instant.microsecond % 1000)
+
+
+def _reached_at(errors: _Collector, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    instant = parse_instant(value)
+    if instant is None:
+        errors.add("reachedAt", "must be null or an ISO 8601 date-time with offset")
+    return instant
+
+
+def parse_create(body: Any) -> dict[str, Any]:
+    """The arguments of a create command."""
+    body, errors = _object(body), _Collector()
+    _unknown(body, errors)
+    command: dict[str, Any] = {}
+    for field in ("projectId", "title"):
+        if field not in body:
+            errors.add(field, "is required")
+    if "projectId" in body:
+        command["project_id"] = _text(
+            errors, "projectId", body["projectId"], max_length=100, required=True
+        )
+    if "title" in body:
+        command["title"] = _text(errors, "title", body["title"], max_length=200, required=True)
+    if "description" in body:
+        command["description"] = _text(
+            errors, "description", body["description"], max_length=10_000, required=False
+        )
+    if "status" in body:
+        command["status"] = _status(errors, "status", body["status"])
+    if "dueDate" in body:
+        command["due_date"] = _due_date(errors, body["dueDate"])
+    errors.raise_if_any()
+    return command
+
+
+def parse_update(body: Any) -> dict[str, Any]:
+    """The changes of an update command (projectId, id and createdAt are ignored)."""
+    body, errors = _object(body), _Collector()
+    _unknown(body, errors)
+    changes: dict[str, Any] = {}
+    if "title" in body:
+        changes["title"] = _text(errors, "title", body["title"], max_length=200, required=True)
+    if "description" in body:
+        changes["description"] = _text(
+            errors, "description", body["description"], max_length=10_000, required=False
+        )
+    if "status" in body:
+        changes["status"] = _status(errors, "status", body["status"])
+    if "dueDate" in body:
+        changes["due_date"] = _due_date(errors, body["dueDate"])
+    if "reachedAt" in body:
+        changes["reached_at"] = _reached_at(errors, body["reachedAt"])
+    errors.raise_if_any()
+    return changes
+
+
+def parse_status_filter(value: str | None) -> Status | None:
+    if value is None:
+        return None
+    errors = _Collector()
+    status = _status(errors, "status", value)
+    errors.raise_if_any()
+    return status

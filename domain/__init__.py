@@ -1,0 +1,1 @@
+"""The Milestones domain: the aggregate, its ids and the application service."""

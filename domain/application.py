@@ -1,0 +1,88 @@
+"""The application service: each command loads a milestone, changes it and saves it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.milestone import (
+    ConcurrentUpdate,
+    Milestone,
+    MilestoneDeleted,
+    MilestoneNotFound,
+    VersionMismatch,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Container
+    from uuid import UUID
+
+    from domain.milestone import Status
+
+
+class Milestones(Application[Any]):
+    name = "Milestones"
+    # Snapshots bound the replay behind a command or a historic read on a long stream.
+    snapshotting_intervals: ClassVar = {Milestone: 100}
+    # How often a write that lost the optimistic-concurrency race reloads and tries again.
+    max_attempts = 20
+
+    def create(  # noqa: PLR0913 - the fields of a new milestone
+        self,
+        *,
+        project_id: str,
+        title: str,
+        description: str = "",
+        status: Status | None = None,
+        due_date: str | None = None,
+    ) -> Milestone:
+        milestone = Milestone.create(
+            project_id=project_id,
+            title=title,
+            description=description,
+            due_date=due_date,
+            **({"status": status} if status is not None else {}),
+        )
+        self.save(milestone)
+        return milestone
+
+    def update(
+        self,
+        milestone_id: UUID,
+        changes: dict[str, Any],
+        *,
+        if_version: Container[int] | None = None,
+    ) -> Milestone:
+        return self._change(milestone_id, lambda m: m.update(**changes), if_version)
+
+    def delete(self, milestone_id: UUID, *, if_version: Container[int] | None = None) -> Milestone:
+        return self._change(milestone_id, Milestone.delete, if_version)
+
+    def get(self, milestone_id: UUID, version: int | None = None) -> Milestone:
+        try:
+            return self.repository.get(milestone_id, version=version)
+        except AggregateNotFoundError:
+            raise MilestoneNotFound(milestone_id) from None
+
+    def _change(
+        self,
+        milestone_id: UUID,
+        command: Callable[[Milestone], None],
+        if_version: Container[int] | None,
+    ) -> Milestone:
+        for _ in range(self.max_attempts):
+            milestone = self.get(milestone_id)
+            if milestone.deleted:
+                raise MilestoneDeleted(milestone_id)
+            if if_version is not None and milestone.version not in if_version:
+                raise VersionMismatch(if_version, milestone.version)
+            command(milestone)
+            try:
+                self.save(milestone)
+            except IntegrityError:
+                # Another writer saved this version first: reload and decide again.
+                continue
+            return milestone
+        raise ConcurrentUpdate(milestone_id)

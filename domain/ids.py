@@ -1,0 +1,73 @@
+"""Public milestone ids.
+
+A milestone's public id is ``ms_`` followed by its aggregate UUID (a UUIDv7) written in
+Crockford base32, so ids are URL-safe, sort in creation order, and map one-to-one to the
+aggregate id without a lookup table.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+PREFIX = "ms_"
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_VALUES = {char: value for value, char in enumerate(_ALPHABET)}
+_TOKEN_LENGTH = 26  # 128 bits in 5-bit digits; the first digit carries 3 bits
+_LOW_74_BITS = (1 << 74) - 1
+
+_lock = threading.Lock()
+_last = 0
+
+
+class InvalidMilestoneId(ValueError):
+    """The text is not the public id of any milestone that could exist."""
+
+
+def new_milestone_uuid(at: datetime) -> UUID:
+    """A UUIDv7 (RFC 9562) for an aggregate created at ``at``.
+
+    Within one process ids strictly increase, even within one millisecond.
+    """
+    global _last  # noqa: PLW0603 - one counter per process, guarded by the lock
+    millis = int(at.timestamp() * 1000)
+    randomness = int.from_bytes(os.urandom(10)) & _LOW_74_BITS
+    with _lock:
+        candidate = (millis << 74) | randomness
+        _last = candidate if candidate > _last else _last + 1
+        value = _last
+    # Spread the 122 payload bits around the version and variant bits.
+    unix_ms = value >> 74
+    rand_a = (value >> 62) & 0xFFF
+    rand_b = value & ((1 << 62) - 1)
+    return UUID(int=(unix_ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+
+
+def to_public_id(milestone_id: UUID) -> str:
+    number = milestone_id.int
+    digits = []
+    for _ in range(_TOKEN_LENGTH):
+        digits.append(_ALPHABET[number & 31])
+        number >>= 5
+    return PREFIX + "".join(reversed(digits))
+
+
+def from_public_id(public_id: str) -> UUID:
+    """The aggregate id behind a public id; only the canonical spelling is accepted."""
+    token = public_id[len(PREFIX) :]
+    if (
+        not public_id.startswith(PREFIX)
+        or len(token) != _TOKEN_LENGTH
+        or token[0] > "7"
+        or any(char not in _VALUES for char in token)
+    ):
+        raise InvalidMilestoneId(public_id)
+    number = 0
+    for char in token:
+        number = (number << 5) | _VALUES[char]
+    return UUID(int=number)

@@ -1,0 +1,172 @@
+"""The Milestone aggregate: every change is one of four events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.ids import new_milestone_uuid
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+# The attributes that an Updated event may change (status has its own event).
+EDITABLE = ("title", "description", "due_date", "reached_at")
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    REACHED = "reached"
+
+
+class MilestoneError(Exception):
+    """Base class of the domain's errors."""
+
+
+class MilestoneNotFound(MilestoneError):
+    """No milestone has this id (or had it at the requested version or time)."""
+
+
+class MilestoneDeleted(MilestoneNotFound):
+    """The milestone was deleted and takes no more commands."""
+
+
+class VersionMismatch(MilestoneError):
+    """The caller expected another version of the milestone."""
+
+    def __init__(self, expected: object, actual: int) -> None:
+        super().__init__(f"expected version {expected}, found {actual}")
+        self.actual = actual
+
+
+class ConcurrentUpdate(MilestoneError):
+    """A write kept losing the race with other writers and was given up."""
+
+
+def utc_now() -> datetime:
+    """The current time at millisecond precision, so stored event time is shown exactly."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+
+def format_instant(instant: datetime) -> str:
+    """The one text form of every instant the service writes: ``2026-02-19T10:30:00.000Z``."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Milestone(Aggregate):
+    class Event(Aggregate.Event):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return utc_now()
+
+    class Created(Event, Aggregate.Created):
+        project_id: str
+        title: str
+        description: str
+        status: Status
+        due_date: str | None
+        reached_at: datetime | None
+
+    class Updated(Event):
+        changes: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            for name, value in self.changes.items():
+                setattr(aggregate, name, value)
+
+    class StatusChanged(Event):
+        from_status: Status
+        to_status: Status
+        reached_at: datetime | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = Status(self.to_status)
+            aggregate.reached_at = self.reached_at
+
+    class Deleted(Event):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted = True
+
+    def __init__(  # noqa: PLR0913 - one argument per field of the Created event
+        self,
+        project_id: str,
+        title: str,
+        description: str,
+        status: Status,
+        due_date: str | None,
+        reached_at: datetime | None,
+    ) -> None:
+        self.project_id = project_id
+        self.title = title
+        self.description = description
+        self.status = Status(status)
+        self.due_date = due_date
+        self.reached_at = reached_at
+        self.deleted = False
+
+    @classmethod
+    def create(  # noqa: PLR0913 - the fields of a new milestone
+        cls,
+        *,
+        project_id: str,
+        title: str,
+        description: str = "",
+        status: Status = Status.PENDING,
+        due_date: str | None = None,
+        milestone_id: UUID | None = None,
+    ) -> Milestone:
+        # One clock reading is the event time, the createdAt, the id's time and,
+        # for a milestone created as reached, its reachedAt.
+        now = utc_now()
+        return cls._create(
+            cls.Created,
+            id=milestone_id or new_milestone_uuid(now),
+            timestamp=now,
+            project_id=project_id,
+            title=title,
+            description=description,
+            status=status,
+            due_date=due_date,
+            reached_at=now if status is Status.REACHED else None,
+        )
+
+    def update(self, *, status: Status | None = None, **fields: Any) -> None:
+        """Change any of the EDITABLE fields and the status; unchanged values are no change."""
+        self._refuse_if_deleted()
+        unknown = set(fields) - set(EDITABLE)
+        if unknown:
+            msg = f"not editable: {sorted(unknown)}"
+            raise TypeError(msg)
+        changes = {name: value for name, value in fields.items() if getattr(self, name) != value}
+        if changes:
+            self.trigger_event(self.Updated, changes=changes)
+        if status is not None and status != self.status:
+            self._change_status(Status(status))
+
+    def delete(self) -> None:
+        self._refuse_if_deleted()
+        self.trigger_event(self.Deleted)
+
+    def _change_status(self, status: Status) -> None:
+        now = utc_now()
+        # reachedAt is a fact of event time: the first StatusChanged to reached sets it,
+        # leaving reached keeps it, reaching again keeps the first value.
+        reached_at = self.reached_at
+        if status is Status.REACHED and reached_at is None:
+            reached_at = now
+        self.trigger_event(
+            self.StatusChanged,
+            timestamp=now,
+            from_status=self.status,
+            to_status=status,
+            reached_at=reached_at,
+        )
+
+    def _refuse_if_deleted(self) -> None:
+        if self.deleted:
+            raise MilestoneDeleted(self.id)

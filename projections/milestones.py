@@ -1,0 +1,134 @@
+"""The milestone read model: the wire document of each live milestone.
+
+The same fold serves the live view (applied in the transaction that records the events),
+the catch-up of a view that lags, and a full rebuild. It works on stored records as
+decoded JSON, not on domain objects, so a rebuild decodes each record once and nothing
+more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import orjson
+
+from domain.ids import to_public_id
+from domain.milestone import format_instant
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from domain.milestone import Milestone
+
+Document = dict[str, Any]
+
+# Aggregate attribute names and their names on the wire.
+WIRE_NAMES = {
+    "project_id": "projectId",
+    "title": "title",
+    "description": "description",
+    "status": "status",
+    "due_date": "dueDate",
+    "reached_at": "reachedAt",
+}
+_INSTANTS = frozenset({"reached_at"})
+
+
+def event_type(topic: str) -> str:
+    """``Created`` for the topic ``domain.milestone:Milestone.Created``."""
+    return topic.rpartition(".")[2]
+
+
+def stored_instant(value: dict[str, str]) -> str:
+    """An instant as the event store holds it (the library's transcoding of a datetime)."""
+    return format_instant(datetime.fromisoformat(value["_data_"]))
+
+
+def stored_optional_instant(value: dict[str, str] | None) -> str | None:
+    return None if value is None else stored_instant(value)
+
+
+def wire_fields(state: dict[str, Any]) -> Document:
+    """Stored field values by wire name, instants in their one text form."""
+    return {
+        WIRE_NAMES[name]: stored_optional_instant(value) if name in _INSTANTS else value
+        for name, value in state.items()
+        if name in WIRE_NAMES
+    }
+
+
+def document(public_id: str, fields: Document, created_at: str) -> Document:
+    """A milestone as clients see it: exactly eight keys, in the contract's order."""
+    return {
+        "id": public_id,
+        "projectId": fields["projectId"],
+        "title": fields["title"],
+        "description": fields["description"],
+        "status": fields["status"],
+        "dueDate": fields["dueDate"],
+        "reachedAt": fields["reachedAt"],
+        "createdAt": created_at,
+    }
+
+
+def document_of(milestone: Milestone) -> Document:
+    """The document of an aggregate, e.g. a milestone as it was at some version."""
+    fields = {wire: getattr(milestone, name) for name, wire in WIRE_NAMES.items()}
+    if milestone.reached_at is not None:
+        fields["reachedAt"] = format_instant(milestone.reached_at)
+    return document(to_public_id(milestone.id), fields, format_instant(milestone.created_on))
+
+
+def apply(
+    current: Document | None, milestone_id: UUID, kind: str, state: dict[str, Any]
+) -> Document | None:
+    """The document after one stored event; None once the milestone is deleted."""
+    if kind == "Created":
+        return document(
+            to_public_id(milestone_id), wire_fields(state), stored_instant(state["timestamp"])
+        )
+    if current is None:
+        msg = f"{kind} event for a milestone that is not in the view: {milestone_id}"
+        raise LookupError(msg)
+    if kind == "Updated":
+        return current | wire_fields(state["changes"])
+    if kind == "StatusChanged":
+        return current | {
+            "status": state["to_status"],
+            "reachedAt": stored_optional_instant(state["reached_at"]),
+        }
+    if kind == "Deleted":
+        return None
+    msg = f"unknown milestone event type: {kind}"
+    raise ValueError(msg)
+
+
+Record = tuple[UUID, int, str, bytes]  # milestone id, version, topic, stored state
+Row = tuple[int, Document | None]  # version, document (None once deleted)
+
+
+def fold(
+    records: Iterable[Record], load: Callable[[list[str]], Mapping[str, Document]]
+) -> dict[str, Row]:
+    """Apply records in log order; the resulting row of each milestone they touch.
+
+    ``load`` fetches the current documents of milestones whose first record here is not
+    their Created event, all at once.
+    """
+    decoded = [
+        (milestone_id, to_public_id(milestone_id), version, event_type(topic), orjson.loads(state))
+        for milestone_id, version, topic, state in records
+    ]
+    first_kinds: dict[str, str] = {}
+    for _, public_id, _, kind, _ in decoded:
+        first_kinds.setdefault(public_id, kind)
+    documents: dict[str, Document | None] = dict(
+        load([public_id for public_id, kind in first_kinds.items() if kind != "Created"])
+    )
+    rows: dict[str, Row] = {}
+    for milestone_id, public_id, version, kind, state in decoded:
+        documents[public_id] = apply(documents.get(public_id), milestone_id, kind, state)
+        rows[public_id] = (version, documents[public_id])
+    return rows
