@@ -8,22 +8,23 @@ from typing import TYPE_CHECKING
 
 from adapters.http import create_app
 from adapters.settings import Settings
-from adapters.sqlite import SQLiteMilestoneView
+from adapters.sqlite import MilestonesRecorder, SQLiteReads
 from domain.application import Milestones
 
 if TYPE_CHECKING:
     import falcon
 
-    from adapters.http.resources import MilestoneView
+    from adapters.storage import Reads, ViewMaintenance
 
 
 @dataclass
 class Service:
     milestones: Milestones
-    view: MilestoneView
+    reads: Reads
+    maintenance: ViewMaintenance
 
     def close(self) -> None:
-        self.view.close()
+        self.reads.close()
         self.milestones.close()
 
 
@@ -48,11 +49,14 @@ def open_service(settings: Settings) -> Service:
             "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
         }
     )
-    milestones.recorder.catch_up()  # type: ignore[attr-defined]
-    return Service(milestones, SQLiteMilestoneView(path))
+    recorder = milestones.recorder
+    if not isinstance(recorder, MilestonesRecorder):
+        raise TypeError(f"unexpected recorder {recorder!r}")
+    recorder.catch_up()
+    return Service(milestones, SQLiteReads(path), recorder)
 
 
-def create_wsgi_app() -> falcon.App:
+def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
     service = open_service(Settings.from_environ())
-    return create_app(service.milestones, service.view)
+    return create_app(service.milestones, service.reads)

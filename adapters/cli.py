@@ -1,14 +1,23 @@
-"""The ``milestones`` command."""
+"""The ``milestones`` command: serve the API, and the operator's tools over the event log."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from gunicorn.app.base import BaseApplication
 
 from adapters import gunicorn_conf
+from adapters.bootstrap import Service, open_service
+from adapters.settings import Settings
+from domain.ids import InvalidMilestoneId, from_public_id
+from projections.milestones import event_document
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -44,18 +53,121 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_service(command: Callable[[Service, argparse.Namespace], int]) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        service = open_service(Settings.from_environ())
+        try:
+            return command(service, args)
+        finally:
+            service.close()
+
+    return run
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 40
+    filled = width * done // total if total else width
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events",
+        end="",
+        file=sys.stderr,
+    )
+
+
+@_with_service
+def rebuild(service: Service, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    events = service.maintenance.rebuild(_progress_bar if sys.stderr.isatty() else _quiet)
+    seconds = time.perf_counter() - started
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    rate = events / seconds if seconds else 0.0
+    print(f"rebuilt the view from {events:,} events in {seconds:.2f} s ({rate:,.0f} events/s)")
+    return 0
+
+
+def _quiet(done: int, total: int) -> None:
+    pass
+
+
+@_with_service
+def verify(service: Service, args: argparse.Namespace) -> int:
+    differences = service.maintenance.verify()
+    for public_id, live, replayed in differences:
+        print(f"{public_id}\n  view:   {_json(live)}\n  replay: {_json(replayed)}")
+    if differences:
+        print(f"{len(differences)} milestones differ between the view and the log")
+        return 1
+    print("the view equals a replay of the log")
+    return 0
+
+
+@_with_service
+def status(service: Service, args: argparse.Namespace) -> int:
+    position, head = service.reads.lag()
+    print(f"view position: {position}\nlog head:      {head}\nlag:           {head - position}")
+    return 0
+
+
+@_with_service
+def history(service: Service, args: argparse.Namespace) -> int:
+    try:
+        milestone_id = from_public_id(args.milestone_id)
+    except InvalidMilestoneId:
+        print(f"not a milestone id: {args.milestone_id}", file=sys.stderr)
+        return 2
+    events = [
+        event_document(args.milestone_id, version, topic, state)
+        for version, topic, state in service.reads.history(milestone_id)
+    ]
+    if not events:
+        print(f"no milestone has the id {args.milestone_id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(_json(events))
+        return 0
+    print(f"{'version':>7}  {'occurredAt':<24}  {'type':<13}  payload")
+    for event in events:
+        print(
+            f"{event['version']:>7}  {event['occurredAt']:<24}  {event['type']:<13}  "
+            f"{_json(event['payload'])}"
+        )
+    return 0
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="milestones",
         description="An event-sourced Milestones service. DATABASE_URL selects the storage.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
     run = commands.add_parser("serve", help="serve the HTTP API with gunicorn")
     run.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:$PORT or :8000)")
-    run.add_argument(
-        "--workers", type=int, help="worker processes (default $WEB_CONCURRENCY or 2)"
-    )
+    run.add_argument("--workers", type=int, help="worker processes (default $WEB_CONCURRENCY or 2)")
     run.set_defaults(handler=serve)
+
+    projection = commands.add_parser("projection", help="inspect, verify or rebuild the view")
+    tools = projection.add_subparsers(dest="tool", required=True)
+    tools.add_parser(
+        "rebuild",
+        help="rebuild the view from the log beside the live one and swap, while serving",
+    ).set_defaults(handler=rebuild)
+    tools.add_parser(
+        "verify", help="replay the log and compare with the view; exit 1 if they differ"
+    ).set_defaults(handler=verify)
+    tools.add_parser("status", help="the view's position, the log's head and the lag").set_defaults(
+        handler=status
+    )
+
+    show = commands.add_parser("history", help="a milestone's events, oldest first")
+    show.add_argument("milestone_id", metavar="ms_…")
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.set_defaults(handler=history)
     return parser
 
 

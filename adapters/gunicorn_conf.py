@@ -1,4 +1,6 @@
-"""Gunicorn settings: ``gunicorn -c python:adapters.gunicorn_conf 'adapters.bootstrap:create_wsgi_app()'``.
+"""Gunicorn settings, also for plain gunicorn.
+
+    gunicorn -c python:adapters.gunicorn_conf 'adapters.bootstrap:create_wsgi_app()'
 
 Every worker builds its own application after the fork; the arbiter only prepares the
 storage once before forking, so workers never race to create tables.

@@ -1,4 +1,4 @@
-"""SQLite persistence: the events, the milestone view and its tracking in one transaction."""
+"""SQLite persistence: the events, the read models and their tracking in one transaction."""
 
 from __future__ import annotations
 
@@ -12,38 +12,63 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
-from projections.milestones import Document, Record, Row, fold
+from projections.milestones import Document, Folded, Record, fold
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from eventsourcing.persistence import StoredEvent
 
+    from adapters.storage import EventFilter
+
 VIEW_TABLE = "milestones"
 VIEW_TRACKING = "milestones_view"
-CATCH_UP_BATCH = 10_000
+BATCH = 20_000
 
 
-def view_table_statements(table: str) -> list[str]:
-    return [
+def _view_table(table: str) -> str:
+    return (
         f"CREATE TABLE IF NOT EXISTS {table} ("
         "id TEXT PRIMARY KEY, project_id TEXT NOT NULL, status TEXT NOT NULL, "
         "created_at TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL"
-        ") WITHOUT ROWID",
+        ") WITHOUT ROWID"
+    )
+
+
+def _view_indexes(table: str) -> list[str]:
+    return [
         f"CREATE INDEX IF NOT EXISTS {table}_by_time ON {table} (created_at, id)",
         f"CREATE INDEX IF NOT EXISTS {table}_by_project ON {table} (project_id, created_at, id)",
     ]
 
 
+EVENT_INDEX_STATEMENTS = [
+    (
+        "CREATE TABLE IF NOT EXISTS event_index ("
+        "position INTEGER PRIMARY KEY, milestone_id TEXT NOT NULL, project_id TEXT NOT NULL, "
+        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL)"
+    ),
+    "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
+    "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
+    "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
+    "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
+]
+
+
 class MilestonesRecorder(SQLiteProcessRecorder):
-    """Records events and, in the same transaction, applies them to the milestone view.
+    """Records events and, in the same transaction, applies them to the read models.
 
     So a write that has committed is already in the view (read-your-writes across
     processes), and the view never lags or leads the log.
     """
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *view_table_statements(VIEW_TABLE)]
+        return [
+            *super().construct_create_table_statements(),
+            _view_table(VIEW_TABLE),
+            *_view_indexes(VIEW_TABLE),
+            *EVENT_INDEX_STATEMENTS,
+        ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -51,33 +76,89 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions:
             records = [
-                (UUID(str(e.originator_id)), e.originator_version, e.topic, e.state)
-                for e in stored_events
+                (position, UUID(str(e.originator_id)), e.originator_version, e.topic, e.state)
+                for position, e in zip(positions, stored_events, strict=True)
             ]
-            self.project(c, records, positions[-1])
+            self._apply(c, records)
         return positions
 
-    def project(
-        self, c: SQLiteCursor, records: Iterable[Record], position: int, table: str = VIEW_TABLE
-    ) -> None:
-        """Apply records to a view table and track the position of the last one."""
-        rows = fold(records, lambda ids: _load_documents(c, table, ids))
-        _write_rows(c, table, rows)
-        self._insert_tracking(c, Tracking(VIEW_TRACKING, position))
+    def _apply(self, c: SQLiteCursor, records: list[Record]) -> None:
+        folded = fold(records, lambda ids: _load_documents(c, VIEW_TABLE, ids))
+        _write_rows(c, VIEW_TABLE, folded)
+        c.executemany("INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+        self._insert_tracking(c, Tracking(VIEW_TRACKING, records[-1][0]))
 
     def catch_up(self) -> int:
-        """Apply whatever the log holds beyond the view's position; how many events that was.
+        """Apply what the log holds beyond the view's position; how many events that was.
 
         It holds the write lock throughout, so no live write interleaves.
         """
         applied = 0
         with self._write_transaction() as c:
             position = self._max_tracking_id(VIEW_TRACKING, c) or 0
-            while batch := _select_records(c, position, CATCH_UP_BATCH):
+            while batch := _select_records(c, position, BATCH):
+                self._apply(c, batch)
                 position = batch[-1][0]
-                self.project(c, (record for _, *record in batch), position)  # type: ignore[misc]
                 applied += len(batch)
         return applied
+
+    def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
+        """Build a fresh view beside the live one, then swap them; how many events it read.
+
+        Live writes go on meanwhile: the new view catches up with them, and only the last
+        catch-up and the swap hold the write lock, so readers never see a partial view.
+        """
+        next_table = f"{VIEW_TABLE}_next"
+        with self._write_transaction() as c:
+            c.execute(f"DROP TABLE IF EXISTS {next_table}")
+            c.execute(_view_table(next_table))
+        position = done = 0
+        while True:
+            with self._read_transaction() as c:
+                batch = _select_records(c, position, BATCH)
+                head = _head(c)
+            if len(batch) < BATCH:
+                break  # near the head: finish under the lock
+            with self._write_transaction() as c:
+                _write_rows(
+                    c, next_table, fold(batch, lambda ids: _load_documents(c, next_table, ids))
+                )
+            position, done = batch[-1][0], done + len(batch)
+            progress(done, head)
+        with self._write_transaction() as c:
+            while batch := _select_records(c, position, BATCH):
+                _write_rows(
+                    c, next_table, fold(batch, lambda ids: _load_documents(c, next_table, ids))
+                )
+                position, done = batch[-1][0], done + len(batch)
+            c.execute(f"DROP TABLE {VIEW_TABLE}")
+            c.execute(f"ALTER TABLE {next_table} RENAME TO {VIEW_TABLE}")
+            for statement in _view_indexes(VIEW_TABLE):
+                c.execute(statement)
+            # The view's tracked position stays as it is: live writes kept it at the head.
+        progress(done, done)
+        return done
+
+    def verify(self) -> list[tuple[str, Document | None, Document | None]]:
+        """Replay the log into memory and compare with the live view, in one snapshot.
+
+        The differing milestones as (id, live document, replayed document).
+        """
+        replayed: dict[str, Document | None] = {}
+        with self._read_transaction() as c:
+            position = 0
+            while batch := _select_records(c, position, BATCH):
+                folded = fold(batch, lambda ids: _present(replayed, ids))
+                replayed.update((pid, doc) for pid, (_, doc) in folded.rows.items())
+                position = batch[-1][0]
+            c.execute(f"SELECT id, body FROM {VIEW_TABLE}")  # noqa: S608
+            live = {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
+        expected = {pid: doc for pid, doc in replayed.items() if doc is not None}
+        return [
+            (pid, live.get(pid), expected.get(pid))
+            for pid in sorted(live.keys() | expected.keys())
+            if live.get(pid) != expected.get(pid)
+        ]
 
     @contextmanager
     def _write_transaction(self) -> Iterator[SQLiteCursor]:
@@ -91,10 +172,22 @@ class MilestonesRecorder(SQLiteProcessRecorder):
                 raise
             connection.commit()
 
+    @contextmanager
+    def _read_transaction(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
 
-def _select_records(
-    c: SQLiteCursor, after: int, limit: int
-) -> list[tuple[int, UUID, int, str, bytes]]:
+
+def _present(documents: dict[str, Document | None], ids: list[str]) -> dict[str, Document]:
+    return {i: document for i in ids if (document := documents.get(i)) is not None}
+
+
+def _head(c: SQLiteCursor) -> int:
+    c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
+    return int(c.fetchone()[0])
+
+
+def _select_records(c: SQLiteCursor, after: int, limit: int) -> list[Record]:
     c.execute(
         "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
         "WHERE rowid > ? ORDER BY rowid LIMIT ?",
@@ -113,7 +206,7 @@ def _load_documents(c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[
     return documents
 
 
-def _write_rows(c: SQLiteCursor, table: str, rows: dict[str, Row]) -> None:
+def _write_rows(c: SQLiteCursor, table: str, folded: Folded) -> None:
     upserts = [
         (
             public_id,
@@ -123,22 +216,23 @@ def _write_rows(c: SQLiteCursor, table: str, rows: dict[str, Row]) -> None:
             version,
             orjson.dumps(document),
         )
-        for public_id, (version, document) in rows.items()
+        for public_id, (version, document) in folded.rows.items()
         if document is not None
     ]
-    deletes = [(public_id,) for public_id, (_, document) in rows.items() if document is None]
+    deletes = [(pid,) for pid, (_, document) in folded.rows.items() if document is None]
     if upserts:
         c.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", upserts)  # noqa: S608
     if deletes:
         c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
 
 
-class SQLiteMilestoneView:
-    """Reads of the milestone view, one connection per thread, no transaction around them."""
+class SQLiteReads:
+    """The queries behind every read: one connection per thread, no transaction around them."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -146,26 +240,23 @@ class SQLiteMilestoneView:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA query_only = 1")
             self._local.connection = connection
+            self._connections.append(connection)
         return connection
 
-    def get(self, public_id: str) -> tuple[int, bytes] | None:
-        row = self._connection().execute(
-            f"SELECT version, body FROM {VIEW_TABLE} WHERE id = ?", (public_id,)  # noqa: S608
-        ).fetchone()
+    def document(self, public_id: str) -> tuple[int, bytes] | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT version, body FROM {VIEW_TABLE} WHERE id = ?",  # noqa: S608
+                (public_id,),
+            )
+            .fetchone()
+        )
         return None if row is None else (row[0], row[1])
 
-    def list(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
-        where, params = [], []
-        if project_id is not None:
-            where.append("project_id = ?")
-            params.append(project_id)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        sql = f"SELECT body FROM {VIEW_TABLE}"  # noqa: S608
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at, id"
+    def documents(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
+        where, params = _conditions(("project_id = ?", project_id), ("status = ?", status))
+        sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row[0] for row in self._connection().execute(sql, params)]
 
     def lag(self) -> tuple[int, int]:
@@ -177,8 +268,56 @@ class SQLiteMilestoneView:
         ).fetchone()
         return (row[0] if row else 0), head
 
+    def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
+        """(version, topic, state) of each event of one milestone, oldest first."""
+        return (
+            self._connection()
+            .execute(
+                "SELECT originator_version, topic, state FROM stored_events "
+                "WHERE originator_id = ? ORDER BY originator_version",
+                (milestone_id.hex,),
+            )
+            .fetchall()
+        )
+
+    def version_at(self, public_id: str, instant: str) -> int | None:
+        """The milestone's version as of an instant (inclusive), if it existed then."""
+        sql = "SELECT MAX(version) FROM event_index WHERE milestone_id = ? AND occurred_at <= ?"
+        (version,) = self._connection().execute(sql, (public_id, instant)).fetchone()
+        return int(version) if version is not None else None
+
+    def events(self, after: int, limit: int, only: EventFilter) -> list[Record]:
+        """A page of the log in commit order; a filtered page goes through the event index."""
+        where, params = _conditions(
+            ("i.project_id = ?", only.project_id),
+            ("i.milestone_id = ?", only.milestone_id),
+            ("i.type = ?", only.type),
+            ("i.occurred_at >= ?", only.since),
+            ("i.occurred_at <= ?", only.until),
+        )
+        if params:
+            sql = (
+                "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+                "FROM event_index i JOIN stored_events e ON e.rowid = i.position "
+                f"WHERE {where} AND i.position > ? ORDER BY i.position LIMIT ?"
+            )
+        else:
+            sql = (
+                "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+                "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+        rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
+        return [(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in rows]
+
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        for connection in self._connections:
             connection.close()
-            self._local.connection = None
+        self._connections.clear()
+        self._local = threading.local()
+
+
+def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
+    """The SQL conditions whose values are given, joined with AND ("1" when none are)."""
+    present = [(condition, value) for condition, value in pairs if value is not None]
+    where = " AND ".join(condition for condition, _ in present) or "1"
+    return where, [value for _, value in present]

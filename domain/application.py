@@ -12,14 +12,13 @@ from domain.milestone import (
     Milestone,
     MilestoneDeleted,
     MilestoneNotFound,
+    Status,
     VersionMismatch,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Container
     from uuid import UUID
-
-    from domain.milestone import Status
 
 
 class Milestones(Application[Any]):
@@ -29,7 +28,7 @@ class Milestones(Application[Any]):
     # How often a write that lost the optimistic-concurrency race reloads and tries again.
     max_attempts = 20
 
-    def create(  # noqa: PLR0913 - the fields of a new milestone
+    def create(
         self,
         *,
         project_id: str,
@@ -42,8 +41,8 @@ class Milestones(Application[Any]):
             project_id=project_id,
             title=title,
             description=description,
+            status=status or Status.PENDING,
             due_date=due_date,
-            **({"status": status} if status is not None else {}),
         )
         self.save(milestone)
         return milestone

@@ -92,8 +92,9 @@ class Milestone(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.deleted = True
 
-    def __init__(  # noqa: PLR0913 - one argument per field of the Created event
+    def __init__(
         self,
+        *,
         project_id: str,
         title: str,
         description: str,
@@ -110,7 +111,7 @@ class Milestone(Aggregate):
         self.deleted = False
 
     @classmethod
-    def create(  # noqa: PLR0913 - the fields of a new milestone
+    def create(
         cls,
         *,
         project_id: str,

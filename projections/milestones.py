@@ -8,6 +8,7 @@ more.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -34,6 +35,7 @@ WIRE_NAMES = {
     "reached_at": "reachedAt",
 }
 _INSTANTS = frozenset({"reached_at"})
+EVENT_TYPES = frozenset({"Created", "Updated", "StatusChanged", "Deleted"})
 
 
 def event_type(topic: str) -> str:
@@ -105,30 +107,70 @@ def apply(
     raise ValueError(msg)
 
 
-Record = tuple[UUID, int, str, bytes]  # milestone id, version, topic, stored state
+Record = tuple[int, UUID, int, str, bytes]  # position, milestone id, version, topic, state
 Row = tuple[int, Document | None]  # version, document (None once deleted)
+# position, milestone, project, version, type, occurredAt: what the event feed filters on
+Entry = tuple[int, str, str, int, str, str]
 
 
-def fold(
-    records: Iterable[Record], load: Callable[[list[str]], Mapping[str, Document]]
-) -> dict[str, Row]:
-    """Apply records in log order; the resulting row of each milestone they touch.
+@dataclass
+class Folded:
+    rows: dict[str, Row] = field(default_factory=dict)  # the last row of each milestone
+    entries: list[Entry] = field(default_factory=list)  # one per record
 
-    ``load`` fetches the current documents of milestones whose first record here is not
-    their Created event, all at once.
+
+def fold(records: Iterable[Record], load: Callable[[list[str]], Mapping[str, Document]]) -> Folded:
+    """Apply records in log order to the documents of the milestones they touch.
+
+    ``load`` fetches, all at once, the current documents of the milestones whose first
+    record here is not their Created event.
     """
     decoded = [
-        (milestone_id, to_public_id(milestone_id), version, event_type(topic), orjson.loads(state))
-        for milestone_id, version, topic, state in records
+        (position, milestone_id, to_public_id(milestone_id), version, event_type(topic), state)
+        for position, milestone_id, version, topic, state in records
     ]
     first_kinds: dict[str, str] = {}
-    for _, public_id, _, kind, _ in decoded:
+    for _, _, public_id, _, kind, _ in decoded:
         first_kinds.setdefault(public_id, kind)
     documents: dict[str, Document | None] = dict(
         load([public_id for public_id, kind in first_kinds.items() if kind != "Created"])
     )
-    rows: dict[str, Row] = {}
-    for milestone_id, public_id, version, kind, state in decoded:
-        documents[public_id] = apply(documents.get(public_id), milestone_id, kind, state)
-        rows[public_id] = (version, documents[public_id])
-    return rows
+    folded = Folded()
+    for position, milestone_id, public_id, version, kind, stored in decoded:
+        state = orjson.loads(stored)
+        before = documents.get(public_id)
+        after = apply(before, milestone_id, kind, state)
+        documents[public_id] = after
+        folded.rows[public_id] = (version, after)
+        project_id = (after or before or {}).get("projectId", "")
+        folded.entries.append(
+            (position, public_id, project_id, version, kind, stored_instant(state["timestamp"]))
+        )
+    return folded
+
+
+def event_document(public_id: str, version: int, topic: str, stored: bytes) -> Document:
+    """An event as the history and the feed show it."""
+    state = orjson.loads(stored)
+    kind = event_type(topic)
+    return {
+        "milestoneId": public_id,
+        "version": version,
+        "type": kind,
+        "occurredAt": stored_instant(state["timestamp"]),
+        "payload": _payload(kind, state),
+    }
+
+
+def _payload(kind: str, state: dict[str, Any]) -> Document:
+    if kind == "Created":
+        return wire_fields(state)
+    if kind == "Updated":
+        return wire_fields(state["changes"])
+    if kind == "StatusChanged":
+        return {
+            "from": state["from_status"],
+            "to": state["to_status"],
+            "reachedAt": stored_optional_instant(state["reached_at"]),
+        }
+    return {}

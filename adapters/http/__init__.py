@@ -8,19 +8,16 @@ import falcon
 import orjson
 
 from adapters.http import problems
-from adapters.http.resources import (
-    HealthResource,
-    MilestoneResource,
-    MilestonesResource,
-    MilestoneView,
-    ReadyResource,
-)
+from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.milestones import MilestoneResource, MilestonesResource
+from adapters.http.operations import HealthResource, ReadyResource
 
 if TYPE_CHECKING:
+    from adapters.storage import Reads
     from domain.application import Milestones
 
 
-def create_app(milestones: Milestones, view: MilestoneView) -> falcon.App:
+def create_app(milestones: Milestones, reads: Reads) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts."""
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
@@ -29,8 +26,10 @@ def create_app(milestones: Milestones, view: MilestoneView) -> falcon.App:
     # "status=" is a bad filter, not an absent one.
     app.req_options.keep_blank_qs_values = True
     problems.install(app)
-    app.add_route("/api/milestones", MilestonesResource(milestones, view))
-    app.add_route("/api/milestones/{milestone_id}", MilestoneResource(milestones, view))
+    app.add_route("/api/milestones", MilestonesResource(milestones, reads))
+    app.add_route("/api/milestones/{milestone_id}", MilestoneResource(milestones, reads))
+    app.add_route("/api/milestones/{milestone_id}/history", HistoryResource(reads))
+    app.add_route("/api/events", EventsResource(reads))
     app.add_route("/health", HealthResource())
-    app.add_route("/ready", ReadyResource(view))
+    app.add_route("/ready", ReadyResource(reads))
     return app

@@ -45,8 +45,7 @@ def _serialize_http_error(
     """Falcon's own errors (404 route, 405, 413, ...) as problem details."""
     detail = error.description or error.title or ""
     _respond(resp, error.status_code, detail)
-    for name, value in (error.headers or {}).items():
-        resp.set_header(name, value)
+    resp.set_headers(error.headers or {})
 
 
 def _handler(status: int, detail: Callable[[Exception], str]) -> Any:
@@ -62,11 +61,11 @@ def _handler(status: int, detail: Callable[[Exception], str]) -> Any:
 def _unexpected(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
 ) -> None:
-    log.exception("unhandled error in %s %s", req.method, req.path, exc_info=error)
+    log.error("unhandled error in %s %s", req.method, req.path, exc_info=error)
     _respond(resp, 500, "the server failed to handle this request")
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     """Map every error to a problem response; later handlers take precedence."""
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(Exception, _unexpected)

@@ -84,7 +84,7 @@ def _due_date(errors: _Collector, value: Any) -> str | None:
                 date.fromisoformat(value)
                 return value
             if _DATE_TIME.fullmatch(value):
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                datetime.fromisoformat(value)
                 return value
         except ValueError:
             pass
@@ -97,7 +97,7 @@ def parse_instant(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
         return None
     try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        instant = datetime.fromisoformat(value)
     except ValueError:
         return None
     instant = instant.astimezone(UTC)

@@ -1,0 +1,96 @@
+"""Reading a request: its JSON body, its If-Match header and its query parameters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import falcon
+import orjson
+
+from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed, parse_instant
+from domain.milestone import format_instant
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+JSON_TYPES = frozenset({"application/json"})
+
+
+def read_json(req: falcon.Request) -> Any:
+    """The body as JSON: 415 for other media types, 413 past 64 KiB, 400 if malformed.
+
+    A request without a Content-Type is read as JSON.
+    """
+    media_type = (req.content_type or "application/json").partition(";")[0].strip().lower()
+    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise falcon.HTTPUnsupportedMediaType(description="the body must be application/json")
+    if (req.content_length or 0) > MAX_BODY_BYTES:
+        raise falcon.HTTPContentTooLarge(description="the body must be at most 64 KiB")
+    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise falcon.HTTPContentTooLarge(description="the body must be at most 64 KiB")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise ValidationFailed(
+            [{"field": "", "message": "is not valid JSON"}], f"malformed JSON: {error}"
+        ) from None
+
+
+def if_match(req: falcon.Request) -> set[int] | None:
+    """The versions an If-Match header accepts; None when any version will do."""
+    header = req.get_header("If-Match")
+    if header is None:
+        return None
+    versions = set()
+    for tag in (part.strip() for part in header.split(",")):
+        if tag == "*":
+            return None
+        # Weak tags never match under If-Match's strong comparison, nor do unknown ones.
+        quoted = len(tag) > 1 and tag[0] == tag[-1] == '"'
+        if quoted and tag[1:-1].isascii() and tag[1:-1].isdigit():
+            versions.add(int(tag[1:-1]))
+    return versions
+
+
+def text_param(req: falcon.Request, name: str) -> str | None:
+    """A query parameter given at most once; an empty value is an error, not an absence."""
+    value = req.params.get(name)
+    if isinstance(value, list):
+        raise ValidationFailed([{"field": name, "message": "must be given at most once"}])
+    if value == "":
+        raise ValidationFailed([{"field": name, "message": "must not be empty"}])
+    return value
+
+
+def int_param(req: falcon.Request, name: str, default: int, lowest: int, highest: int) -> int:
+    value = text_param(req, name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not lowest <= int(value) <= highest:
+        raise ValidationFailed(
+            [{"field": name, "message": f"must be a whole number from {lowest} to {highest}"}]
+        )
+    return int(value)
+
+
+def instant_param(req: falcon.Request, name: str) -> str | None:
+    """A date-time parameter in the canonical form the stored instants compare in."""
+    value = text_param(req, name)
+    if value is None:
+        return None
+    instant = parse_instant(value)
+    if instant is None:
+        raise ValidationFailed(
+            [{"field": name, "message": "must be an ISO 8601 date-time with offset"}]
+        )
+    return format_instant(instant)
+
+
+def choice_param(req: falcon.Request, name: str, choices: Collection[str]) -> str | None:
+    value = text_param(req, name)
+    if value is not None and value not in choices:
+        raise ValidationFailed(
+            [{"field": name, "message": f"must be one of {', '.join(sorted(choices))}"}]
+        )
+    return value

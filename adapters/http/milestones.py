@@ -1,0 +1,101 @@
+"""The milestone resources: reads come from the view, writes go through the application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import falcon
+import orjson
+
+from adapters.http.inputs import if_match, instant_param, int_param, read_json, text_param
+from adapters.http.validation import (
+    ValidationFailed,
+    parse_create,
+    parse_status_filter,
+    parse_update,
+)
+from domain.ids import from_public_id, to_public_id
+from domain.milestone import MilestoneNotFound
+from projections.milestones import document_of
+
+if TYPE_CHECKING:
+    from adapters.storage import Reads
+    from domain.application import Milestones
+    from domain.milestone import Milestone
+
+MAX_VERSION = 2**62
+
+
+def _send(resp: falcon.Response, milestone: Milestone) -> None:
+    resp.set_header("ETag", f'"{milestone.version}"')
+    resp.data = orjson.dumps({"data": document_of(milestone)})
+
+
+class MilestonesResource:
+    def __init__(self, milestones: Milestones, reads: Reads) -> None:
+        self._milestones = milestones
+        self._reads = reads
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        project_id = text_param(req, "projectId")
+        status = parse_status_filter(text_param(req, "status"))
+        bodies = self._reads.documents(project_id, status)
+        resp.data = b'{"data":[%b],"count":%d}' % (b",".join(bodies), len(bodies))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        milestone = self._milestones.create(**parse_create(read_json(req)))
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/milestones/{to_public_id(milestone.id)}"
+        resp.cache_control = ["no-store"]
+        _send(resp, milestone)
+
+
+class MilestoneResource:
+    def __init__(self, milestones: Milestones, reads: Reads) -> None:
+        self._milestones = milestones
+        self._reads = reads
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
+        if "version" in req.params or "asOf" in req.params:
+            _send(resp, self._as_it_was(req, milestone_id))
+            return
+        row = self._reads.document(milestone_id)
+        if row is None:
+            raise MilestoneNotFound(milestone_id)
+        version, body = row
+        resp.set_header("ETag", f'"{version}"')
+        resp.data = b'{"data":%b}' % body
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
+        changes = parse_update(read_json(req))
+        milestone = self._milestones.update(
+            from_public_id(milestone_id), changes, if_version=if_match(req)
+        )
+        resp.cache_control = ["no-store"]
+        _send(resp, milestone)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
+        self._milestones.delete(from_public_id(milestone_id), if_version=if_match(req))
+        resp.cache_control = ["no-store"]
+        resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
+
+    def _as_it_was(self, req: falcon.Request, milestone_id: str) -> Milestone:
+        """The milestone after event ``version``, or as of the instant ``asOf`` (inclusive)."""
+        if "version" in req.params and "asOf" in req.params:
+            raise ValidationFailed([{"field": "asOf", "message": "cannot be used with version"}])
+        aggregate_id = from_public_id(milestone_id)
+        as_of = instant_param(req, "asOf")
+        if as_of is not None:
+            version = self._reads.version_at(milestone_id, as_of)
+            if version is None:
+                raise MilestoneNotFound(milestone_id)
+        else:
+            version = int_param(req, "version", 0, 1, MAX_VERSION)
+        milestone = self._milestones.get(aggregate_id, version)
+        if milestone.version != version:
+            raise ValidationFailed(
+                [{"field": "version", "message": f"is beyond the stream ({milestone.version})"}]
+            )
+        if milestone.deleted:
+            raise MilestoneNotFound(milestone_id)
+        return milestone

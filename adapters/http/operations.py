@@ -1,0 +1,43 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import falcon
+import orjson
+
+from adapters.http.problems import PROBLEM_JSON, problem_body
+
+if TYPE_CHECKING:
+    from adapters.storage import Reads
+
+# The view is written with the events, so any lag means it is being caught up.
+MAX_READY_LAG = 0
+
+
+class HealthResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data = b'{"data":{"status":"ok"}}'
+
+
+class ReadyResource:
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            position, head = self._reads.lag()
+        except Exception as error:  # noqa: BLE001 - any storage failure means "not ready"
+            resp.status = falcon.HTTP_503
+            resp.content_type = PROBLEM_JSON
+            resp.data = problem_body(503, f"storage unreachable: {type(error).__name__}")
+            return
+        lag = head - position
+        body = {"position": position, "head": head, "lag": lag}
+        if lag > MAX_READY_LAG:
+            resp.status = falcon.HTTP_503
+            resp.content_type = PROBLEM_JSON
+            resp.data = problem_body(503, f"the read model is {lag} events behind", **body)
+            return
+        resp.data = orjson.dumps({"data": {"status": "ready", **body}})

@@ -1,0 +1,43 @@
+"""What the HTTP adapter and the command line need of a storage backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from projections.milestones import Document, Record
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    project_id: str | None = None
+    milestone_id: str | None = None
+    type: str | None = None
+    since: str | None = None  # instants in their canonical text form compare as text
+    until: str | None = None
+
+
+class Reads(Protocol):
+    """Every read the service answers, from the view, the event index or the log."""
+
+    def document(self, public_id: str) -> tuple[int, bytes] | None: ...
+    def documents(
+        self, project_id: str | None = None, status: str | None = None
+    ) -> list[bytes]: ...
+    def lag(self) -> tuple[int, int]: ...
+    def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...
+    def version_at(self, public_id: str, instant: str) -> int | None: ...
+    def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
+    def close(self) -> None: ...
+
+
+class ViewMaintenance(Protocol):
+    """The operator's tools over the view (implemented by each backend's recorder)."""
+
+    def catch_up(self) -> int: ...
+    def rebuild(self, progress: Callable[[int, int], None] = ...) -> int: ...
+    def verify(self) -> list[tuple[str, Document | None, Document | None]]: ...
