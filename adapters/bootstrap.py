@@ -9,19 +9,21 @@ from typing import TYPE_CHECKING
 from adapters.http import create_app
 from adapters.settings import Settings
 from adapters.sqlite import MilestonesRecorder, SQLiteReads
+from adapters.views import catch_up
 from domain.application import Milestones
 
 if TYPE_CHECKING:
     import falcon
 
-    from adapters.storage import Reads, ViewMaintenance
+    from adapters.storage import Reads
+    from adapters.views import ViewStore
 
 
 @dataclass
 class Service:
     milestones: Milestones
     reads: Reads
-    maintenance: ViewMaintenance
+    store: ViewStore
 
     def close(self) -> None:
         self.reads.close()
@@ -52,7 +54,7 @@ def open_service(settings: Settings) -> Service:
     recorder = milestones.recorder
     if not isinstance(recorder, MilestonesRecorder):
         raise TypeError(f"unexpected recorder {recorder!r}")
-    recorder.catch_up()
+    catch_up(recorder)
     return Service(milestones, SQLiteReads(path), recorder)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from gunicorn.app.base import BaseApplication
 
-from adapters import gunicorn_conf
+from adapters import gunicorn_conf, views
 from adapters.bootstrap import Service, open_service
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
@@ -77,7 +77,7 @@ def _progress_bar(done: int, total: int) -> None:
 @_with_service
 def rebuild(service: Service, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    events = service.maintenance.rebuild(_progress_bar if sys.stderr.isatty() else _quiet)
+    events = views.rebuild(service.store, _progress_bar if sys.stderr.isatty() else _quiet)
     seconds = time.perf_counter() - started
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -92,7 +92,7 @@ def _quiet(done: int, total: int) -> None:
 
 @_with_service
 def verify(service: Service, args: argparse.Namespace) -> int:
-    differences = service.maintenance.verify()
+    differences = views.verify(service.store)
     for public_id, live, replayed in differences:
         print(f"{public_id}\n  view:   {_json(live)}\n  replay: {_json(replayed)}")
     if differences:

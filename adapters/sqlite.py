@@ -12,18 +12,15 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
-from projections.milestones import Document, Folded, Record, fold
+from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
 
     from eventsourcing.persistence import StoredEvent
 
     from adapters.storage import EventFilter
-
-VIEW_TABLE = "milestones"
-VIEW_TRACKING = "milestones_view"
-BATCH = 20_000
+    from projections.milestones import Document, Folded, Record
 
 
 def _view_table(table: str) -> str:
@@ -35,14 +32,14 @@ def _view_table(table: str) -> str:
     )
 
 
-def _view_indexes(table: str) -> list[str]:
-    return [
-        f"CREATE INDEX IF NOT EXISTS {table}_by_time ON {table} (created_at, id)",
-        f"CREATE INDEX IF NOT EXISTS {table}_by_project ON {table} (project_id, created_at, id)",
-    ]
-
-
-EVENT_INDEX_STATEMENTS = [
+VIEW_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_time ON {VIEW_TABLE} (created_at, id)",
+    (
+        f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_project "
+        f"ON {VIEW_TABLE} (project_id, created_at, id)"
+    ),
+]
+EVENT_INDEX = [
     (
         "CREATE TABLE IF NOT EXISTS event_index ("
         "position INTEGER PRIMARY KEY, milestone_id TEXT NOT NULL, project_id TEXT NOT NULL, "
@@ -59,15 +56,16 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models.
 
     So a write that has committed is already in the view (read-your-writes across
-    processes), and the view never lags or leads the log.
+    processes), and the view never lags or leads the log. It is also the ``ViewStore``
+    of ``adapters.views`` for SQLite.
     """
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
             _view_table(VIEW_TABLE),
-            *_view_indexes(VIEW_TABLE),
-            *EVENT_INDEX_STATEMENTS,
+            *VIEW_INDEXES,
+            *EVENT_INDEX,
         ]
 
     def _insert_events(
@@ -79,89 +77,12 @@ class MilestonesRecorder(SQLiteProcessRecorder):
                 (position, UUID(str(e.originator_id)), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            self._apply(c, records)
+            apply_records(self, c, records)
         return positions
 
-    def _apply(self, c: SQLiteCursor, records: list[Record]) -> None:
-        folded = fold(records, lambda ids: _load_documents(c, VIEW_TABLE, ids))
-        _write_rows(c, VIEW_TABLE, folded)
-        c.executemany("INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
-        self._insert_tracking(c, Tracking(VIEW_TRACKING, records[-1][0]))
-
-    def catch_up(self) -> int:
-        """Apply what the log holds beyond the view's position; how many events that was.
-
-        It holds the write lock throughout, so no live write interleaves.
-        """
-        applied = 0
-        with self._write_transaction() as c:
-            position = self._max_tracking_id(VIEW_TRACKING, c) or 0
-            while batch := _select_records(c, position, BATCH):
-                self._apply(c, batch)
-                position = batch[-1][0]
-                applied += len(batch)
-        return applied
-
-    def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> int:
-        """Build a fresh view beside the live one, then swap them; how many events it read.
-
-        Live writes go on meanwhile: the new view catches up with them, and only the last
-        catch-up and the swap hold the write lock, so readers never see a partial view.
-        """
-        next_table = f"{VIEW_TABLE}_next"
-        with self._write_transaction() as c:
-            c.execute(f"DROP TABLE IF EXISTS {next_table}")
-            c.execute(_view_table(next_table))
-        position = done = 0
-        while True:
-            with self._read_transaction() as c:
-                batch = _select_records(c, position, BATCH)
-                head = _head(c)
-            if len(batch) < BATCH:
-                break  # near the head: finish under the lock
-            with self._write_transaction() as c:
-                _write_rows(
-                    c, next_table, fold(batch, lambda ids: _load_documents(c, next_table, ids))
-                )
-            position, done = batch[-1][0], done + len(batch)
-            progress(done, head)
-        with self._write_transaction() as c:
-            while batch := _select_records(c, position, BATCH):
-                _write_rows(
-                    c, next_table, fold(batch, lambda ids: _load_documents(c, next_table, ids))
-                )
-                position, done = batch[-1][0], done + len(batch)
-            c.execute(f"DROP TABLE {VIEW_TABLE}")
-            c.execute(f"ALTER TABLE {next_table} RENAME TO {VIEW_TABLE}")
-            for statement in _view_indexes(VIEW_TABLE):
-                c.execute(statement)
-            # The view's tracked position stays as it is: live writes kept it at the head.
-        progress(done, done)
-        return done
-
-    def verify(self) -> list[tuple[str, Document | None, Document | None]]:
-        """Replay the log into memory and compare with the live view, in one snapshot.
-
-        The differing milestones as (id, live document, replayed document).
-        """
-        replayed: dict[str, Document | None] = {}
-        with self._read_transaction() as c:
-            position = 0
-            while batch := _select_records(c, position, BATCH):
-                folded = fold(batch, lambda ids: _present(replayed, ids))
-                replayed.update((pid, doc) for pid, (_, doc) in folded.rows.items())
-                position = batch[-1][0]
-            c.execute(f"SELECT id, body FROM {VIEW_TABLE}")  # noqa: S608
-            live = {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
-        expected = {pid: doc for pid, doc in replayed.items() if doc is not None}
-        return [
-            (pid, live.get(pid), expected.get(pid))
-            for pid in sorted(live.keys() | expected.keys())
-            if live.get(pid) != expected.get(pid)
-        ]
-
     @contextmanager
-    def _write_transaction(self) -> Iterator[SQLiteCursor]:
+    def write_transaction(self) -> Iterator[SQLiteCursor]:
+        # IMMEDIATE takes the write lock up front, as every event writer needs it too.
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
             cursor.execute("BEGIN IMMEDIATE")
@@ -173,40 +94,67 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             connection.commit()
 
     @contextmanager
-    def _read_transaction(self) -> Iterator[SQLiteCursor]:
+    def read_transaction(self) -> Iterator[SQLiteCursor]:
         with self.datastore.transaction(commit=False) as cursor:
             yield cursor
 
+    def select_records(self, c: SQLiteCursor, after: int, limit: int) -> list[Record]:
+        c.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in c.fetchall()]
 
-def _present(documents: dict[str, Document | None], ids: list[str]) -> dict[str, Document]:
-    return {i: document for i in ids if (document := documents.get(i)) is not None}
+    def head(self, c: SQLiteCursor) -> int:
+        c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
+        return int(c.fetchone()[0])
+
+    def view_position(self, c: SQLiteCursor) -> int:
+        return self._max_tracking_id(VIEW_TRACKING, c) or 0
+
+    def track(self, c: SQLiteCursor, position: int) -> None:
+        self._insert_tracking(c, Tracking(VIEW_TRACKING, position))
+
+    def load_documents(
+        self, c: SQLiteCursor, table: str, public_ids: list[str]
+    ) -> dict[str, Document]:
+        documents = {}
+        for public_id in public_ids:
+            c.execute(f"SELECT body FROM {table} WHERE id = ?", (public_id,))  # noqa: S608
+            row = c.fetchone()
+            if row is not None:
+                documents[public_id] = orjson.loads(row[0])
+        return documents
+
+    def live_documents(self, c: SQLiteCursor) -> dict[str, Document]:
+        c.execute(f"SELECT id, body FROM {VIEW_TABLE}")  # noqa: S608
+        return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
+
+    def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
+        upserts, deletes = _row_changes(folded)
+        if upserts:
+            c.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", upserts)  # noqa: S608
+        if deletes:
+            c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
+
+    def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
+        c.executemany("INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+
+    def create_next_view(self, c: SQLiteCursor) -> None:
+        # Without its secondary indexes, which are built once after the bulk load.
+        c.execute(f"DROP TABLE IF EXISTS {NEXT_VIEW_TABLE}")
+        c.execute(_view_table(NEXT_VIEW_TABLE))
+
+    def swap_in_next_view(self, c: SQLiteCursor) -> None:
+        c.execute(f"DROP TABLE {VIEW_TABLE}")
+        c.execute(f"ALTER TABLE {NEXT_VIEW_TABLE} RENAME TO {VIEW_TABLE}")
+        for statement in VIEW_INDEXES:
+            c.execute(statement)
 
 
-def _head(c: SQLiteCursor) -> int:
-    c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
-    return int(c.fetchone()[0])
-
-
-def _select_records(c: SQLiteCursor, after: int, limit: int) -> list[Record]:
-    c.execute(
-        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-        "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-        (after, limit),
-    )
-    return [(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in c.fetchall()]
-
-
-def _load_documents(c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[str, Document]:
-    documents = {}
-    for public_id in public_ids:
-        c.execute(f"SELECT body FROM {table} WHERE id = ?", (public_id,))  # noqa: S608
-        row = c.fetchone()
-        if row is not None:
-            documents[public_id] = orjson.loads(row[0])
-    return documents
-
-
-def _write_rows(c: SQLiteCursor, table: str, folded: Folded) -> None:
+def _row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
+    """The view rows to write and the ids to delete after a fold."""
     upserts = [
         (
             public_id,
@@ -220,10 +168,7 @@ def _write_rows(c: SQLiteCursor, table: str, folded: Folded) -> None:
         if document is not None
     ]
     deletes = [(pid,) for pid, (_, document) in folded.rows.items() if document is None]
-    if upserts:
-        c.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", upserts)  # noqa: S608
-    if deletes:
-        c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
+    return upserts, deletes
 
 
 class SQLiteReads:

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from uuid import UUID
 
-    from projections.milestones import Document, Record
+    from projections.milestones import Record
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,3 @@ class Reads(Protocol):
     def version_at(self, public_id: str, instant: str) -> int | None: ...
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
     def close(self) -> None: ...
-
-
-class ViewMaintenance(Protocol):
-    """The operator's tools over the view (implemented by each backend's recorder)."""
-
-    def catch_up(self) -> int: ...
-    def rebuild(self, progress: Callable[[int, int], None] = ...) -> int: ...
-    def verify(self) -> list[tuple[str, Document | None, Document | None]]: ...

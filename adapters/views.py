@@ -1,0 +1,125 @@
+"""Keeping the read models in step with the log, the same way on every backend.
+
+A backend's recorder supplies the SQL (the ``ViewStore`` protocol); this module holds the
+procedures: the live apply inside the events transaction, the catch-up of a lagging view,
+a rebuild that swaps a fresh view in while the service keeps serving, and verification.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from projections.milestones import Document, Folded, Record, fold
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+VIEW_TABLE = "milestones"
+NEXT_VIEW_TABLE = "milestones_next"
+VIEW_TRACKING = "milestones_view"
+BATCH = 20_000
+
+Difference = tuple[str, Document | None, Document | None]  # id, in the view, in a replay
+
+
+class ViewStore(Protocol):
+    """The SQL of one backend; ``c`` is that backend's cursor."""
+
+    def write_transaction(self) -> AbstractContextManager[Any]:
+        """A transaction that excludes every other writer of events."""
+
+    def read_transaction(self) -> AbstractContextManager[Any]:
+        """A transaction that reads one consistent snapshot."""
+
+    def select_records(self, c: Any, after: int, limit: int) -> list[Record]: ...
+    def head(self, c: Any) -> int: ...
+    def view_position(self, c: Any) -> int: ...
+    def track(self, c: Any, position: int) -> None: ...
+    def load_documents(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Document]: ...
+    def live_documents(self, c: Any) -> dict[str, Document]: ...
+    def write_rows(self, c: Any, table: str, folded: Folded) -> None: ...
+    def write_entries(self, c: Any, folded: Folded) -> None: ...
+    def create_next_view(self, c: Any) -> None: ...
+    def swap_in_next_view(self, c: Any) -> None: ...
+
+
+def apply_records(store: ViewStore, c: Any, records: list[Record]) -> None:
+    """Apply records to the live view and the event index, and track the last one."""
+    folded = fold(records, lambda ids: store.load_documents(c, VIEW_TABLE, ids))
+    store.write_rows(c, VIEW_TABLE, folded)
+    store.write_entries(c, folded)
+    store.track(c, records[-1][0])
+
+
+def catch_up(store: ViewStore) -> int:
+    """Apply what the log holds beyond the view's position; how many events that was.
+
+    It excludes event writers throughout, so no live write interleaves.
+    """
+    applied = 0
+    with store.write_transaction() as c:
+        position = store.view_position(c)
+        while batch := store.select_records(c, position, BATCH):
+            apply_records(store, c, batch)
+            position = batch[-1][0]
+            applied += len(batch)
+    return applied
+
+
+def rebuild(store: ViewStore, progress: Callable[[int, int], None]) -> int:
+    """Build a fresh view beside the live one, then swap them; how many events it read.
+
+    Live writes go on meanwhile and the fresh view catches up with them; only the last
+    catch-up and the swap exclude writers, so readers never see a partial view.
+    """
+    with store.write_transaction() as c:
+        store.create_next_view(c)
+    position = done = 0
+
+    def copy(c: Any, batch: list[Record]) -> None:
+        nonlocal position, done
+        folded = fold(batch, lambda ids: store.load_documents(c, NEXT_VIEW_TABLE, ids))
+        store.write_rows(c, NEXT_VIEW_TABLE, folded)
+        position, done = batch[-1][0], done + len(batch)
+
+    while True:
+        with store.read_transaction() as c:
+            batch = store.select_records(c, position, BATCH)
+            head = store.head(c)
+        if len(batch) < BATCH:
+            break  # close to the head: the rest is copied while writers wait
+        with store.write_transaction() as c:
+            copy(c, batch)
+        progress(done, head)
+    with store.write_transaction() as c:
+        while batch := store.select_records(c, position, BATCH):
+            copy(c, batch)
+        # The tracked position stays: live writes kept it at the head, where the new view is.
+        store.swap_in_next_view(c)
+    progress(done, done)
+    return done
+
+
+def verify(store: ViewStore) -> list[Difference]:
+    """Replay the whole log in memory and compare it with the view, in one snapshot."""
+    replayed: dict[str, Document | None] = {}
+
+    def current(ids: list[str]) -> dict[str, Document]:
+        return {i: document for i in ids if (document := replayed.get(i)) is not None}
+
+    with store.read_transaction() as c:
+        position = 0
+        while batch := store.select_records(c, position, BATCH):
+            folded = fold(batch, current)
+            replayed.update(
+                (public_id, document) for public_id, (_, document) in folded.rows.items()
+            )
+            position = batch[-1][0]
+        live = store.live_documents(c)
+    expected = {public_id: doc for public_id, doc in replayed.items() if doc is not None}
+    return [
+        (public_id, live.get(public_id), expected.get(public_id))
+        for public_id in sorted(live.keys() | expected.keys())
+        if live.get(public_id) != expected.get(public_id)
+    ]
