@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from adapters.http import create_app
 from adapters.settings import Settings
-from adapters.sqlite import MilestonesRecorder, SQLiteReads
 from adapters.views import catch_up
 from domain.application import Milestones
 
@@ -39,8 +39,9 @@ def sqlite_path(database_url: str) -> str:
     return database_url[len(prefix) :]
 
 
-def open_service(settings: Settings) -> Service:
-    """Open the storage, create what is missing, and bring the view up to the log's head."""
+def _sqlite(settings: Settings) -> Service:
+    from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
+
     path = sqlite_path(settings.database_url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     milestones = Milestones(
@@ -48,14 +49,53 @@ def open_service(settings: Settings) -> Service:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
             "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
+            "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
         }
     )
     recorder = milestones.recorder
     if not isinstance(recorder, MilestonesRecorder):
-        raise TypeError(f"unexpected recorder {recorder!r}")
-    catch_up(recorder)
+        raise TypeError(recorder)
     return Service(milestones, SQLiteReads(path), recorder)
+
+
+def _postgres(settings: Settings) -> Service:
+    # Imported here so that SQLite users need not install psycopg.
+    from adapters.postgres import PostgresMilestonesRecorder, PostgresReads  # noqa: PLC0415
+
+    url = urlsplit(settings.database_url)
+    milestones = Milestones(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or ""),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": str(settings.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
+            "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout),
+            "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+        }
+    )
+    recorder = milestones.recorder
+    if not isinstance(recorder, PostgresMilestonesRecorder):
+        raise TypeError(recorder)
+    return Service(milestones, PostgresReads(recorder.datastore), recorder)
+
+
+def open_service(settings: Settings) -> Service:
+    """Open the storage, create what is missing, and bring the view up to the log's head."""
+    scheme = settings.database_url.partition(":")[0]
+    if scheme == "sqlite":
+        service = _sqlite(settings)
+    elif scheme in {"postgresql", "postgres"}:
+        service = _postgres(settings)
+    else:
+        msg = f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme}:"
+        raise ValueError(msg)
+    catch_up(service.store)
+    return service
 
 
 def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:

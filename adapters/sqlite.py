@@ -12,6 +12,7 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
+from adapters.storage import EventFilter, sql_conditions
 from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import StoredEvent
 
-    from adapters.storage import EventFilter
     from projections.milestones import Document, Folded, Record
 
 
@@ -200,7 +200,7 @@ class SQLiteReads:
         return None if row is None else (row[0], row[1])
 
     def documents(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
-        where, params = _conditions(("project_id = ?", project_id), ("status = ?", status))
+        where, params = sql_conditions(("project_id = ?", project_id), ("status = ?", status))
         sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row[0] for row in self._connection().execute(sql, params)]
 
@@ -233,7 +233,7 @@ class SQLiteReads:
 
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]:
         """A page of the log in commit order; a filtered page goes through the event index."""
-        where, params = _conditions(
+        where, params = sql_conditions(
             ("i.project_id = ?", only.project_id),
             ("i.milestone_id = ?", only.milestone_id),
             ("i.type = ?", only.type),
@@ -259,10 +259,3 @@ class SQLiteReads:
             connection.close()
         self._connections.clear()
         self._local = threading.local()
-
-
-def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
-    """The SQL conditions whose values are given, joined with AND ("1" when none are)."""
-    present = [(condition, value) for condition, value in pairs if value is not None]
-    where = " AND ".join(condition for condition, _ in present) or "1"
-    return where, [value for _, value in present]

@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     from projections.milestones import Record
 
 
+def sql_conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
+    """The conditions whose values are given, joined with AND ("TRUE" when none are)."""
+    present = [(condition, value) for condition, value in pairs if value is not None]
+    where = " AND ".join(condition for condition, _ in present) or "TRUE"
+    return where, [value for _, value in present]
+
+
 @dataclass(frozen=True)
 class EventFilter:
     project_id: str | None = None
