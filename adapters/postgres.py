@@ -67,6 +67,10 @@ EVENT_INDEX = [
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)"),
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)"),
 ]
+IDEMPOTENCY_KEYS = _ddl(
+    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+    "key text PRIMARY KEY, fingerprint text NOT NULL, milestone_id text NOT NULL)"
+)
 UPSERT = (
     "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
     "project_id = EXCLUDED.project_id, status = EXCLUDED.status, "
@@ -87,7 +91,9 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         super().__init__(
             datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
         )
-        self.sql_create_statements.extend([_view_table(VIEW_TABLE), *VIEW_INDEXES, *EVENT_INDEX])
+        self.sql_create_statements.extend(
+            [_view_table(VIEW_TABLE), *VIEW_INDEXES, *EVENT_INDEX, IDEMPOTENCY_KEYS]
+        )
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -99,7 +105,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
                 (position, cast("UUID", e.originator_id), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, curs, records)
+            apply_records(self, curs, records, kwargs.get("request"))
         return positions
 
     @contextmanager
@@ -182,6 +188,11 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
         c.executemany("INSERT INTO event_index VALUES (%s, %s, %s, %s, %s, %s)", folded.entries)
 
+    def remember_request(
+        self, c: Cursor[DictRow], key: str, fingerprint: str, public_id: str
+    ) -> None:
+        c.execute("INSERT INTO idempotency_keys VALUES (%s, %s, %s)", (key, fingerprint, public_id))
+
     def create_next_view(self, c: Cursor[DictRow]) -> None:
         c.execute(SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(NEXT_VIEW_TABLE)))
         c.execute(_view_table(NEXT_VIEW_TABLE))
@@ -229,6 +240,12 @@ class PostgresReads:
             (VIEW_TRACKING,),
         )
         return rows[0]["position"] or 0, rows[0]["head"]
+
+    def request(self, key: str) -> tuple[str, str] | None:
+        rows = self._rows(
+            "SELECT fingerprint, milestone_id FROM idempotency_keys WHERE key = %s", (key,)
+        )
+        return (rows[0]["fingerprint"], rows[0]["milestone_id"]) if rows else None
 
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
         rows = self._rows(

@@ -50,6 +50,10 @@ EVENT_INDEX = [
     "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
 ]
+IDEMPOTENCY_KEYS = (
+    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+    "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
+)
 
 
 class MilestonesRecorder(SQLiteProcessRecorder):
@@ -66,6 +70,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             _view_table(VIEW_TABLE),
             *VIEW_INDEXES,
             *EVENT_INDEX,
+            IDEMPOTENCY_KEYS,
         ]
 
     def _insert_events(
@@ -77,7 +82,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
                 (position, UUID(str(e.originator_id)), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, c, records)
+            apply_records(self, c, records, kwargs.get("request"))
         return positions
 
     @contextmanager
@@ -140,6 +145,9 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         c.executemany("INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+
+    def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
+        c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))
 
     def create_next_view(self, c: SQLiteCursor) -> None:
         # Without its secondary indexes, which are built once after the bulk load.
@@ -212,6 +220,15 @@ class SQLiteReads:
             "SELECT notification_id FROM tracking WHERE application_name = ?", (VIEW_TRACKING,)
         ).fetchone()
         return (row[0] if row else 0), head
+
+    def request(self, key: str) -> tuple[str, str] | None:
+        """The fingerprint and milestone of a create made under an idempotency key."""
+        row = (
+            self._connection()
+            .execute("SELECT fingerprint, milestone_id FROM idempotency_keys WHERE key = ?", (key,))
+            .fetchone()
+        )
+        return None if row is None else (row[0], row[1])
 
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
         """(version, topic, state) of each event of one milestone, oldest first."""

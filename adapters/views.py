@@ -40,16 +40,27 @@ class ViewStore(Protocol):
     def live_documents(self, c: Any) -> dict[str, Document]: ...
     def write_rows(self, c: Any, table: str, folded: Folded) -> None: ...
     def write_entries(self, c: Any, folded: Folded) -> None: ...
+    def remember_request(self, c: Any, key: str, fingerprint: str, public_id: str) -> None:
+        """Record an idempotency key; a key recorded before is an IntegrityError."""
+
     def create_next_view(self, c: Any) -> None: ...
     def swap_in_next_view(self, c: Any) -> None: ...
 
 
-def apply_records(store: ViewStore, c: Any, records: list[Record]) -> None:
-    """Apply records to the live view and the event index, and track the last one."""
+def apply_records(
+    store: ViewStore, c: Any, records: list[Record], request: tuple[str, str] | None = None
+) -> None:
+    """Apply records to the live view and the event index, and track the last one.
+
+    ``request`` is the idempotency key and fingerprint of the create that made them.
+    """
     folded = fold(records, lambda ids: store.load_documents(c, VIEW_TABLE, ids))
     store.write_rows(c, VIEW_TABLE, folded)
     store.write_entries(c, folded)
     store.track(c, records[-1][0])
+    if request is not None:
+        key, fingerprint = request
+        store.remember_request(c, key, fingerprint, next(iter(folded.rows)))
 
 
 def catch_up(store: ViewStore) -> int:

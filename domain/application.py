@@ -9,6 +9,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.milestone import (
     ConcurrentUpdate,
+    DuplicateRequest,
     Milestone,
     MilestoneDeleted,
     MilestoneNotFound,
@@ -36,7 +37,11 @@ class Milestones(Application[Any]):
         description: str = "",
         status: Status | None = None,
         due_date: str | None = None,
+        request: tuple[str, str] | None = None,
     ) -> Milestone:
+        """A new milestone; ``request`` (idempotency key, request fingerprint), if given, is
+        recorded with it, and a key that was used before raises DuplicateRequest.
+        """
         milestone = Milestone.create(
             project_id=project_id,
             title=title,
@@ -44,7 +49,13 @@ class Milestones(Application[Any]):
             status=status or Status.PENDING,
             due_date=due_date,
         )
-        self.save(milestone)
+        try:
+            self.save(milestone, request=request)
+        except IntegrityError:
+            # A brand-new aggregate id cannot clash, so the request key did.
+            if request is None:
+                raise
+            raise DuplicateRequest(request[0]) from None
         return milestone
 
     def update(

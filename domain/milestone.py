@@ -43,6 +43,10 @@ class VersionMismatch(MilestoneError):
         self.actual = actual
 
 
+class DuplicateRequest(MilestoneError):
+    """A create under an idempotency key that was used before; nothing was recorded."""
+
+
 class ConcurrentUpdate(MilestoneError):
     """A write kept losing the race with other writers and was given up."""
 

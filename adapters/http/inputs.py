@@ -53,6 +53,15 @@ def if_match(req: falcon.Request) -> set[int] | None:
     return versions
 
 
+def idempotency_key(req: falcon.Request) -> str | None:
+    key = req.get_header("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):  # noqa: PLR2004
+        raise ValidationFailed(
+            [{"field": "Idempotency-Key", "message": "must be 1 to 255 printable ASCII characters"}]
+        )
+    return key
+
+
 def text_param(req: falcon.Request, name: str) -> str | None:
     """A query parameter given at most once; an empty value is an error, not an absence."""
     value = req.params.get(name)

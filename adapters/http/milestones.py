@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 import falcon
 import orjson
 
-from adapters.http.inputs import if_match, instant_param, int_param, read_json, text_param
+from adapters.http.inputs import (
+    idempotency_key,
+    if_match,
+    instant_param,
+    int_param,
+    read_json,
+    text_param,
+)
 from adapters.http.validation import (
     ValidationFailed,
     parse_create,
@@ -15,7 +23,7 @@ from adapters.http.validation import (
     parse_update,
 )
 from domain.ids import from_public_id, to_public_id
-from domain.milestone import MilestoneNotFound
+from domain.milestone import DuplicateRequest, MilestoneNotFound
 from projections.milestones import document_of
 
 if TYPE_CHECKING:
@@ -43,11 +51,30 @@ class MilestonesResource:
         resp.data = b'{"data":[%b],"count":%d}' % (b",".join(bodies), len(bodies))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        milestone = self._milestones.create(**parse_create(read_json(req)))
+        command = parse_create(read_json(req))
+        key = idempotency_key(req)
+        if key is None:
+            milestone = self._milestones.create(**command)
+        else:
+            fingerprint = hashlib.sha256(orjson.dumps(command, option=orjson.OPT_SORT_KEYS))
+            request = (key, fingerprint.hexdigest())
+            try:
+                milestone = self._milestones.create(**command, request=request)
+            except DuplicateRequest:
+                milestone = self._first_response(*request)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/milestones/{to_public_id(milestone.id)}"
         resp.cache_control = ["no-store"]
         _send(resp, milestone)
+
+    def _first_response(self, key: str, fingerprint: str) -> Milestone:
+        """The milestone as the first create under this key made it."""
+        recorded = self._reads.request(key)
+        if recorded is None or recorded[0] != fingerprint:
+            raise falcon.HTTPConflict(
+                description="this Idempotency-Key was used with a different request body"
+            )
+        return self._milestones.get(from_public_id(recorded[1]), version=1)
 
 
 class MilestoneResource:
