@@ -11,6 +11,7 @@ import orjson
 from gunicorn.app.base import BaseApplication
 
 from adapters import gunicorn_conf, views
+from adapters.backup import StoreNotEmpty, export_lines, import_lines
 from adapters.bootstrap import Service, open_service
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
@@ -135,6 +136,26 @@ def history(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_service
+def export(service: Service, args: argparse.Namespace) -> int:
+    out = sys.stdout.buffer
+    for line in export_lines(service):
+        out.write(line)
+    out.flush()
+    return 0
+
+
+@_with_service
+def import_(service: Service, args: argparse.Namespace) -> int:
+    try:
+        count = import_lines(service, sys.stdin.buffer)
+    except StoreNotEmpty:
+        print("the store already holds events; import goes into an empty one", file=sys.stderr)
+        return 1
+    print(f"imported {count:,} events", file=sys.stderr)
+    return 0
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -168,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("milestone_id", metavar="ms_…")
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(handler=history)
+
+    commands.add_parser(
+        "export", help="write the whole event log to stdout as JSON Lines"
+    ).set_defaults(handler=export)
+    commands.add_parser(
+        "import", help="replay an exported log from stdin into an empty store"
+    ).set_defaults(handler=import_)
     return parser
 
 
