@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from adapters.http import create_app
+from adapters.http.metrics import Metrics
+from adapters.http.middleware import BearerAuth, access_log, parse_tokens
 from adapters.settings import Settings
 from adapters.views import catch_up
 from domain.application import Milestones
@@ -100,5 +103,22 @@ def open_service(settings: Settings) -> Service:
 
 def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
-    service = open_service(Settings.from_environ())
-    return create_app(service.milestones, service.reads)
+    settings = Settings.from_environ()
+    service = open_service(settings)
+    if settings.access_log:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))  # the message is the JSON line
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    metrics = Metrics(service.reads)
+    service.milestones.observers.append(metrics.count_events)
+    tokens = parse_tokens(settings.api_tokens)
+    return create_app(
+        service.milestones,
+        service.reads,
+        metrics=metrics,
+        auth=BearerAuth(tokens, protect_metrics=settings.metrics_require_token) if tokens else None,
+        cors_origins=settings.cors_origins,
+        body_timeout=settings.body_timeout,
+    )

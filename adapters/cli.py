@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from gunicorn.app.base import BaseApplication
 
-from adapters import gunicorn_conf, views
+from adapters import views
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
 from adapters.bootstrap import Service, open_service
 from adapters.settings import Settings
@@ -29,6 +29,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
+        from adapters import gunicorn_conf  # noqa: PLC0415 - it prepares the metrics directory
+
         settings = {
             name: value
             for name, value in vars(gunicorn_conf).items()

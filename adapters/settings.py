@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,16 +23,35 @@ class Settings:
     pool_max_overflow: int = 8
     # Seconds to wait for a PostgreSQL connection.
     connect_timeout: int = 5
+    # Seconds a client may take to send a request body before it gets a 408.
+    body_timeout: float = 10.0
+    # Bearer tokens, one a line ("TOKEN" or "TOKEN read-only"); empty: no authentication.
+    api_tokens: str = ""
+    metrics_require_token: bool = False
+    cors_origins: tuple[str, ...] = field(default=())
+    access_log: bool = True
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        def number(name: str, default: int) -> int:
-            return int(environ.get(name) or default)
+        def number(name: str, default: float) -> float:
+            return float(environ.get(name) or default)
 
+        def flag(name: str, default: bool) -> bool:
+            value = environ.get(name)
+            return default if not value else value.lower() in {"1", "true", "yes", "on"}
+
+        tokens_file = environ.get("MILESTONES_API_TOKENS_FILE")
+        tokens = Path(tokens_file).read_text() if tokens_file else ""
+        origins = environ.get("MILESTONES_CORS_ORIGINS") or ""
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            lock_timeout=number("MILESTONES_LOCK_TIMEOUT", cls.lock_timeout),
-            pool_size=number("MILESTONES_POOL_SIZE", cls.pool_size),
-            pool_max_overflow=number("MILESTONES_POOL_MAX_OVERFLOW", cls.pool_max_overflow),
-            connect_timeout=number("MILESTONES_CONNECT_TIMEOUT", cls.connect_timeout),
+            lock_timeout=int(number("MILESTONES_LOCK_TIMEOUT", cls.lock_timeout)),
+            pool_size=int(number("MILESTONES_POOL_SIZE", cls.pool_size)),
+            pool_max_overflow=int(number("MILESTONES_POOL_MAX_OVERFLOW", cls.pool_max_overflow)),
+            connect_timeout=int(number("MILESTONES_CONNECT_TIMEOUT", cls.connect_timeout)),
+            body_timeout=number("MILESTONES_BODY_TIMEOUT", cls.body_timeout),
+            api_tokens=tokens or environ.get("MILESTONES_API_TOKENS") or "",
+            metrics_require_token=flag("MILESTONES_METRICS_REQUIRE_TOKEN", default=False),
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            access_log=flag("MILESTONES_ACCESS_LOG", default=True),
         )

@@ -18,8 +18,10 @@ from domain.milestone import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Container
+    from collections.abc import Callable, Container, Mapping
     from uuid import UUID
+
+    from eventsourcing.persistence import Recording
 
 
 class Milestones(Application[Any]):
@@ -28,6 +30,15 @@ class Milestones(Application[Any]):
     snapshotting_intervals: ClassVar = {Milestone: 100}
     # How often a write that lost the optimistic-concurrency race reloads and tries again.
     max_attempts = 20
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        # Called with the recordings of every save, after it committed (e.g. for metrics).
+        self.observers: list[Callable[[list[Recording[Any]]], None]] = []
+
+    def _notify(self, recordings: list[Recording[Any]]) -> None:
+        for observer in self.observers:
+            observer(recordings)
 
     def create(
         self,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import falcon
-import orjson
 
 from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed, parse_instant
 from domain.milestone import format_instant
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 JSON_TYPES = frozenset({"application/json"})
 
 
-def read_json(req: falcon.Request) -> Any:
-    """The body as JSON: 415 for other media types, 413 past 64 KiB, 400 if malformed.
+def read_json(req: falcon.Request, idle_timeout: float) -> Any:
+    """The body as JSON: 415 for other media types, 413 past 64 KiB, 400 if malformed,
+    408 when the client stops sending for ``idle_timeout`` seconds.
 
     A request without a Content-Type is read as JSON.
     """
@@ -26,14 +28,72 @@ def read_json(req: falcon.Request) -> Any:
         raise falcon.HTTPUnsupportedMediaType(description="the body must be application/json")
     if (req.content_length or 0) > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description="the body must be at most 64 KiB")
-    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    raw = _read_body(req, idle_timeout)
     if len(raw) > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description="the body must be at most 64 KiB")
+    return parse_json(raw)
+
+
+def _read_body(req: falcon.Request, idle_timeout: float) -> bytes:
+    # Under gunicorn the client's socket is at hand: bound how long a read may wait, so
+    # a client that stalls cannot hold a worker until the arbiter kills it.
+    client = req.env.get("gunicorn.socket")
+    previous = client.gettimeout() if client is not None else None
+    if client is not None:
+        client.settimeout(idle_timeout)
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        return bytes(req.bounded_stream.read(MAX_BODY_BYTES + 1))
+    except TimeoutError:
+        raise falcon.HTTPError(
+            falcon.HTTP_408, description=f"the body did not arrive within {idle_timeout:g} s"
+        ) from None
+    except OSError:
         raise ValidationFailed(
-            [{"field": "", "message": "is not valid JSON"}], f"malformed JSON: {error}"
+            [{"field": "", "message": "the body ended before its Content-Length"}]
+        ) from None
+    finally:
+        if client is not None:
+            client.settimeout(previous)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            msg = f"duplicate key {key!r}"
+            raise ValueError(msg)
+        obj[key] = value
+    return obj
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        msg = f"number out of range: {text[:20]}"
+        raise ValueError(msg)
+    return number
+
+
+def _no_constants(name: str) -> None:
+    msg = f"{name} is not JSON"
+    raise ValueError(msg)
+
+
+# The standard library's parser, for its hooks: orjson would take the last of duplicate
+# keys silently, and a body that says two things is not one we should guess at.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_no_constants
+)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, no numbers out of range."""
+    try:
+        return _DECODER.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        detail = "not valid UTF-8" if isinstance(error, UnicodeDecodeError) else str(error)
+        raise ValidationFailed(
+            [{"field": "", "message": "is not valid JSON"}], f"malformed JSON: {detail[:200]}"
         ) from None
 
 
@@ -51,6 +111,15 @@ def if_match(req: falcon.Request) -> set[int] | None:
         if quoted and tag[1:-1].isascii() and tag[1:-1].isdigit():
             versions.add(int(tag[1:-1]))
     return versions
+
+
+def none_match(req: falcon.Request, version: int) -> bool:
+    """Whether If-None-Match names this version (weak comparison, as RFC 9110 says)."""
+    header = req.get_header("If-None-Match")
+    if header is None:
+        return False
+    tags = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in tags or f'"{version}"' in tags
 
 
 def idempotency_key(req: falcon.Request) -> str | None:

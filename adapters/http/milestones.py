@@ -13,6 +13,7 @@ from adapters.http.inputs import (
     if_match,
     instant_param,
     int_param,
+    none_match,
     read_json,
     text_param,
 )
@@ -40,9 +41,10 @@ def _send(resp: falcon.Response, milestone: Milestone) -> None:
 
 
 class MilestonesResource:
-    def __init__(self, milestones: Milestones, reads: Reads) -> None:
+    def __init__(self, milestones: Milestones, reads: Reads, body_timeout: float) -> None:
         self._milestones = milestones
         self._reads = reads
+        self._body_timeout = body_timeout
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         project_id = text_param(req, "projectId")
@@ -51,7 +53,7 @@ class MilestonesResource:
         resp.data = b'{"data":[%b],"count":%d}' % (b",".join(bodies), len(bodies))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        command = parse_create(read_json(req))
+        command = parse_create(read_json(req, self._body_timeout))
         key = idempotency_key(req)
         if key is None:
             milestone = self._milestones.create(**command)
@@ -78,9 +80,10 @@ class MilestonesResource:
 
 
 class MilestoneResource:
-    def __init__(self, milestones: Milestones, reads: Reads) -> None:
+    def __init__(self, milestones: Milestones, reads: Reads, body_timeout: float) -> None:
         self._milestones = milestones
         self._reads = reads
+        self._body_timeout = body_timeout
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
         if "version" in req.params or "asOf" in req.params:
@@ -91,10 +94,13 @@ class MilestoneResource:
             raise MilestoneNotFound(milestone_id)
         version, body = row
         resp.set_header("ETag", f'"{version}"')
+        if none_match(req, version):
+            resp.status = falcon.HTTP_304
+            return
         resp.data = b'{"data":%b}' % body
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
-        changes = parse_update(read_json(req))
+        changes = parse_update(read_json(req, self._body_timeout))
         milestone = self._milestones.update(
             from_public_id(milestone_id), changes, if_version=if_match(req)
         )

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 import falcon
 import orjson
 
+from adapters.http.metrics import CONTENT_TYPE
 from adapters.http.problems import PROBLEM_JSON, problem_body
 
 if TYPE_CHECKING:
+    from adapters.http.metrics import Metrics
     from adapters.storage import Reads
 
 # The view is written with the events, so any lag means it is being caught up.
@@ -41,3 +43,12 @@ class ReadyResource:
             resp.data = problem_body(503, f"the read model is {lag} events behind", **body)
             return
         resp.data = orjson.dumps({"data": {"status": "ready", **body}})
+
+
+class MetricsResource:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = CONTENT_TYPE
+        resp.data = self._metrics.exposition()

@@ -1,0 +1,85 @@
+"""Prometheus metrics, correct across gunicorn's worker processes.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (the gunicorn settings set it before any worker
+starts) every worker writes its samples to files there and a scrape adds them up; without
+it, as in tests, the process's own registry serves. prometheus_client decides between the
+two when it is first imported, hence the imports inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from eventsourcing.persistence import Recording
+
+    from adapters.storage import Reads
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self, reads: Reads) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415
+
+        self._lag = _ViewLag(reads)
+        self._own_registry = CollectorRegistry()
+        self._own_registry.register(self._lag)
+        self.requests = Counter(
+            "milestones_http_requests_total",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self._own_registry,
+        )
+        self.latency = Histogram(
+            "milestones_http_request_duration_seconds",
+            "Time from request to response, by route and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self._own_registry,
+        )
+        self.events = Counter(
+            "milestones_events_appended_total",
+            "Events appended to the log by this service, by type.",
+            ["type"],
+            registry=self._own_registry,
+        )
+
+    def count_events(self, recordings: list[Recording[Any]]) -> None:
+        for recording in recordings:
+            self.events.labels(type(recording.domain_event).__name__).inc()
+
+    def exposition(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
+        from prometheus_client.multiprocess import MultiProcessCollector  # noqa: PLC0415
+
+        registry = self._own_registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Every worker's samples, added up, and the lag as seen by this one.
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(self._lag)
+        return generate_latest(registry)
+
+
+class _ViewLag:
+    """The read model's position and lag, read from storage at scrape time."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+        position, head = self._reads.lag()
+        yield GaugeMetricFamily(
+            "milestones_view_position", "Position of the last event in the view.", position
+        )
+        yield GaugeMetricFamily("milestones_log_head", "Position of the log's last event.", head)
+        yield GaugeMetricFamily(
+            "milestones_view_lag_events", "Events in the log not yet in the view.", head - position
+        )
