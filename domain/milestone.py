@@ -69,12 +69,20 @@ class Milestone(Aggregate):
             return utc_now()
 
     class Created(Event, Aggregate.Created):
+        # Version 2 added reached_at, for milestones created as reached. Version 1 records
+        # could only create milestones that were not reached, so theirs is null.
+        class_version = 2
+
         project_id: str
         title: str
         description: str
         status: Status
         due_date: str | None
         reached_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reached_at"] = None
 
     class Updated(Event):
         changes: dict[str, Any]

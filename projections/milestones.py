@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.utils import resolve_topic
 
 from domain.ids import to_public_id
 from domain.milestone import format_instant
@@ -36,6 +37,21 @@ WIRE_NAMES = {
 }
 _INSTANTS = frozenset({"reached_at"})
 EVENT_TYPES = frozenset({"Created", "Updated", "StatusChanged", "Deleted"})
+
+
+def decode(topic: str, stored: bytes) -> dict[str, Any]:
+    """A stored event's state in the shape of today's event class.
+
+    Records written by an older version of the class are upcast exactly as the library's
+    mapper does for the domain (``class_version`` and ``upcast_vN_vN+1``).
+    """
+    state: dict[str, Any] = orjson.loads(stored)
+    event_class = resolve_topic(topic)
+    version, latest = state.pop("class_version", 1), getattr(event_class, "class_version", 1)
+    while version < latest:
+        getattr(event_class, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+    return state
 
 
 def event_type(topic: str) -> str:
@@ -126,18 +142,26 @@ def fold(records: Iterable[Record], load: Callable[[list[str]], Mapping[str, Doc
     record here is not their Created event.
     """
     decoded = [
-        (position, milestone_id, to_public_id(milestone_id), version, event_type(topic), state)
+        (
+            position,
+            milestone_id,
+            to_public_id(milestone_id),
+            version,
+            topic,
+            event_type(topic),
+            state,
+        )
         for position, milestone_id, version, topic, state in records
     ]
     first_kinds: dict[str, str] = {}
-    for _, _, public_id, _, kind, _ in decoded:
+    for _, _, public_id, _, _, kind, _ in decoded:
         first_kinds.setdefault(public_id, kind)
     documents: dict[str, Document | None] = dict(
         load([public_id for public_id, kind in first_kinds.items() if kind != "Created"])
     )
     folded = Folded()
-    for position, milestone_id, public_id, version, kind, stored in decoded:
-        state = orjson.loads(stored)
+    for position, milestone_id, public_id, version, topic, kind, stored in decoded:
+        state = decode(topic, stored)
         before = documents.get(public_id)
         after = apply(before, milestone_id, kind, state)
         documents[public_id] = after
@@ -151,7 +175,7 @@ def fold(records: Iterable[Record], load: Callable[[list[str]], Mapping[str, Doc
 
 def event_document(public_id: str, version: int, topic: str, stored: bytes) -> Document:
     """An event as the history and the feed show it."""
-    state = orjson.loads(stored)
+    state = decode(topic, stored)
     kind = event_type(topic)
     return {
         "milestoneId": public_id,
