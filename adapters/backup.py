@@ -14,7 +14,7 @@ import orjson
 from eventsourcing.utils import get_topic
 
 from adapters.views import BATCH
-from domain.ids import from_public_id, to_public_id
+from domain.ids import from_public_id
 from domain.milestone import Milestone, Status
 from projections.milestones import WIRE_NAMES, event_document
 
@@ -31,8 +31,8 @@ def export_lines(service: Service) -> Iterator[bytes]:
     with service.store.read_transaction() as c:
         position = 0
         while batch := service.store.select_records(c, position, BATCH):
-            for position, milestone_id, version, topic, state in batch:
-                event = event_document(to_public_id(milestone_id), version, topic, state)
+            for position, public_id, version, topic, state in batch:
+                event = event_document(public_id, version, topic, state)
                 yield orjson.dumps({"position": position, **event}) + b"\n"
 
 

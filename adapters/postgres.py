@@ -18,6 +18,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.storage import EventFilter, sql_conditions
 from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from domain.ids import to_public_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -102,7 +103,13 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions:
             records = [
-                (position, cast("UUID", e.originator_id), e.originator_version, e.topic, e.state)
+                (
+                    position,
+                    to_public_id(cast("UUID", e.originator_id)),
+                    e.originator_version,
+                    e.topic,
+                    e.state,
+                )
                 for position, e in zip(positions, stored_events, strict=True)
             ]
             apply_records(self, curs, records, kwargs.get("request"))
@@ -132,7 +139,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         return [
             (
                 row["notification_id"],
-                row["originator_id"],
+                to_public_id(row["originator_id"]),
                 row["originator_version"],
                 row["topic"],
                 bytes(row["state"]),
@@ -286,7 +293,7 @@ class PostgresReads:
         return [
             (
                 row["notification_id"],
-                row["originator_id"],
+                to_public_id(row["originator_id"]),
                 row["originator_version"],
                 row["topic"],
                 bytes(row["state"]),

@@ -6,7 +6,6 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Tracking
@@ -14,9 +13,11 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
 from adapters.storage import EventFilter, sql_conditions
 from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from domain.ids import public_id_of_hex, to_public_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from uuid import UUID
 
     from eventsourcing.persistence import StoredEvent
 
@@ -79,7 +80,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions:
             records = [
-                (position, UUID(str(e.originator_id)), e.originator_version, e.topic, e.state)
+                (position, to_public_id(e.originator_id), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
             apply_records(self, c, records, kwargs.get("request"))
@@ -104,12 +105,13 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             yield cursor
 
     def select_records(self, c: SQLiteCursor, after: int, limit: int) -> list[Record]:
+        c.sqlite_cursor.row_factory = None  # plain tuples: this is a replay's hot path
         c.execute(
             "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (after, limit),
         )
-        return [(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in c.fetchall()]
+        return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in c.fetchall()]
 
     def head(self, c: SQLiteCursor) -> int:
         c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
@@ -269,7 +271,7 @@ class SQLiteReads:
                 "WHERE rowid > ? ORDER BY rowid LIMIT ?"
             )
         rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
-        return [(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in rows]
+        return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
 
     def close(self) -> None:
         for connection in self._connections:

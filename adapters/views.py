@@ -90,7 +90,7 @@ def rebuild(store: ViewStore, progress: Callable[[int, int], None]) -> int:
 
     def copy(c: Any, batch: list[Record]) -> None:
         nonlocal position, done
-        folded = fold(batch, lambda ids: store.load_documents(c, NEXT_VIEW_TABLE, ids))
+        folded = fold(batch, lambda ids: store.load_documents(c, NEXT_VIEW_TABLE, ids), index=False)
         store.write_rows(c, NEXT_VIEW_TABLE, folded)
         position, done = batch[-1][0], done + len(batch)
 
@@ -122,7 +122,7 @@ def verify(store: ViewStore) -> list[Difference]:
     with store.read_transaction() as c:
         position = 0
         while batch := store.select_records(c, position, BATCH):
-            folded = fold(batch, current)
+            folded = fold(batch, current, index=False)
             replayed.update(
                 (public_id, document) for public_id, (_, document) in folded.rows.items()
             )

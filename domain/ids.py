@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -48,13 +49,20 @@ def new_milestone_uuid(at: datetime) -> UUID:
     return UUID(int=(unix_ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
 
 
+# Two digits for every 10-bit value: 13 lookups write a 26-digit token.
+_PAIRS = [_ALPHABET[value >> 5] + _ALPHABET[value & 31] for value in range(1024)]
+
+
+@lru_cache(maxsize=65_536)  # replays meet the same milestone again and again
 def to_public_id(milestone_id: UUID) -> str:
     number = milestone_id.int
-    digits = []
-    for _ in range(_TOKEN_LENGTH):
-        digits.append(_ALPHABET[number & 31])
-        number >>= 5
-    return PREFIX + "".join(reversed(digits))
+    return PREFIX + "".join([_PAIRS[(number >> shift) & 1023] for shift in range(120, -10, -10)])
+
+
+@lru_cache(maxsize=65_536)
+def public_id_of_hex(hex_id: str) -> str:
+    """The public id of an aggregate id in its 32-digit hex form (as SQLite stores it)."""
+    return to_public_id(UUID(hex_id))
 
 
 def from_public_id(public_id: str) -> UUID:

@@ -9,7 +9,7 @@ import orjson
 from adapters.http.inputs import choice_param, instant_param, int_param, text_param
 from adapters.http.validation import ValidationFailed
 from adapters.storage import EventFilter
-from domain.ids import InvalidMilestoneId, from_public_id, to_public_id
+from domain.ids import InvalidMilestoneId, from_public_id
 from domain.milestone import MilestoneNotFound
 from projections.milestones import EVENT_TYPES, event_document
 
@@ -51,8 +51,8 @@ class EventsResource:
         )
         records = self._reads.events(after, limit, only)
         events = [
-            {"position": position} | event_document(to_public_id(mid), version, topic, state)
-            for position, mid, version, topic, state in records
+            {"position": position} | event_document(public_id, version, topic, state)
+            for position, public_id, version, topic, state in records
         ]
         next_after = records[-1][0] if len(records) == limit else None
         resp.data = orjson.dumps({"data": events, "count": len(events), "next": next_after})
