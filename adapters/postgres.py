@@ -193,7 +193,12 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
             )
 
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
-        c.executemany("INSERT INTO event_index VALUES (%s, %s, %s, %s, %s, %s)", folded.entries)
+        # A catch-up may meet entries already there: each depends on its record alone.
+        c.executemany(
+            "INSERT INTO event_index VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (position) DO NOTHING",
+            folded.entries,
+        )
 
     def remember_request(
         self, c: Cursor[DictRow], key: str, fingerprint: str, public_id: str

@@ -146,7 +146,8 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
-        c.executemany("INSERT INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+        # A catch-up may meet entries already there: each depends on its record alone.
+        c.executemany("INSERT OR IGNORE INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
 
     def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -93,7 +95,10 @@ class Milestones(Application[Any]):
         command: Callable[[Milestone], None],
         if_version: Container[int] | None,
     ) -> Milestone:
-        for _ in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
+            if attempt:
+                # Spread the retries of writers that collided, so they stop colliding.
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
             milestone = self.get(milestone_id)
             if milestone.deleted:
                 raise MilestoneDeleted(milestone_id)

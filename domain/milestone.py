@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -53,8 +54,13 @@ class ConcurrentUpdate(MilestoneError):
 
 def utc_now() -> datetime:
     """The current time at millisecond precision, so stored event time is shown exactly."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+    return instant_of(time.time_ns())
+
+
+def instant_of(unix_ns: int) -> datetime:
+    """The UTC instant of a nanosecond clock reading, cut to the millisecond."""
+    seconds, nanos = divmod(unix_ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1_000_000 * 1000)
 
 
 def format_instant(instant: datetime) -> str:
@@ -135,10 +141,12 @@ class Milestone(Aggregate):
     ) -> Milestone:
         # One clock reading is the event time, the createdAt, the id's time and,
         # for a milestone created as reached, its reachedAt.
-        now = utc_now()
+        status = Status(status)
+        unix_ns = time.time_ns()
+        now = instant_of(unix_ns)
         return cls._create(
             cls.Created,
-            id=milestone_id or new_milestone_uuid(now),
+            id=milestone_id or new_milestone_uuid(unix_ns),
             timestamp=now,
             project_id=project_id,
             title=title,

@@ -14,9 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 # The server the PostgreSQL tests create their throw-away databases on.
-POSTGRES_SERVER = os.environ.get(
-    "MILESTONES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432"
-)
+POSTGRES_SERVER = os.environ.get("MILESTONES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
 def _postgres_admin() -> psycopg.Connection[Any]:

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import falcon
+import orjson
 
 from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed, parse_instant
 from domain.milestone import format_instant
@@ -41,8 +42,10 @@ def _read_body(req: falcon.Request, idle_timeout: float) -> bytes:
     previous = client.gettimeout() if client is not None else None
     if client is not None:
         client.settimeout(idle_timeout)
+    # Without a Content-Length the body is chunked, and the server decodes it.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
     try:
-        return bytes(req.bounded_stream.read(MAX_BODY_BYTES + 1))
+        return bytes(stream.read(MAX_BODY_BYTES + 1))
     except TimeoutError:
         raise falcon.HTTPError(
             falcon.HTTP_408, description=f"the body did not arrive within {idle_timeout:g} s"
@@ -79,8 +82,9 @@ def _no_constants(name: str) -> None:
     raise ValueError(msg)
 
 
-# The standard library's parser, for its hooks: orjson would take the last of duplicate
-# keys silently, and a body that says two things is not one we should guess at.
+# orjson is strict about UTF-8, lone surrogates, NaN and nesting, but takes the last of
+# duplicate keys silently; the standard library's parser, with hooks, refuses those (a
+# body that says two things is not one to guess at) and anything out of range.
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_no_constants
 )
@@ -89,6 +93,7 @@ _DECODER = json.JSONDecoder(
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, no numbers out of range."""
     try:
+        orjson.loads(raw)
         return _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError) as error:
         detail = "not valid UTF-8" if isinstance(error, UnicodeDecodeError) else str(error)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import falcon
@@ -25,7 +24,7 @@ def problem_body(status: int, detail: str, **extra: Any) -> bytes:
     return orjson.dumps(
         {
             "type": "about:blank",
-            "title": HTTPStatus(status).phrase,
+            "title": falcon.code_to_http_status(status).partition(" ")[2],
             "status": status,
             "detail": detail,
             **extra,

@@ -1,0 +1,449 @@
+"""Request validation: every rule of adapters/http/validation.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters.http.validation import (
+    MAX_BODY_BYTES,
+    ValidationFailed,
+    parse_create,
+    parse_instant,
+    parse_status_filter,
+    parse_update,
+)
+from domain.milestone import Status
+
+MINIMAL = {"projectId": "proj_01", "title": "Beta Launch"}
+NOT_STRINGS = [1, 0, 1.5, True, False, None, [], ["a"], {}, {"a": "b"}]
+NOT_STATUSES = ["", "bogus", "Reached", "REACHED", " pending", "in progress", 1, True, None, []]
+GOOD_DUE_DATES = [
+    "2026-03-01",
+    "2024-02-29",
+    "2026-03-01T00:00:00Z",
+    "2026-03-01T00:00Z",
+    "2026-03-01T00:00:00.5Z",
+    "2026-03-01T00:00:00.123456789Z",
+    "2026-03-01T09:30:00+02:00",
+    "2026-03-01T09:30:00-05:30",
+    "2026-03-01T09:30:00.250+00:00",
+]
+BAD_DUE_DATES: list[Any] = [
+    "2026-03-01T00:00:00",  # no offset
+    "2026-03-01T00:00",
+    "2026-02-30",
+    "2025-02-29",
+    "2026-13-01",
+    "2026-3-1",
+    "20260301",
+    "yesterday",
+    "",
+    " 2026-03-01",
+    "2026-03-01 ",
+    "2026-03-01T25:00:00Z",
+    "2026-03-01T10:00:00+24:00",
+    "2026-03-01t10:00:00Z",
+    "2026-03-01T10:00:00z",
+    "2026-03-01T10:00:00 Z",
+    "2026-03-01T10:00:00+0200",
+    "2026-03-01T10:00:00.Z",
+    "2026-03-01T10:00:00.1234567890Z",
+    "２０２６-０３-０１",  # noqa: RUF001 - full-width digits
+    20260301,
+    1.5,
+    True,
+    [],
+    {},
+]
+
+
+def errors_of(call: Any, body: Any) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as raised:
+        call(body)
+    return {error["field"]: error["message"] for error in raised.value.errors}
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+def test_create_minimal_body_gives_only_the_required_arguments() -> None:
+    assert parse_create(dict(MINIMAL)) == {"project_id": "proj_01", "title": "Beta Launch"}
+
+
+def test_create_full_body() -> None:
+    body = {
+        **MINIMAL,
+        "description": "Internal beta.",
+        "status": "in_progress",
+        "dueDate": "2026-03-01T00:00:00Z",
+    }
+    command = parse_create(body)
+    assert command == {
+        "project_id": "proj_01",
+        "title": "Beta Launch",
+        "description": "Internal beta.",
+        "status": Status.IN_PROGRESS,
+        "due_date": "2026-03-01T00:00:00Z",
+    }
+    assert command["status"] is Status.IN_PROGRESS
+
+
+@pytest.mark.parametrize("field", ["projectId", "title"])
+def test_create_requires(field: str) -> None:
+    body = dict(MINIMAL)
+    del body[field]
+    assert errors_of(parse_create, body) == {field: "is required"}
+
+
+def test_create_of_an_empty_object_names_both_required_fields() -> None:
+    assert errors_of(parse_create, {}) == {"projectId": "is required", "title": "is required"}
+
+
+@pytest.mark.parametrize("field", ["projectId", "title"])
+@pytest.mark.parametrize("value", ["", " ", "   ", "\t", "\n", " \t\r\n "])
+def test_create_refuses_empty_or_blank_required_text(field: str, value: str) -> None:
+    assert errors_of(parse_create, {**MINIMAL, field: value}) == {field: "must not be empty"}
+
+
+@pytest.mark.parametrize(("field", "limit"), [("projectId", 100), ("title", 200)])
+def test_create_length_limits_at_the_boundary(field: str, limit: int) -> None:
+    assert parse_create({**MINIMAL, field: "x" * limit})[_arg(field)] == "x" * limit
+    assert parse_create({**MINIMAL, field: "x"})[_arg(field)] == "x"
+    assert errors_of(parse_create, {**MINIMAL, field: "x" * (limit + 1)}) == {
+        field: f"must be at most {limit} characters"
+    }
+
+
+def test_length_counts_characters_not_bytes() -> None:
+    assert parse_create({**MINIMAL, "title": "é" * 200})["title"] == "é" * 200
+
+
+def test_description_length_limit_at_the_boundary() -> None:
+    assert parse_create({**MINIMAL, "description": "d" * 10_000})["description"] == "d" * 10_000
+    assert errors_of(parse_create, {**MINIMAL, "description": "d" * 10_001}) == {
+        "description": "must be at most 10000 characters"
+    }
+    assert parse_update({"description": "d" * 10_000}) == {"description": "d" * 10_000}
+    assert errors_of(parse_update, {"description": "d" * 10_001}) == {
+        "description": "must be at most 10000 characters"
+    }
+
+
+@pytest.mark.parametrize("value", ["", " ", "\n"])
+def test_description_may_be_empty_or_blank(value: str) -> None:
+    assert parse_create({**MINIMAL, "description": value})["description"] == value
+    assert parse_update({"description": value}) == {"description": value}
+
+
+def test_text_is_kept_as_sent() -> None:
+    command = parse_create({"projectId": " p ", "title": "  Beta  ", "description": " d "})
+    assert command == {"project_id": " p ", "title": "  Beta  ", "description": " d "}
+
+
+@pytest.mark.parametrize("field", ["projectId", "title", "description"])
+@pytest.mark.parametrize("value", NOT_STRINGS)
+def test_create_refuses_text_fields_of_other_types(field: str, value: Any) -> None:
+    assert errors_of(parse_create, {**MINIMAL, field: value}) == {field: "must be a string"}
+
+
+@pytest.mark.parametrize("value", NOT_STATUSES)
+def test_create_refuses_bad_status(value: Any) -> None:
+    assert errors_of(parse_create, {**MINIMAL, "status": value}) == {
+        "status": "must be one of pending, in_progress, reached"
+    }
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_create_accepts_every_status(status: Status) -> None:
+    assert parse_create({**MINIMAL, "status": status.value})["status"] is status
+
+
+@pytest.mark.parametrize("due_date", GOOD_DUE_DATES)
+def test_due_date_accepted_forms_are_kept_exactly(due_date: str) -> None:
+    assert parse_create({**MINIMAL, "dueDate": due_date})["due_date"] == due_date
+    assert parse_update({"dueDate": due_date}) == {"due_date": due_date}
+
+
+def test_due_date_may_be_null() -> None:
+    assert parse_create({**MINIMAL, "dueDate": None})["due_date"] is None
+    assert parse_update({"dueDate": None}) == {"due_date": None}
+
+
+@pytest.mark.parametrize("due_date", BAD_DUE_DATES)
+def test_due_date_rejected_forms(due_date: Any) -> None:
+    message = "must be null, an ISO 8601 date or a date-time with offset"
+    assert errors_of(parse_create, {**MINIMAL, "dueDate": due_date}) == {"dueDate": message}
+    assert errors_of(parse_update, {"dueDate": due_date}) == {"dueDate": message}
+
+
+@pytest.mark.parametrize("due_date", ["2026-03-01T10:00:00+05:99", "2026-03-01T10:00:00+01:60"])
+def test_due_date_offset_minutes_must_be_a_real_offset(due_date: str) -> None:
+    errors_of(parse_create, {**MINIMAL, "dueDate": due_date})
+
+
+@pytest.mark.parametrize("field", ["id", "createdAt", "reachedAt"])
+@pytest.mark.parametrize("value", ["ms_01", "2026-02-19T10:30:00.000Z", "not a date", 7, None, []])
+def test_create_ignores_fields_a_client_may_not_set(field: str, value: Any) -> None:
+    assert parse_create({**MINIMAL, field: value}) == {
+        "project_id": "proj_01",
+        "title": "Beta Launch",
+    }
+
+
+def test_create_accepts_a_whole_milestone_object() -> None:
+    whole = {
+        "id": "ms_01",
+        "projectId": "proj_01",
+        "title": "Design",
+        "description": "",
+        "status": "reached",
+        "dueDate": "2025-12-15T00:00:00Z",
+        "reachedAt": "2025-12-12T16:00:00Z",
+        "createdAt": "2025-11-01T09:00:00Z",
+    }
+    assert parse_create(whole) == {
+        "project_id": "proj_01",
+        "title": "Design",
+        "description": "",
+        "status": Status.REACHED,
+        "due_date": "2025-12-15T00:00:00Z",
+    }
+
+
+@pytest.mark.parametrize("call", [parse_create, parse_update])
+def test_unknown_fields_are_each_named(call: Any) -> None:
+    body = {**MINIMAL, "priority": 1, "project_id": "p", "Title": "x", "": 0, "deleted": True}
+    assert errors_of(call, body) == {
+        "priority": "is not a milestone field",
+        "project_id": "is not a milestone field",
+        "Title": "is not a milestone field",
+        "": "is not a milestone field",
+        "deleted": "is not a milestone field",
+    }
+
+
+def test_create_names_every_bad_field_in_one_failure() -> None:
+    body = {
+        "title": " ",
+        "description": 5,
+        "status": "done",
+        "dueDate": "yesterday",
+        "colour": "red",
+    }
+    with pytest.raises(ValidationFailed) as raised:
+        parse_create(body)
+    errors = raised.value.errors
+    assert {e["field"] for e in errors} == {
+        "projectId",
+        "title",
+        "description",
+        "status",
+        "dueDate",
+        "colour",
+    }
+    assert len(errors) == 6
+    assert all(set(e) == {"field", "message"} and e["message"] for e in errors)
+    for field in ("projectId", "title", "description", "status", "dueDate", "colour"):
+        assert field in str(raised.value)
+
+
+@pytest.mark.parametrize("call", [parse_create, parse_update])
+@pytest.mark.parametrize("body", [[], [MINIMAL], "text", "", 0, 1.5, True, None])
+def test_a_body_that_is_not_an_object_is_refused(call: Any, body: Any) -> None:
+    assert errors_of(call, body) == {"": "must be a JSON object"}
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+def test_update_of_an_empty_object_changes_nothing() -> None:
+    assert parse_update({}) == {}
+
+
+def test_update_every_field() -> None:
+    changes = parse_update(
+        {
+            "title": "Gamma",
+            "description": "",
+            "status": "reached",
+            "dueDate": "2026-03-01",
+            "reachedAt": "2026-02-19T10:30:00.000Z",
+        }
+    )
+    assert changes == {
+        "title": "Gamma",
+        "description": "",
+        "status": Status.REACHED,
+        "due_date": "2026-03-01",
+        "reached_at": datetime(2026, 2, 19, 10, 30, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize("field", ["id", "createdAt", "projectId"])
+@pytest.mark.parametrize("value", ["proj_02", "2026-02-19T10:30:00.000Z", 7, None, {}])
+def test_update_ignores_fields_a_client_may_not_change(field: str, value: Any) -> None:
+    assert parse_update({field: value, "title": "Gamma"}) == {"title": "Gamma"}
+
+
+def test_update_accepts_a_whole_milestone_object() -> None:
+    whole = {
+        "id": "ms_01",
+        "projectId": "proj_01",
+        "title": "Design",
+        "description": "d",
+        "status": "pending",
+        "dueDate": None,
+        "reachedAt": None,
+        "createdAt": "2025-11-01T09:00:00.000Z",
+    }
+    assert parse_update(whole) == {
+        "title": "Design",
+        "description": "d",
+        "status": Status.PENDING,
+        "due_date": None,
+        "reached_at": None,
+    }
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
+def test_update_refuses_blank_title(value: str) -> None:
+    assert errors_of(parse_update, {"title": value}) == {"title": "must not be empty"}
+
+
+def test_update_title_length_limit_at_the_boundary() -> None:
+    assert parse_update({"title": "t" * 200}) == {"title": "t" * 200}
+    assert errors_of(parse_update, {"title": "t" * 201}) == {
+        "title": "must be at most 200 characters"
+    }
+
+
+@pytest.mark.parametrize("field", ["title", "description"])
+@pytest.mark.parametrize("value", NOT_STRINGS)
+def test_update_refuses_text_fields_of_other_types(field: str, value: Any) -> None:
+    assert errors_of(parse_update, {field: value}) == {field: "must be a string"}
+
+
+@pytest.mark.parametrize("value", NOT_STATUSES)
+def test_update_refuses_bad_status(value: Any) -> None:
+    assert errors_of(parse_update, {"status": value}) == {
+        "status": "must be one of pending, in_progress, reached"
+    }
+
+
+def test_update_reached_at_may_be_null() -> None:
+    assert parse_update({"reachedAt": None}) == {"reached_at": None}
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-02-19T10:30:00Z", datetime(2026, 2, 19, 10, 30, tzinfo=UTC)),
+        ("2026-02-19T10:30Z", datetime(2026, 2, 19, 10, 30, tzinfo=UTC)),
+        ("2026-02-19T10:30:00.5Z", datetime(2026, 2, 19, 10, 30, 0, 500_000, tzinfo=UTC)),
+        ("2026-02-19T10:30:00.123456Z", datetime(2026, 2, 19, 10, 30, 0, 123_000, tzinfo=UTC)),
+        ("2026-02-19T10:30:00.999999Z", datetime(2026, 2, 19, 10, 30, 0, 999_000, tzinfo=UTC)),
+        ("2026-02-19T12:30:00.123+02:00", datetime(2026, 2, 19, 10, 30, 0, 123_000, tzinfo=UTC)),
+        ("2026-02-19T05:00:00-05:30", datetime(2026, 2, 19, 10, 30, tzinfo=UTC)),
+        ("2026-02-20T00:30:00+14:00", datetime(2026, 2, 19, 10, 30, tzinfo=UTC)),
+    ],
+)
+def test_reached_at_is_normalised_to_utc_at_millisecond_precision(
+    sent: str, stored: datetime
+) -> None:
+    (value,) = parse_update({"reachedAt": sent}).values()
+    assert value == stored
+    assert value.utcoffset() == timedelta(0)
+    assert value.tzinfo == UTC
+    assert value.microsecond % 1000 == 0
+    assert parse_instant(sent) == stored
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-02-19",  # a date is not an instant
+        "2026-02-19T10:30:00",
+        "2026-02-30T10:30:00Z",
+        "2026-02-19T10:30:00+24:00",
+        "yesterday",
+        "",
+        1771497000,
+        1.5,
+        True,
+        [],
+        {},
+    ],
+)
+def test_update_refuses_bad_reached_at(value: Any) -> None:
+    assert errors_of(parse_update, {"reachedAt": value}) == {
+        "reachedAt": "must be null or an ISO 8601 date-time with offset"
+    }
+
+
+def test_update_names_every_bad_field_in_one_failure() -> None:
+    body = {
+        "title": 3,
+        "description": None,
+        "status": "bogus",
+        "dueDate": 20260301,
+        "reachedAt": "now",
+        "extra": 1,
+        "projectId": 5,
+    }
+    assert set(errors_of(parse_update, body)) == {
+        "title",
+        "description",
+        "status",
+        "dueDate",
+        "reachedAt",
+        "extra",
+    }
+
+
+# --- status filter and instants ------------------------------------------------------
+
+
+def test_status_filter_absent_is_no_filter() -> None:
+    assert parse_status_filter(None) is None
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_status_filter_accepts_every_status(status: Status) -> None:
+    assert parse_status_filter(status.value) is status
+
+
+@pytest.mark.parametrize("value", ["", "bogus", "Pending", "reached,pending", " reached"])
+def test_status_filter_refuses(value: str) -> None:
+    assert errors_of(parse_status_filter, value) == {
+        "status": "must be one of pending, in_progress, reached"
+    }
+
+
+@pytest.mark.parametrize(
+    "value", [None, 5, 1.5, True, [], "2026-02-19", "2026-02-19T10:30:00", "soon", ""]
+)
+def test_parse_instant_refuses(value: Any) -> None:
+    assert parse_instant(value) is None
+
+
+def test_validation_failed_carries_errors_and_a_readable_detail() -> None:
+    failure = ValidationFailed([{"field": "a", "message": "is bad"}])
+    assert failure.errors == [{"field": "a", "message": "is bad"}]
+    assert str(failure) == "a: is bad"
+    assert str(ValidationFailed([], "custom detail")) == "custom detail"
+
+
+def test_body_limit_is_64_kib() -> None:
+    assert MAX_BODY_BYTES == 64 * 1024
+
+
+def _arg(field: str) -> str:
+    return {"projectId": "project_id", "title": "title"}[field]
+
+
+@pytest.mark.parametrize("value", ["2026-02-19T10:30:00+05:99", "2026-02-19T10:30:00-01:60"])
+def test_reached_at_offset_minutes_must_be_a_real_offset(value: str) -> None:
+    assert parse_instant(value) is None
