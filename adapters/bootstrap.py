@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from adapters.http import create_app
 from adapters.http.metrics import Metrics
-from adapters.http.middleware import BearerAuth, access_log, parse_tokens
+from adapters.http.middleware import BearerAuth, parse_tokens
 from adapters.settings import Settings
 from adapters.views import catch_up
 from domain.application import Milestones
@@ -101,16 +102,16 @@ def open_service(settings: Settings) -> Service:
     return service
 
 
+def _stderr_lines(line: bytes) -> None:
+    # One write per line, straight to stderr: lines this short are written whole even
+    # when several workers share the stream.
+    os.write(sys.stderr.fileno(), line)
+
+
 def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
     settings = Settings.from_environ()
     service = open_service(settings)
-    if settings.access_log:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))  # the message is the JSON line
-        access_log.addHandler(handler)
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
     metrics = Metrics(service.reads)
     service.milestones.observers.append(metrics.count_events)
     tokens = parse_tokens(settings.api_tokens)
@@ -118,6 +119,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         service.milestones,
         service.reads,
         metrics=metrics,
+        access_log=_stderr_lines if settings.access_log else None,
         auth=BearerAuth(tokens, protect_metrics=settings.metrics_require_token) if tokens else None,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,

@@ -14,7 +14,7 @@ from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from adapters.http.metrics import Metrics
     from adapters.storage import Reads
@@ -26,12 +26,13 @@ def create_app(
     reads: Reads,
     *,
     metrics: Metrics | None = None,
+    access_log: Callable[[bytes], object] | None = None,
     auth: BearerAuth | None = None,
     cors_origins: Sequence[str] = (),
     body_timeout: float = 10.0,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts."""
-    middleware: list[Any] = [RequestContext(metrics)]
+    middleware: list[Any] = [RequestContext(metrics, access_log)]
     if cors_origins:
         middleware.append(
             falcon.CORSMiddleware(

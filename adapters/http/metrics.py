@@ -42,12 +42,25 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self._own_registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.events = Counter(
             "milestones_events_appended_total",
             "Events appended to the log by this service, by type.",
             ["type"],
             registry=self._own_registry,
         )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        # Label lookups cost more than the increments; each combination is looked up once.
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_events(self, recordings: list[Recording[Any]]) -> None:
         for recording in recordings:

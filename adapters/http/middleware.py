@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hmac
-import logging
+import os
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,18 +14,25 @@ import orjson
 from domain.milestone import format_instant
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from adapters.http.metrics import Metrics
 
-access_log = logging.getLogger("milestones.access")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_REQUEST_ID = 128
 
 
 class RequestContext:
-    """Gives each request an id, and each response the id, nosniff, a log line and metrics."""
+    """Gives each request an id, and each response the id, nosniff, a log line and metrics.
 
-    def __init__(self, metrics: Metrics | None) -> None:
+    ``access_log`` takes each line as bytes: one JSON object and a newline.
+    """
+
+    def __init__(
+        self, metrics: Metrics | None, access_log: Callable[[bytes], object] | None
+    ) -> None:
         self._metrics = metrics
+        self._access_log = access_log
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -37,7 +43,7 @@ class RequestContext:
             and request_id.isascii()
             and request_id.isprintable()
         ):
-            request_id = uuid.uuid4().hex
+            request_id = os.urandom(16).hex()
         req.context.request_id = request_id
 
     def process_response(
@@ -49,10 +55,9 @@ class RequestContext:
         route = req.uri_template or "unmatched"
         status = resp.status_code
         if self._metrics is not None:
-            self._metrics.requests.labels(route, req.method, str(status)).inc()
-            self._metrics.latency.labels(route, req.method).observe(duration)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
+            self._metrics.observe_request(route, req.method, status, duration)
+        if self._access_log is not None:
+            self._access_log(
                 orjson.dumps(
                     {
                         "time": format_instant(datetime.now(UTC)),
@@ -62,8 +67,9 @@ class RequestContext:
                         "status": status,
                         "duration_ms": round(duration * 1000, 3),
                         "request_id": req.context.request_id,
-                    }
-                ).decode()
+                    },
+                    option=orjson.OPT_APPEND_NEWLINE,
+                )
             )
 
 

@@ -38,6 +38,7 @@ NOT_BLANK_PATTERN = (
 )
 # Idempotency-Key: 1 to 255 printable ASCII characters.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]+$"
+REQUEST_ID_PATTERN = r"^[\x20-\x7e]{1,128}$"
 ETAG_PATTERN = r'^"[1-9][0-9]*"$'
 
 STATUSES = ["pending", "in_progress", "reached"]
@@ -512,6 +513,24 @@ def _parameters() -> dict[str, Schema]:
             },
             "example": "5d1c0c6e",
         },
+        "IfNoneMatch": {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "Entity tags or `*`: if one names the current version (weak "
+            "comparison), the answer is 304 without a body. Ignored with `version` or `asOf`.",
+            "schema": {"type": "string"},
+            "example": '"1"',
+        },
+        "RequestId": {
+            "name": "X-Request-Id",
+            "in": "header",
+            "required": False,
+            "description": "Echoed in the response's `X-Request-Id` when it is 1 to 128 "
+            "printable ASCII characters; otherwise the service makes up one.",
+            "schema": {"type": "string"},
+            "example": "5d1c0c6e-req",
+        },
         "ProjectIdFilter": _query(
             "projectId", {"type": "string", "minLength": 1}, "Only this project.", "proj_01"
         ),
@@ -540,6 +559,24 @@ def _headers() -> dict[str, Schema]:
             "required": True,
             "schema": {"type": "string", "minLength": 1},
             "example": "GET, POST",
+        },
+        "RequestId": {
+            "description": "The request's id: the client's `X-Request-Id`, or one made up.",
+            "required": True,
+            "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+            "example": "5d1c0c6e-req",
+        },
+        "ContentTypeOptions": {
+            "description": "Browsers are not to sniff the content type.",
+            "required": True,
+            "schema": {"const": "nosniff"},
+            "example": "nosniff",
+        },
+        "WWWAuthenticate": {
+            "description": "The scheme to authenticate with.",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^Bearer "},
+            "example": 'Bearer realm="milestones"',
         },
         "CacheControl": {
             "description": "Write responses are not to be cached.",
@@ -580,8 +617,28 @@ def _responses() -> dict[str, Schema]:
         "The method is not allowed for the requested resource.",
     )
     method_not_allowed["headers"] = {"Allow": _ref("headers", "Allow")}
+    unauthorized = _problem_response(
+        401,
+        "Only when the service is configured with API tokens: no `Authorization: Bearer "
+        "<token>`, or an unknown token.",
+        "a valid bearer token is required",
+    )
+    unauthorized["headers"] = {"WWW-Authenticate": _ref("headers", "WWWAuthenticate")}
     return {
         "BadRequest": bad_request,
+        "Unauthorized": unauthorized,
+        "Forbidden": _problem_response(
+            403,
+            "Only when the service is configured with API tokens: a read-only token may not "
+            "write. Nothing was recorded.",
+            "this token may only read",
+        ),
+        "RequestTimeout": _problem_response(
+            408,
+            "The client stopped sending the body for longer than the service waits. Nothing "
+            "was recorded.",
+            "the body did not arrive within 10 s",
+        ),
         "NotFound": _problem_response(
             404,
             "No milestone has this id (or had it at the requested version or time), or no "
@@ -621,6 +678,9 @@ def _responses() -> dict[str, Schema]:
 def _errors(*names: str) -> dict[str, Schema]:
     codes = {
         "BadRequest": "400",
+        "Unauthorized": "401",
+        "Forbidden": "403",
+        "RequestTimeout": "408",
         "NotFound": "404",
         "Conflict": "409",
         "PreconditionFailed": "412",
@@ -648,6 +708,11 @@ def _links(*, with_etag: bool) -> dict[str, Schema]:
         "GetMilestoneHistory": {"operationId": "getMilestoneHistory", "parameters": target},
     }
     if with_etag:
+        links["GetMilestoneIfNoneMatch"] = {
+            "operationId": "getMilestone",
+            "parameters": target | {"header.If-None-Match": "$response.header.ETag"},
+            "description": "A conditional read: 304 while the milestone is at this version.",
+        }
         conditional = target | {"header.If-Match": "$response.header.ETag"}
         links["UpdateMilestoneIfMatch"] = {
             "operationId": "updateMilestone",
@@ -714,6 +779,7 @@ def _milestones_path() -> Schema:
                 },
                 **_errors(
                     "BadRequest",
+                    "RequestTimeout",
                     "Conflict",
                     "ContentTooLarge",
                     "UnsupportedMediaType",
@@ -749,6 +815,7 @@ def _milestone_path() -> Schema:
                     "part of the state).",
                     "2026-02-19T10:30:00Z",
                 ),
+                _ref("parameters", "IfNoneMatch"),
             ],
             "responses": {
                 "200": {
@@ -758,6 +825,10 @@ def _milestone_path() -> Schema:
                         _schema("MilestoneEnvelope"), seed={"data": EXAMPLE_MILESTONE}
                     ),
                     "links": _links(with_etag=True),
+                },
+                "304": {
+                    "description": "Not modified: `If-None-Match` names the current version.",
+                    "headers": {"ETag": _ref("headers", "ETag")},
                 },
                 **_errors("BadRequest", "NotFound", "StorageUnavailable"),
             },
@@ -783,6 +854,7 @@ def _milestone_path() -> Schema:
                 **_errors(
                     "BadRequest",
                     "NotFound",
+                    "RequestTimeout",
                     "Conflict",
                     "PreconditionFailed",
                     "ContentTooLarge",
@@ -951,6 +1023,29 @@ def _operations_paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "operationId": "getMetrics",
+                "tags": ["operations"],
+                "summary": "Prometheus metrics",
+                "description": "Requests by route, method and status; latency histograms; "
+                "events appended by type; the read model's position and lag. Summed over "
+                "all worker processes. A bearer token is required only when the service is "
+                "configured to protect this route.",
+                "responses": {
+                    "200": {
+                        "description": "The Prometheus text exposition format.",
+                        "content": {
+                            "text/plain": {
+                                "schema": {"type": "string"},
+                                "example": "# TYPE milestones_events_appended_total counter\n"
+                                'milestones_events_appended_total{type="Created"} 3.0\n',
+                            }
+                        },
+                    }
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -967,8 +1062,47 @@ def _operations_paths() -> dict[str, Schema]:
     }
 
 
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+WRITE_METHODS = frozenset({"put", "post", "patch", "delete"})
+
+
+def _add_common_parts(document: dict[str, Any]) -> None:
+    """What all operations share: the request id, the headers of every response, and the
+    optional bearer authentication of /api and /metrics.
+    """
+    headers = {
+        "X-Request-Id": _ref("headers", "RequestId"),
+        "X-Content-Type-Options": _ref("headers", "ContentTypeOptions"),
+    }
+    for path, item in document["paths"].items():
+        for method in (method for method in HTTP_METHODS if method in item):
+            operation = item[method]
+            operation["parameters"] = [
+                *operation.get("parameters", []),
+                _ref("parameters", "RequestId"),
+            ]
+            responses = operation["responses"]
+            if path.startswith("/api/") or path == "/metrics":
+                operation["security"] = [{}, {"bearer": []}]
+                responses["401"] = _ref("responses", "Unauthorized")
+                if method in WRITE_METHODS:
+                    responses["403"] = _ref("responses", "Forbidden")
+            for response in responses.values():
+                if "$ref" not in response:
+                    response["headers"] = response.get("headers", {}) | headers
+            operation["responses"] = dict(sorted(responses.items()))
+    for response in document["components"]["responses"].values():
+        response["headers"] = response.get("headers", {}) | headers
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API; a fresh structure on every call."""
+    document = _document()
+    _add_common_parts(document)
+    return document
+
+
+def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -1006,6 +1140,15 @@ def openapi_document() -> dict[str, Any]:
             "parameters": _parameters(),
             "headers": _headers(),
             "responses": _responses(),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Only when the service is configured with API tokens "
+                    "(MILESTONES_API_TOKENS_FILE): every /api route then requires a token, "
+                    "and a read-only token may not write. Off by default.",
+                }
+            },
         },
     }
 
