@@ -3,7 +3,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 install: $(STAMP)
 
@@ -18,6 +18,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,6 @@
+"""The side-by-side benchmark of issue 6: ``python -m bench`` (``make bench``).
+
+This project, the framework limit (``bench.limit_app``) and a plain CRUD peer
+(``bench.crud_peer``) run under gunicorn with the same settings, and wrk loads each in
+alternating rounds on 127.0.0.1. See ``python -m bench --help``.
+"""

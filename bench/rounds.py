@@ -1,0 +1,150 @@
+"""Rounds of wrk runs, alternating between services so machine drift hits all of them alike."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bench import wrk
+from bench.dataset import POST_PROJECT_ID, PROJECT_IDS
+from bench.load import write_ids_file
+from bench.services import cpu_seconds
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bench.services import RunningService
+
+
+@dataclass(frozen=True)
+class Operation:
+    key: str
+    label: str
+    script: str
+    writes: bool
+
+
+GET_ONE = Operation("get_one", "GET one", "get.lua", writes=False)
+LIST_PROJECT = Operation("list_project", "list one project (100)", "list.lua", writes=False)
+POST = Operation("post", "POST", "post.lua", writes=True)
+PATCH = Operation("patch", "PATCH", "patch.lua", writes=True)
+OPERATIONS = (GET_ONE, LIST_PROJECT, POST, PATCH)
+READS = (GET_ONE, LIST_PROJECT)
+
+
+@dataclass(frozen=True)
+class Load:
+    duration: int
+    connections: int
+    threads: int
+    warmup: int
+
+
+@dataclass
+class Target:
+    """A running service and what the scripts need to load it."""
+
+    service: RunningService
+    ids_file: Path
+    takes_writes: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+
+@dataclass(frozen=True)
+class Sample:
+    phase: str
+    operation: str
+    service: str
+    round: int
+    result: wrk.WrkResult
+    # Worker CPU time per request: what a request costs the server, whatever the noise.
+    cpu_us_per_request: float | None
+    # Each worker's share of that CPU time; a lopsided split means one worker got the load.
+    worker_cpu_shares: list[float] = field(default_factory=list)
+
+
+class Runner:
+    def __init__(self, wrk_path: str, load: Load) -> None:
+        self._wrk = wrk_path
+        self._load = load
+        self._runs = 0
+
+    def _script_args(self, target: Target, operation: Operation) -> list[str]:
+        # Unique per run, so a PATCH title or a POST title never repeats an earlier one.
+        nonce = f"r{self._runs}"
+        if operation is GET_ONE:
+            return [str(target.ids_file)]
+        if operation is LIST_PROJECT:
+            return list(PROJECT_IDS)
+        if operation is POST:
+            return [POST_PROJECT_ID, nonce]
+        # PATCH sends each milestone the status after its current one: read them fresh.
+        write_ids_file(target.service.port, target.ids_file)
+        return [str(target.ids_file), nonce, str(self._load.threads)]
+
+    def measure(
+        self, target: Target, operation: Operation, duration: int
+    ) -> tuple[wrk.WrkResult, float | None, list[float]]:
+        self._runs += 1
+        script_args = self._script_args(target, operation)
+        target.service.check_alive()
+        workers = target.service.worker_pids()
+        before = [cpu_seconds(pid) for pid in workers]
+        result = wrk.run(
+            self._wrk,
+            target.service.url,
+            operation.script,
+            script_args,
+            duration=duration,
+            connections=self._load.connections,
+            threads=self._load.threads,
+        )
+        spent = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
+        target.service.check_alive()
+        total = sum(spent)
+        cpu_us = total / result.requests * 1e6 if result.requests and total > 0 else None
+        shares = [round(each / total, 3) for each in spent] if total > 0 else []
+        return result, cpu_us, shares
+
+    def rounds(
+        self,
+        phase: str,
+        targets: list[Target],
+        operations: tuple[Operation, ...],
+        rounds: int,
+    ) -> list[Sample]:
+        """Warm each service up on each operation, then rounds of A, B, C, A, B, C, ..."""
+        if self._load.warmup > 0:
+            for operation in operations:
+                for target in _taking(targets, operation):
+                    self.measure(target, operation, self._load.warmup)
+        samples = []
+        for number in range(1, rounds + 1):
+            for operation in operations:
+                for target in _taking(targets, operation):
+                    result, cpu_us, shares = self.measure(target, operation, self._load.duration)
+                    sample = Sample(
+                        phase, operation.key, target.name, number, result, cpu_us, shares
+                    )
+                    samples.append(sample)
+                    _progress(sample, rounds, operation.label)
+        return samples
+
+
+def _taking(targets: list[Target], operation: Operation) -> list[Target]:
+    return [t for t in targets if t.takes_writes or not operation.writes]
+
+
+def _progress(sample: Sample, rounds: int, label: str) -> None:
+    result, errors = sample.result, sample.result.non_2xx + sample.result.socket_errors
+    sys.stderr.write(
+        f"  [{sample.phase} {sample.round}/{rounds}] {label:<22} {sample.service:<12} "
+        f"{result.requests_per_second:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  cpu {sample.cpu_us_per_request or 0:5.0f} us/req"
+        + (f"  ERRORS {errors}" if errors else "")
+        + "\n"
+    )
