@@ -48,7 +48,6 @@ def _ddl(statement: str) -> Composed:
 
 
 VIEW_INDEXES = [
-    _ddl("CREATE INDEX IF NOT EXISTS milestones_by_time ON milestones (created_at, id)"),
     _ddl(
         "CREATE INDEX IF NOT EXISTS milestones_by_project "
         "ON milestones (project_id, created_at, id)"
@@ -65,7 +64,6 @@ EVENT_INDEX = [
         "ON event_index (milestone_id, position)"
     ),
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)"),
-    _ddl("CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)"),
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)"),
 ]
 IDEMPOTENCY_KEYS = _ddl(
@@ -74,8 +72,7 @@ IDEMPOTENCY_KEYS = _ddl(
 )
 UPSERT = (
     "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-    "project_id = EXCLUDED.project_id, status = EXCLUDED.status, "
-    "created_at = EXCLUDED.created_at, version = EXCLUDED.version, body = EXCLUDED.body"
+    "status = EXCLUDED.status, version = EXCLUDED.version, body = EXCLUDED.body"
 )
 
 

@@ -34,7 +34,6 @@ def _view_table(table: str) -> str:
 
 
 VIEW_INDEXES = [
-    f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_time ON {VIEW_TABLE} (created_at, id)",
     (
         f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_project "
         f"ON {VIEW_TABLE} (project_id, created_at, id)"
@@ -48,7 +47,6 @@ EVENT_INDEX = [
     ),
     "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
-    "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
 ]
 IDEMPOTENCY_KEYS = (
@@ -141,7 +139,11 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
         upserts, deletes = _row_changes(folded)
         if upserts:
-            c.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", upserts)  # noqa: S608
+            c.executemany(
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "  # noqa: S608
+                "status = excluded.status, version = excluded.version, body = excluded.body",
+                upserts,
+            )
         if deletes:
             c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 class Milestones(Application[Any]):
     name = "Milestones"
+    # Recently used milestones stay in memory; a command reads only the events recorded
+    # since (the library's fast-forward), not a snapshot and the events after it.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
     # Snapshots bound the replay behind a command or a historic read on a long stream.
     snapshotting_intervals: ClassVar = {Milestone: 100}
     # How often a write that lost the optimistic-concurrency race reloads and tries again.

@@ -49,8 +49,9 @@ PROBLEM_JSON = "application/problem+json"
 
 # Examples, taken from the seed document (milestones-api.md). The seed's ids ("ms_01") and
 # second-precision timestamps predate the contract; here they are in the contract's forms.
-EXAMPLE_ID = "ms_01M8G4PG32FWQR7CGB7WM5305E"
-EXAMPLE_ID_2 = "ms_01M8G4PG32FWQR7CGB7WM5305F"
+# UUIDv7 ids whose time is the example's createdAt.
+EXAMPLE_ID = "ms_01K8ZAA7M0EEGSYBHX9HDPMYC8"
+EXAMPLE_ID_2 = "ms_01KGC6WBM0EQ3TMJVCHM71YEJV"
 EXAMPLE_MILESTONE: Schema = {
     "id": EXAMPLE_ID,
     "projectId": "proj_01",
@@ -1054,7 +1055,14 @@ def _operations_paths() -> dict[str, Schema]:
                 "responses": {
                     "200": {
                         "description": "The OpenAPI 3.1 document of the API.",
-                        "content": _content({"type": "object", "required": ["openapi", "paths"]}),
+                        "content": _content(
+                            {"type": "object", "required": ["openapi", "info", "paths"]},
+                            document={
+                                "openapi": "3.1.0",
+                                "info": {"title": "Milestones API", "version": "0.1.0"},
+                                "paths": {},
+                            },
+                        ),
                     }
                 },
             }
@@ -1111,9 +1119,13 @@ def _document() -> dict[str, Any]:
             "version": "0.1.0",
             "summary": "Project milestones over an audited event log.",
             "description": 'Every success body is JSON `{"data": ...}` (collections add '
-            "`count`). Every 4xx/5xx body is RFC 9457 `application/problem+json`. A path "
-            "that no route has is a 404, and a method that a path does not list is a 405 "
-            "with `Allow` (see `components.responses`). A rejected request records nothing.",
+            "`count`). Every 4xx/5xx body is RFC 9457 `application/problem+json`, and a "
+            "rejected request records nothing. A path that no route has is a 404, and a "
+            "method that a path does not list is a 405 with `Allow` (`components.responses`"
+            ".MethodNotAllowed); OPTIONS is answered by the framework. Every response carries "
+            "`X-Request-Id` and `X-Content-Type-Options: nosniff`. Authentication is off "
+            "by default; when the service is configured with API tokens, /api (and, if so "
+            "configured, /metrics) require `Authorization: Bearer <token>`.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
