@@ -47,6 +47,8 @@ EVENT_INDEX = [
     ),
     "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
+    # A rare type (Deleted) would otherwise mean a scan of the whole log.
+    "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
 ]
 IDEMPOTENCY_KEYS = (
