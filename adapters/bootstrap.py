@@ -114,13 +114,21 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     service = open_service(settings)
     metrics = Metrics(service.reads)
     service.milestones.observers.append(metrics.count_events)
-    tokens = parse_tokens(settings.api_tokens)
+    auth = None
+    if settings.api_tokens is not None:
+        # Configured but empty would silently leave the API open: refuse to start instead.
+        tokens = parse_tokens(settings.api_tokens)
+        if not tokens:
+            raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
+        auth = BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
+    elif settings.metrics_require_token:
+        raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
     return create_app(
         service.milestones,
         service.reads,
         metrics=metrics,
         access_log=_stderr_lines if settings.access_log else None,
-        auth=BearerAuth(tokens, protect_metrics=settings.metrics_require_token) if tokens else None,
+        auth=auth,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
     )

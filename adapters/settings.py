@@ -25,8 +25,8 @@ class Settings:
     connect_timeout: int = 5
     # Seconds a client may take to send a request body before it gets a 408.
     body_timeout: float = 10.0
-    # Bearer tokens, one a line ("TOKEN" or "TOKEN read-only"); empty: no authentication.
-    api_tokens: str = ""
+    # Bearer tokens, one a line ("TOKEN" or "TOKEN read-only"); None: no authentication.
+    api_tokens: str | None = None
     metrics_require_token: bool = False
     cors_origins: tuple[str, ...] = field(default=())
     access_log: bool = True
@@ -41,7 +41,9 @@ class Settings:
             return default if not value else value.lower() in {"1", "true", "yes", "on"}
 
         tokens_file = environ.get("MILESTONES_API_TOKENS_FILE")
-        tokens = Path(tokens_file).read_text() if tokens_file else ""
+        tokens = (
+            Path(tokens_file).read_text() if tokens_file else environ.get("MILESTONES_API_TOKENS")
+        )
         origins = environ.get("MILESTONES_CORS_ORIGINS") or ""
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -50,7 +52,7 @@ class Settings:
             pool_max_overflow=int(number("MILESTONES_POOL_MAX_OVERFLOW", cls.pool_max_overflow)),
             connect_timeout=int(number("MILESTONES_CONNECT_TIMEOUT", cls.connect_timeout)),
             body_timeout=number("MILESTONES_BODY_TIMEOUT", cls.body_timeout),
-            api_tokens=tokens or environ.get("MILESTONES_API_TOKENS") or "",
+            api_tokens=tokens,
             metrics_require_token=flag("MILESTONES_METRICS_REQUIRE_TOKEN", default=False),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             access_log=flag("MILESTONES_ACCESS_LOG", default=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -191,6 +192,7 @@ class SQLiteReads:
 
     def __init__(self, path: str) -> None:
         self._path = path
+        self._inode = Path(path).stat().st_ino
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
 
@@ -222,6 +224,10 @@ class SQLiteReads:
     def lag(self) -> tuple[int, int]:
         """The view's position and the head of the log."""
         connection = self._connection()
+        # An open connection keeps reading a file that was deleted or replaced meanwhile.
+        if Path(self._path).stat().st_ino != self._inode:
+            msg = f"the database file {self._path} was replaced or removed"
+            raise sqlite3.OperationalError(msg)
         (head,) = connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events").fetchone()
         row = connection.execute(
             "SELECT notification_id FROM tracking WHERE application_name = ?", (VIEW_TRACKING,)

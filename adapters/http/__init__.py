@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from domain.application import Milestones
 
 
+_EXPOSED = ["ETag", "Location", "X-Request-Id"]
+
+
+class _Cors(falcon.CORSMiddleware):  # type: ignore[type-arg]
+    """Falcon's CORS, plus ``Vary: Origin``: the answer depends on the caller's origin."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        super().process_response(req, resp, resource, req_succeeded)
+        resp.append_header("Vary", "Origin")
+
+
 def create_app(
     milestones: Milestones,
     reads: Reads,
@@ -34,12 +47,7 @@ def create_app(
     """The WSGI application over ready-built parts."""
     middleware: list[Any] = [RequestContext(metrics, access_log)]
     if cors_origins:
-        middleware.append(
-            falcon.CORSMiddleware(
-                allow_origins=list(cors_origins),
-                expose_headers=["ETag", "Location", "X-Request-Id"],
-            )
-        )
+        middleware.append(_Cors(allow_origins=list(cors_origins), expose_headers=_EXPOSED))
     if auth is not None:
         middleware.append(auth)
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=middleware)

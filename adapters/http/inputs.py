@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection
 
 JSON_TYPES = frozenset({"application/json"})
+_TRUNCATED = "the body ended before its Content-Length"
 
 
 def read_json(req: falcon.Request, idle_timeout: float) -> Any:
@@ -45,18 +46,19 @@ def _read_body(req: falcon.Request, idle_timeout: float) -> bytes:
     # Without a Content-Length the body is chunked, and the server decodes it.
     stream = req.bounded_stream if req.content_length is not None else req.stream
     try:
-        return bytes(stream.read(MAX_BODY_BYTES + 1))
+        raw = bytes(stream.read(MAX_BODY_BYTES + 1))
     except TimeoutError:
         raise falcon.HTTPError(
             falcon.HTTP_408, description=f"the body did not arrive within {idle_timeout:g} s"
         ) from None
     except OSError:
-        raise ValidationFailed(
-            [{"field": "", "message": "the body ended before its Content-Length"}]
-        ) from None
+        raise ValidationFailed([{"field": "", "message": _TRUNCATED}]) from None
     finally:
         if client is not None:
             client.settimeout(previous)
+    if req.content_length is not None and len(raw) < req.content_length:
+        raise ValidationFailed([{"field": "", "message": _TRUNCATED}])
+    return raw
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

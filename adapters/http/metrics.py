@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from adapters.storage import Reads
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -52,6 +53,8 @@ class Metrics:
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         # Label lookups cost more than the increments; each combination is looked up once.
+        # Methods are the client's words: only known ones become label values.
+        method = method if method in KNOWN_METHODS else "other"
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:
@@ -88,7 +91,10 @@ class _ViewLag:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
 
-        position, head = self._reads.lag()
+        try:
+            position, head = self._reads.lag()
+        except Exception:  # noqa: BLE001 - the request counters still matter without storage
+            return
         yield GaugeMetricFamily(
             "milestones_view_position", "Position of the last event in the view.", position
         )

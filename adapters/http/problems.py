@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import falcon
@@ -80,6 +81,6 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
         ConcurrentUpdate,
         _handler(409, lambda _: "the milestone kept changing under this write; try again"),
     )
-    app.add_error_handler(
-        OperationalError, _handler(503, lambda _: "the storage is busy or unreachable")
-    )
+    unavailable = _handler(503, lambda _: "the storage is busy or unreachable")
+    app.add_error_handler(OperationalError, unavailable)
+    app.add_error_handler(sqlite3.DatabaseError, unavailable)  # SQLite reads go direct

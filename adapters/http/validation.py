@@ -14,6 +14,8 @@ MAX_BODY_BYTES = 64 * 1024
 MILESTONE_FIELDS = frozenset(
     {"id", "projectId", "title", "description", "status", "dueDate", "reachedAt", "createdAt"}
 )
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)", re.ASCII
@@ -24,7 +26,9 @@ class ValidationFailed(Exception):
     """A request that breaks the contract; ``errors`` names each bad field."""
 
     def __init__(self, errors: list[dict[str, str]], detail: str = "") -> None:
-        super().__init__(detail or "; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        super().__init__(
+            detail or "; ".join(f"{e['field']}: {e['message']}".lstrip(": ") for e in errors)
+        )
         self.errors = errors
 
 
@@ -54,13 +58,21 @@ def _unknown(body: dict[str, Any], errors: _Collector) -> None:
             errors.add(key, "is not a milestone field")
 
 
-def _text(errors: _Collector, field: str, value: Any, *, max_length: int, required: bool) -> Any:
+def _text(
+    errors: _Collector, field: str, value: Any, *, max_length: int, multiline: bool = False
+) -> Any:
+    """A string within its length; a one-line field (every field but the description)
+    must not be blank, and no field may hold control characters but tab and line breaks
+    in a multi-line one.
+    """
     if not isinstance(value, str):
         errors.add(field, "must be a string")
-    elif required and not value.strip():
+    elif not multiline and not value.strip():
         errors.add(field, "must not be empty")
     elif len(value) > max_length:
         errors.add(field, f"must be at most {max_length} characters")
+    elif (_MULTILINE_CONTROL if multiline else _CONTROL).search(value):
+        errors.add(field, "must not contain control characters")
     return value
 
 
@@ -122,14 +134,12 @@ def parse_create(body: Any) -> dict[str, Any]:
         if field not in body:
             errors.add(field, "is required")
     if "projectId" in body:
-        command["project_id"] = _text(
-            errors, "projectId", body["projectId"], max_length=100, required=True
-        )
+        command["project_id"] = _text(errors, "projectId", body["projectId"], max_length=100)
     if "title" in body:
-        command["title"] = _text(errors, "title", body["title"], max_length=200, required=True)
+        command["title"] = _text(errors, "title", body["title"], max_length=200)
     if "description" in body:
         command["description"] = _text(
-            errors, "description", body["description"], max_length=10_000, required=False
+            errors, "description", body["description"], max_length=10_000, multiline=True
         )
     if "status" in body:
         command["status"] = _status(errors, "status", body["status"])
@@ -145,10 +155,10 @@ def parse_update(body: Any) -> dict[str, Any]:
     _unknown(body, errors)
     changes: dict[str, Any] = {}
     if "title" in body:
-        changes["title"] = _text(errors, "title", body["title"], max_length=200, required=True)
+        changes["title"] = _text(errors, "title", body["title"], max_length=200)
     if "description" in body:
         changes["description"] = _text(
-            errors, "description", body["description"], max_length=10_000, required=False
+            errors, "description", body["description"], max_length=10_000, multiline=True
         )
     if "status" in body:
         changes["status"] = _status(errors, "status", body["status"])
