@@ -341,7 +341,7 @@ def test_concurrent_writers_in_threads_lose_no_update(
 PROCESSES = 2
 CREATES_PER_PROCESS = 6
 PATCHES_PER_CREATE = 3
-SHARED_PATCHES = 25
+SHARED_PATCHES = 60
 
 
 def write_from_another_process(
@@ -369,7 +369,7 @@ def write_from_another_process(
             except Exception as error:  # noqa: BLE001 - handed back to the test
                 errors.append(f"{type(error).__name__}: {error}")
             # Requests arrive apart, as over HTTP, so the write lock changes hands.
-            time.sleep(0.001)
+            time.sleep(0.002)
     finally:
         service.close()
     return errors
