@@ -3,7 +3,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench fuzz clean
 
 install: $(STAMP)
 
@@ -18,6 +18,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+fuzz: install
+	MILESTONES_FUZZ_EXAMPLES=5000 MILESTONES_FUZZ_SEED=random $(BIN)/pytest tests/integration/test_fuzz.py -s
 
 bench: install
 	$(BIN)/python -m bench

@@ -11,6 +11,7 @@ from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
+from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def create_app(
     app.add_route("/api/milestones/{milestone_id}", milestone)
     app.add_route("/api/milestones/{milestone_id}/history", HistoryResource(reads))
     app.add_route("/api/events", EventsResource(reads))
+    app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(reads))
     if metrics is not None:

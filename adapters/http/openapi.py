@@ -32,10 +32,13 @@ DATE_TIME_INPUT_PATTERN = f"^{_YEAR_MONTH_DAY}T{_TIME}{_OFFSET}$"
 DUE_DATE_PATTERN = f"^{_YEAR_MONTH_DAY}(T{_TIME}{_OFFSET})?$"
 # What the service writes: UTC, millisecond precision, Z.
 INSTANT_PATTERN = rf"^{_YEAR_MONTH_DAY}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{{3}}Z$"
-# At least one character that is not white space (as Python's str.strip() sees it).
-NOT_BLANK_PATTERN = (
-    r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+# A one-line text (projectId, title): no control characters (C0, DEL, C1), and at least one
+# character that is not white space as Python's str.strip() sees it.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_NON_CONTROL_SPACE = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+LINE_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_NON_CONTROL_SPACE}][^{_CONTROL}]*$"
+# A multi-line text (description): no control characters but tab, line feed and return.
+MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 # Idempotency-Key: 1 to 255 printable ASCII characters.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]+$"
 REQUEST_ID_PATTERN = r"^[\x20-\x7e]{1,128}$"
@@ -126,21 +129,24 @@ def _field_schemas() -> dict[str, Schema]:
             "type": "string",
             "minLength": 1,
             "maxLength": 100,
-            "pattern": NOT_BLANK_PATTERN,
-            "description": "1 to 100 characters, not all white space.",
+            "pattern": LINE_PATTERN,
+            "description": "1 to 100 characters, not all white space, no control characters.",
             "examples": ["proj_01"],
         },
         "Title": {
             "type": "string",
             "minLength": 1,
             "maxLength": 200,
-            "pattern": NOT_BLANK_PATTERN,
-            "description": "1 to 200 characters, not all white space.",
+            "pattern": LINE_PATTERN,
+            "description": "1 to 200 characters, not all white space, no control characters.",
             "examples": ["Beta Launch"],
         },
         "Description": {
             "type": "string",
             "maxLength": 10_000,
+            "pattern": MULTILINE_PATTERN,
+            "description": "Up to 10,000 characters; no control characters but tab, line "
+            "feed and carriage return.",
             "examples": ["Internal beta deployed to staging environment for QA."],
         },
         "Status": {"type": "string", "enum": STATUSES, "examples": ["pending"]},

@@ -109,10 +109,9 @@ def parse_instant(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
         return None
     try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
+        instant = datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset pushes it past year 1..9999
         return None
-    instant = instant.astimezone(UTC)
     return instant.replace(microsecond=instant.microsecond - instant.microsecond % 1000)
 
 

@@ -1,0 +1,174 @@
+"""Schemathesis against the live WSGI app, in process, on a real SQLite file.
+
+Every operation of the OpenAPI document gets examples, coverage cases (boundaries and each
+kind of invalid input) and generated cases, valid and invalid; then stateful sequences follow
+the document's links (create -> get -> patch -> delete -> history). The run must find no
+server error, no response that breaks the document, and no 2xx for an input it forbids.
+
+``MILESTONES_FUZZ_EXAMPLES`` sets the generated cases per operation (``make fuzz`` raises it);
+``MILESTONES_FUZZ_SEED`` picks another seed (``random`` for a fresh one each run).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import hypothesis
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ensure_resource_availability,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from adapters.bootstrap import open_service
+from adapters.http import create_app
+from adapters.http.metrics import Metrics
+from adapters.http.openapi import openapi_document
+from adapters.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import falcon
+    from schemathesis import Case, Response
+
+    App = falcon.App[falcon.Request, falcon.Response]
+
+# Generated cases per operation; examples and coverage cases come on top.
+EXAMPLES = int(os.environ.get("MILESTONES_FUZZ_EXAMPLES", "200"))
+# Stateful scenarios, each a chain of up to STEPS calls that follow the links.
+SCENARIOS = max(20, EXAMPLES // 2)
+STEPS = 8
+_SEED = os.environ.get("MILESTONES_FUZZ_SEED", "20260219")
+SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEED)
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    negative_data_rejection,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
+# Only meaningful on some cases: 405 with Allow for methods that a path does not list,
+# and a created milestone found by the operations its links lead to.
+EXTRA_CHECKS = [unsupported_method, ensure_resource_availability]
+_ALL_CHECK_NAMES = [check.__name__ for check in CHECKS + EXTRA_CHECKS]
+
+
+def _config() -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {"mode": "all", "max-examples": EXAMPLES},
+            "checks": {"enabled": False}
+            | {name: {"enabled": True} for name in _ALL_CHECK_NAMES}
+            # Any 4xx rejects a forbidden input (a 413 or 415 as well as a 400); a 2xx does not.
+            | {"negative_data_rejection": {"enabled": True, "expected-statuses": ["4xx"]}},
+            "phases": {"stateful": {"max-steps": STEPS}},
+        }
+    )
+
+
+# Loaded at import: schemathesis turns each operation into a test. The app comes per call.
+SCHEMA = schemathesis.openapi.from_dict(openapi_document(), config=_config()).exclude(
+    # GET /openapi.json takes no input; test_openapi.py checks the document itself.
+    path="/openapi.json"
+)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The service on a fresh SQLite file, shared by the whole module."""
+    path = tmp_path_factory.mktemp("fuzz") / "milestones.db"
+    service = open_service(Settings(database_url=f"sqlite:///{path}"))
+    yield create_app(service.milestones, service.reads, metrics=Metrics(service.reads))
+    service.close()
+
+
+# What each test sent and got back: (operation, status code) -> count.
+TALLY: Counter[tuple[str, int]] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    print(f"fuzz: MILESTONES_FUZZ_EXAMPLES={EXAMPLES} MILESTONES_FUZZ_SEED={SEED}")
+    yield
+    for (label, status), count in sorted(TALLY.items()):
+        print(f"{count:6} x {status} {label}")
+    print(f"{TALLY.total():6} requests")
+
+
+@SCHEMA.parametrize()
+@hypothesis.settings(deadline=None, print_blob=True)
+def test_every_operation(case: Case[Any], app: App) -> None:
+    response = case.call_and_validate(app=app, checks=CHECKS, additional_checks=EXTRA_CHECKS)
+    TALLY[case.operation.label, response.status_code] += 1
+
+
+def test_linked_sequences(tmp_path: Path) -> None:
+    """Each scenario starts on an empty database, so that a replayed scenario sees the same
+    responses as the first run (Hypothesis replays scenarios while it shrinks them).
+    """
+    scenarios = itertools.count()
+
+    @hypothesis.seed(SEED)
+    class Sequences(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            path = tmp_path / f"scenario-{next(scenarios)}.db"
+            self.service = open_service(Settings(database_url=f"sqlite:///{path}"))
+            self.app = create_app(
+                self.service.milestones, self.service.reads, metrics=Metrics(self.service.reads)
+            )
+
+        def teardown(self) -> None:
+            self.service.close()
+
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            return {"app": self.app}
+
+        def validate_response(
+            self,
+            response: Response,
+            case: Case[Any],
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            TALLY[f"stateful {case.operation.label}", response.status_code] += 1
+            case.validate_response(
+                response,
+                checks=CHECKS,
+                additional_checks=EXTRA_CHECKS,
+                transport_kwargs=kwargs,
+            )
+
+    Sequences.run(
+        settings=hypothesis.settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            print_blob=True,
+        )
+    )
+    # The links were followed: a created milestone was read, updated, deleted and audited.
+    succeeded = {label for (label, status), _ in TALLY.items() if 200 <= status < 300}
+    assert {
+        "stateful POST /api/milestones",
+        "stateful GET /api/milestones/{milestone_id}",
+        "stateful PATCH /api/milestones/{milestone_id}",
+        "stateful DELETE /api/milestones/{milestone_id}",
+        "stateful GET /api/milestones/{milestone_id}/history",
+    } <= succeeded
