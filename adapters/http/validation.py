@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.milestone import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -124,49 +127,44 @@ def _reached_at(errors: _Collector, value: Any) -> datetime | None:
     return instant
 
 
-def parse_create(body: Any) -> dict[str, Any]:
-    """The arguments of a create command."""
+# Each field a client may set: its command argument and how its value is checked.
+_FIELDS: dict[str, tuple[str, Callable[[_Collector, Any], Any]]] = {
+    "projectId": ("project_id", lambda e, v: _text(e, "projectId", v, max_length=100)),
+    "title": ("title", lambda e, v: _text(e, "title", v, max_length=200)),
+    "description": (
+        "description",
+        lambda e, v: _text(e, "description", v, max_length=10_000, multiline=True),
+    ),
+    "status": ("status", lambda e, v: _status(e, "status", v)),
+    "dueDate": ("due_date", _due_date),
+    "reachedAt": ("reached_at", _reached_at),
+}
+
+
+def _parse(body: Any, fields: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
     body, errors = _object(body), _Collector()
     _unknown(body, errors)
-    command: dict[str, Any] = {}
-    for field in ("projectId", "title"):
+    for field in required:
         if field not in body:
             errors.add(field, "is required")
-    if "projectId" in body:
-        command["project_id"] = _text(errors, "projectId", body["projectId"], max_length=100)
-    if "title" in body:
-        command["title"] = _text(errors, "title", body["title"], max_length=200)
-    if "description" in body:
-        command["description"] = _text(
-            errors, "description", body["description"], max_length=10_000, multiline=True
-        )
-    if "status" in body:
-        command["status"] = _status(errors, "status", body["status"])
-    if "dueDate" in body:
-        command["due_date"] = _due_date(errors, body["dueDate"])
+    command = {}
+    for field in fields:
+        if field in body:
+            argument, check = _FIELDS[field]
+            command[argument] = check(errors, body[field])
     errors.raise_if_any()
     return command
 
 
+def parse_create(body: Any) -> dict[str, Any]:
+    """The arguments of a create command (id, createdAt and reachedAt are ignored)."""
+    fields = ("projectId", "title", "description", "status", "dueDate")
+    return _parse(body, fields, required=("projectId", "title"))
+
+
 def parse_update(body: Any) -> dict[str, Any]:
-    """The changes of an update command (projectId, id and createdAt are ignored)."""
-    body, errors = _object(body), _Collector()
-    _unknown(body, errors)
-    changes: dict[str, Any] = {}
-    if "title" in body:
-        changes["title"] = _text(errors, "title", body["title"], max_length=200)
-    if "description" in body:
-        changes["description"] = _text(
-            errors, "description", body["description"], max_length=10_000, multiline=True
-        )
-    if "status" in body:
-        changes["status"] = _status(errors, "status", body["status"])
-    if "dueDate" in body:
-        changes["due_date"] = _due_date(errors, body["dueDate"])
-    if "reachedAt" in body:
-        changes["reached_at"] = _reached_at(errors, body["reachedAt"])
-    errors.raise_if_any()
-    return changes
+    """The changes of an update command (id, createdAt and projectId are ignored)."""
+    return _parse(body, ("title", "description", "status", "dueDate", "reachedAt"))
 
 
 def parse_status_filter(value: str | None) -> Status | None:
