@@ -88,8 +88,10 @@ def _postgres(settings: Settings) -> Service:
     return Service(milestones, PostgresReads(recorder.datastore), recorder)
 
 
-def open_service(settings: Settings) -> Service:
-    """Open the storage, create what is missing, and bring the view up to the log's head."""
+def open_service(settings: Settings, *, catch_up_view: bool = True) -> Service:
+    """Open the storage, create what is missing, and bring the view up to the log's head
+    (unless ``catch_up_view`` is false: the tools that inspect the view want it as it is).
+    """
     scheme = settings.database_url.partition(":")[0]
     if scheme == "sqlite":
         service = _sqlite(settings)
@@ -98,7 +100,8 @@ def open_service(settings: Settings) -> Service:
     else:
         msg = f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme}:"
         raise ValueError(msg)
-    catch_up(service.store)
+    if catch_up_view:
+        catch_up(service.store)
     return service
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from gunicorn.app.base import BaseApplication
@@ -16,9 +17,6 @@ from adapters.bootstrap import Service, open_service
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
 from projections.milestones import event_document
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -56,15 +54,25 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_service(command: Callable[[Service, argparse.Namespace], int]) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        service = open_service(Settings.from_environ())
-        try:
-            return command(service, args)
-        finally:
-            service.close()
+Command = Callable[[Service, argparse.Namespace], int]
 
-    return run
+
+def _with_service(
+    *, catch_up_view: bool
+) -> Callable[[Command], Callable[[argparse.Namespace], int]]:
+    """Run a command on the service, opened from the environment and closed afterwards."""
+
+    def decorate(command: Command) -> Callable[[argparse.Namespace], int]:
+        def run(args: argparse.Namespace) -> int:
+            service = open_service(Settings.from_environ(), catch_up_view=catch_up_view)
+            try:
+                return command(service, args)
+            finally:
+                service.close()
+
+        return run
+
+    return decorate
 
 
 def _progress_bar(done: int, total: int) -> None:
@@ -77,7 +85,7 @@ def _progress_bar(done: int, total: int) -> None:
     )
 
 
-@_with_service
+@_with_service(catch_up_view=True)
 def rebuild(service: Service, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     events = views.rebuild(service.store, _progress_bar if sys.stderr.isatty() else _quiet)
@@ -93,7 +101,7 @@ def _quiet(done: int, total: int) -> None:
     pass
 
 
-@_with_service
+@_with_service(catch_up_view=False)
 def verify(service: Service, args: argparse.Namespace) -> int:
     differences = views.verify(service.store)
     for public_id, live, replayed in differences:
@@ -105,14 +113,14 @@ def verify(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-@_with_service
+@_with_service(catch_up_view=False)
 def status(service: Service, args: argparse.Namespace) -> int:
     position, head = service.reads.lag()
     print(f"view position: {position}\nlog head:      {head}\nlag:           {head - position}")
     return 0
 
 
-@_with_service
+@_with_service(catch_up_view=False)
 def history(service: Service, args: argparse.Namespace) -> int:
     try:
         milestone_id = from_public_id(args.milestone_id)
@@ -138,7 +146,7 @@ def history(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-@_with_service
+@_with_service(catch_up_view=False)
 def export(service: Service, args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     for line in export_lines(service):
@@ -147,7 +155,7 @@ def export(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-@_with_service
+@_with_service(catch_up_view=True)
 def import_(service: Service, args: argparse.Namespace) -> int:
     try:
         count = import_lines(service, sys.stdin.buffer)

@@ -17,7 +17,13 @@ from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.storage import EventFilter, sql_conditions
-from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from adapters.views import (
+    NEXT_VIEW_TABLE,
+    VIEW_TABLE,
+    VIEW_TRACKING,
+    apply_records,
+    row_changes,
+)
 from domain.ids import to_public_id
 
 if TYPE_CHECKING:
@@ -115,9 +121,10 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         return positions
 
     @contextmanager
-    def write_transaction(self) -> Iterator[Cursor[DictRow]]:
+    def write_transaction(self, *, exclusive: bool = True) -> Iterator[Cursor[DictRow]]:
         with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
+            if exclusive:
+                self._lock_table(curs)
             yield curs
 
     @contextmanager
@@ -178,18 +185,14 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         return {row["id"]: orjson.loads(row["body"]) for row in c.fetchall()}
 
     def write_rows(self, c: Cursor[DictRow], table: str, folded: Folded) -> None:
-        upserts = [
-            (pid, doc["projectId"], doc["status"], doc["createdAt"], version, orjson.dumps(doc))
-            for pid, (version, doc) in folded.rows.items()
-            if doc is not None
-        ]
-        deletes = [(pid,) for pid, (_, doc) in folded.rows.items() if doc is None]
+        upserts, deletes = row_changes(folded)
         if upserts:
             c.executemany(SQL(UPSERT).format(table=Identifier(table)), upserts)
         if deletes:
             c.executemany(
                 SQL("DELETE FROM {table} WHERE id = %s").format(table=Identifier(table)), deletes
             )
+        _settle(c)
 
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
@@ -198,6 +201,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
             "ON CONFLICT (position) DO NOTHING",
             folded.entries,
         )
+        _settle(c)
 
     def remember_request(
         self, c: Cursor[DictRow], key: str, fingerprint: str, public_id: str
@@ -222,6 +226,17 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         )
         for statement in VIEW_INDEXES:
             c.execute(statement)
+
+
+def _settle(c: Cursor[DictRow]) -> None:
+    """Wait for the results of what was sent, when in the library's pipeline.
+
+    There, the results of executemany arrive later, and a later fetch on the same cursor
+    would read one of them instead of its own.
+    """
+    if c.connection.pgconn.pipeline_status:
+        with c.connection.pipeline() as pipeline:
+            pipeline.sync()
 
 
 class PostgresReads:

@@ -13,7 +13,13 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
 from adapters.storage import EventFilter, sql_conditions
-from adapters.views import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from adapters.views import (
+    NEXT_VIEW_TABLE,
+    VIEW_TABLE,
+    VIEW_TRACKING,
+    apply_records,
+    row_changes,
+)
 from domain.ids import public_id_of_hex, to_public_id
 
 if TYPE_CHECKING:
@@ -88,8 +94,9 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         return positions
 
     @contextmanager
-    def write_transaction(self) -> Iterator[SQLiteCursor]:
-        # IMMEDIATE takes the write lock up front, as every event writer needs it too.
+    def write_transaction(self, *, exclusive: bool = True) -> Iterator[SQLiteCursor]:
+        # IMMEDIATE takes the write lock up front. SQLite has one writer at a time, so any
+        # write transaction excludes event writers, briefly.
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
             cursor.execute("BEGIN IMMEDIATE")
@@ -140,7 +147,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
-        upserts, deletes = _row_changes(folded)
+        upserts, deletes = row_changes(folded)
         if upserts:
             c.executemany(
                 f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "  # noqa: S608
@@ -167,24 +174,6 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         c.execute(f"ALTER TABLE {NEXT_VIEW_TABLE} RENAME TO {VIEW_TABLE}")
         for statement in VIEW_INDEXES:
             c.execute(statement)
-
-
-def _row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-    """The view rows to write and the ids to delete after a fold."""
-    upserts = [
-        (
-            public_id,
-            document["projectId"],
-            document["status"],
-            document["createdAt"],
-            version,
-            orjson.dumps(document),
-        )
-        for public_id, (version, document) in folded.rows.items()
-        if document is not None
-    ]
-    deletes = [(pid,) for pid, (_, document) in folded.rows.items() if document is None]
-    return upserts, deletes
 
 
 class SQLiteReads:

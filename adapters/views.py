@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
+
 from projections.milestones import Document, Folded, Record, fold
 
 if TYPE_CHECKING:
@@ -26,8 +28,8 @@ Difference = tuple[str, Document | None, Document | None]  # id, in the view, in
 class ViewStore(Protocol):
     """The SQL of one backend; ``c`` is that backend's cursor."""
 
-    def write_transaction(self) -> AbstractContextManager[Any]:
-        """A transaction that excludes every other writer of events."""
+    def write_transaction(self, *, exclusive: bool = True) -> AbstractContextManager[Any]:
+        """A transaction that writes; ``exclusive``: and excludes every writer of events."""
 
     def read_transaction(self) -> AbstractContextManager[Any]:
         """A transaction that reads one consistent snapshot."""
@@ -45,6 +47,18 @@ class ViewStore(Protocol):
 
     def create_next_view(self, c: Any) -> None: ...
     def swap_in_next_view(self, c: Any) -> None: ...
+
+
+def row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
+    """The view rows to write, (id, projectId, status, createdAt, version, body), and the
+    ids to delete, after a fold."""
+    upserts = [
+        (pid, doc["projectId"], doc["status"], doc["createdAt"], version, orjson.dumps(doc))
+        for pid, (version, doc) in folded.rows.items()
+        if doc is not None
+    ]
+    deletes = [(pid,) for pid, (_, doc) in folded.rows.items() if doc is None]
+    return upserts, deletes
 
 
 def apply_records(
@@ -84,7 +98,7 @@ def rebuild(store: ViewStore, progress: Callable[[int, int], None]) -> int:
     Live writes go on meanwhile and the fresh view catches up with them; only the last
     catch-up and the swap exclude writers, so readers never see a partial view.
     """
-    with store.write_transaction() as c:
+    with store.write_transaction(exclusive=False) as c:
         store.create_next_view(c)
     position = done = 0
 
@@ -100,7 +114,7 @@ def rebuild(store: ViewStore, progress: Callable[[int, int], None]) -> int:
             head = store.head(c)
         if len(batch) < BATCH:
             break  # close to the head: the rest is copied while writers wait
-        with store.write_transaction() as c:
+        with store.write_transaction(exclusive=False) as c:  # live writers touch no next view
             copy(c, batch)
         progress(done, head)
     with store.write_transaction() as c:

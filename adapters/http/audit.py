@@ -46,7 +46,7 @@ class EventsResource:
             project_id=text_param(req, "projectId"),
             milestone_id=_milestone_param(req),
             type=choice_param(req, "type", EVENT_TYPES),
-            since=instant_param(req, "since"),
+            since=instant_param(req, "since", round_up=True),
             until=instant_param(req, "until"),
         )
         records = self._reads.events(after, limit, only)

@@ -163,12 +163,12 @@ def int_param(req: falcon.Request, name: str, default: int, lowest: int, highest
     return int(value)
 
 
-def instant_param(req: falcon.Request, name: str) -> str | None:
+def instant_param(req: falcon.Request, name: str, *, round_up: bool = False) -> str | None:
     """A date-time parameter in the canonical form the stored instants compare in."""
     value = text_param(req, name)
     if value is None:
         return None
-    instant = parse_instant(value)
+    instant = parse_instant(value, round_up=round_up)
     if instant is None:
         raise ValidationFailed(
             [{"field": name, "message": "must be an ISO 8601 date-time with offset"}]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from domain.milestone import Status
@@ -107,15 +107,22 @@ def _due_date(errors: _Collector, value: Any) -> str | None:
     return None
 
 
-def parse_instant(value: Any) -> datetime | None:
-    """An ISO 8601 date-time with offset, in UTC at millisecond precision; None if invalid."""
+def parse_instant(value: Any, *, round_up: bool = False) -> datetime | None:
+    """An ISO 8601 date-time with offset, in UTC at millisecond precision; None if invalid.
+
+    Finer digits are cut off, or with ``round_up`` carried to the next millisecond (for a
+    lower bound: every stored instant is a whole millisecond).
+    """
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
         return None
     try:
         instant = datetime.fromisoformat(value).astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: an offset pushes it past year 1..9999
+        finer = timedelta(microseconds=instant.microsecond % 1000)
+        if round_up and finer:
+            return instant - finer + timedelta(milliseconds=1)
+    except (ValueError, OverflowError):  # OverflowError: past year 1..9999 in UTC
         return None
-    return instant.replace(microsecond=instant.microsecond - instant.microsecond % 1000)
+    return instant - finer
 
 
 def _reached_at(errors: _Collector, value: Any) -> datetime | None:

@@ -1,0 +1,293 @@
+"""The ``milestones`` command as an operator runs it: a subprocess with DATABASE_URL set,
+on a database the application filled (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import psycopg
+import pytest
+from falcon import testing
+
+from adapters.bootstrap import open_service, sqlite_path
+from adapters.http import create_app
+from adapters.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from adapters.bootstrap import Service
+
+MILESTONES = Path(sys.executable).with_name("milestones")
+TIMEOUT = 60  # seconds any one command may take
+UNKNOWN_ID = "ms_" + "0" * 26
+REBUILT = re.compile(
+    r"rebuilt the view from (?P<events>[\d,]+) events in (?P<seconds>\d+\.\d\d) s "
+    r"\((?P<rate>[\d,]+) events/s\)"
+)
+HISTORY_ROW = re.compile(
+    r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
+    r" +(?P<payload>\{.*\})"
+)
+
+
+def run(
+    *args: str, database_url: str | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [str(MILESTONES), *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+@dataclass
+class Populated:
+    url: str
+    service: Service
+    client: testing.TestClient
+    ids: dict[str, str]
+
+    def cli(self, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        return run(*args, database_url=self.url, stdin=stdin)
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        result = self.client.simulate_get(f"/api/milestones/{self.ids[name]}/history")
+        assert result.status_code == 200, result.text
+        data: list[dict[str, Any]] = result.json["data"]
+        return data
+
+
+@pytest.fixture
+def populated(database_url: str) -> Iterator[Populated]:
+    """Three milestones made over HTTP: one patched and reached, one left alone, one deleted."""
+    service = open_service(Settings(database_url=database_url))
+    client = testing.TestClient(create_app(service.milestones, service.reads))
+    ids = {}
+    for name in ("busy", "quiet", "gone"):
+        result = client.simulate_post(
+            "/api/milestones",
+            json={"projectId": "proj_cli", "title": f"{name} milestone", "dueDate": "2026-03-01"},
+        )
+        assert result.status_code == 201, result.text
+        ids[name] = result.json["data"]["id"]
+    for body in (
+        {"title": "Busy, renamed", "description": 'with "quotes" and spaces'},
+        {"status": "in_progress"},
+        {"status": "reached", "dueDate": None},
+    ):
+        assert client.simulate_patch(f"/api/milestones/{ids['busy']}", json=body).status_code == 200
+    assert client.simulate_delete(f"/api/milestones/{ids['gone']}").status_code == 200
+    yield Populated(database_url, service, client, ids)
+    service.close()
+
+
+def corrupt_view(database_url: str, changed: str, removed: str) -> None:
+    """With the backend's plain driver: change one view row's title, delete another row."""
+    if database_url.startswith("sqlite:"):
+        with closing(sqlite3.connect(sqlite_path(database_url))) as lite, lite:
+            (body,) = lite.execute(
+                "SELECT body FROM milestones WHERE id = ?", (changed,)
+            ).fetchone()
+            bad = orjson.dumps(orjson.loads(body) | {"title": "tampered"})
+            lite.execute("UPDATE milestones SET body = ? WHERE id = ?", (bad, changed))
+            lite.execute("DELETE FROM milestones WHERE id = ?", (removed,))
+    else:
+        with psycopg.connect(database_url, connect_timeout=5) as connection:
+            row = connection.execute(
+                "SELECT body FROM milestones WHERE id = %s", (changed,)
+            ).fetchone()
+            assert row is not None
+            bad = orjson.dumps(orjson.loads(row[0]) | {"title": "tampered"})
+            connection.execute("UPDATE milestones SET body = %s WHERE id = %s", (bad, changed))
+            connection.execute("DELETE FROM milestones WHERE id = %s", (removed,))
+
+
+# --- help ---------------------------------------------------------------------------------
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["projection"],
+    ["projection", "rebuild"],
+    ["projection", "verify"],
+    ["projection", "status"],
+    ["history"],
+    ["export"],
+    ["import"],
+]
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    # All at once: each is a process start and nothing more.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/never-opened.db"}
+    processes = {
+        " ".join(command): subprocess.Popen(
+            [str(MILESTONES), *command, "--help"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for command in COMMANDS
+    }
+    for name, process in processes.items():
+        out, err = process.communicate(timeout=TIMEOUT)
+        assert process.returncode == 0, (name, err)
+        text = out.decode()
+        assert text.startswith(f"usage: milestones {name}".rstrip()), (name, text)
+        assert "-h, --help" in text, name
+    assert not (tmp_path / "never-opened.db").exists(), "--help opened the database"
+
+
+def test_a_missing_or_unknown_command_is_a_usage_error() -> None:
+    for args in ([], ["bogus"], ["projection"], ["projection", "bogus"], ["history"]):
+        result = run(*args)
+        assert result.returncode == 2, (args, result)
+        assert b"usage: milestones" in result.stderr, args
+
+
+# --- projection status, verify, rebuild ---------------------------------------------------
+
+
+def test_status_reports_numbers(populated: Populated) -> None:
+    result = populated.cli("projection", "status")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    numbers = dict(re.findall(r"^(view position|log head|lag): +(\d+)$", text, re.MULTILINE))
+    position, head = populated.service.reads.lag()
+    assert head == 8  # 3 Created; Updated, StatusChanged, Updated, StatusChanged; Deleted
+    assert numbers == {"view position": str(position), "log head": str(head), "lag": "0"}
+
+
+def test_verify_finds_a_corrupted_view_and_rebuild_repairs_it(populated: Populated) -> None:
+    verified = populated.cli("projection", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert b"the view equals a replay of the log" in verified.stdout
+
+    busy, quiet = populated.ids["busy"], populated.ids["quiet"]
+    before = {
+        name: populated.client.simulate_get(f"/api/milestones/{i}").json
+        for name, i in populated.ids.items()
+        if name != "gone"
+    }
+    corrupt_view(populated.url, changed=busy, removed=quiet)
+    verified = populated.cli("projection", "verify")
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    report = verified.stdout.decode()
+    assert busy in report
+    assert quiet in report
+    assert populated.ids["gone"] not in report
+    assert "tampered" in report
+    assert "2 milestones differ" in report
+
+    rebuilt = populated.cli("projection", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    match = REBUILT.search(rebuilt.stdout.decode())
+    assert match is not None, rebuilt.stdout
+    assert int(match["events"].replace(",", "")) == populated.service.reads.lag()[1] == 8
+    assert float(match["seconds"]) >= 0
+    assert int(match["rate"].replace(",", "")) > 0
+
+    verified = populated.cli("projection", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    after = {
+        name: populated.client.simulate_get(f"/api/milestones/{i}").json
+        for name, i in populated.ids.items()
+        if name != "gone"
+    }
+    assert after == before
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def test_history_as_json_is_the_http_history(populated: Populated) -> None:
+    # Also of a deleted milestone.
+    for name in ("busy", "quiet", "gone"):
+        result = populated.cli("history", populated.ids[name], "--json")
+        assert result.returncode == 0, result.stderr
+        assert orjson.loads(result.stdout) == populated.history(name), name
+
+
+def test_history_as_a_table(populated: Populated) -> None:
+    result = populated.cli("history", populated.ids["busy"])
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.decode().splitlines()
+    assert header.split() == ["version", "occurredAt", "type", "payload"]
+    parsed = []
+    for row in rows:
+        match = HISTORY_ROW.fullmatch(row)
+        assert match is not None, row
+        parsed.append(
+            {
+                "version": int(match["version"]),
+                "occurredAt": match["occurredAt"],
+                "type": match["type"],
+                "payload": orjson.loads(match["payload"]),
+            }
+        )
+    expected = [
+        {key: event[key] for key in ("version", "occurredAt", "type", "payload")}
+        for event in populated.history("busy")
+    ]
+    assert parsed == expected
+    assert len(parsed) == 5
+
+
+def test_history_of_a_bad_or_unknown_id_fails(populated: Populated) -> None:
+    cases = [
+        (("ms_bogus",), "not a milestone id"),
+        (("not-an-id", "--json"), "not a milestone id"),
+        ((UNKNOWN_ID,), "no milestone has the id"),
+        ((UNKNOWN_ID, "--json"), "no milestone has the id"),
+    ]
+    for args, message in cases:
+        result = populated.cli("history", *args)
+        assert result.returncode != 0, args
+        assert result.stdout == b"", args
+        error = result.stderr.decode()
+        assert message in error, args
+        assert args[0] in error, args
+
+
+# --- export and import ----------------------------------------------------------------------
+
+
+def test_export_then_import_into_an_empty_store(populated: Populated, tmp_path: Path) -> None:
+    exported = populated.cli("export")
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert len(lines) == 8
+    feed = populated.client.simulate_get("/api/events").json["data"]
+    assert [orjson.loads(line) for line in lines] == feed
+
+    restored_url = f"sqlite:///{tmp_path}/restored.db"
+    imported = run("import", database_url=restored_url, stdin=exported.stdout)
+    assert imported.returncode == 0, imported.stderr
+    assert b"imported 8 events" in imported.stderr
+    assert run("projection", "verify", database_url=restored_url).returncode == 0
+    again = run("export", database_url=restored_url)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == exported.stdout
+
+    # Import only goes into an empty store.
+    refused = populated.cli("import", stdin=exported.stdout)
+    assert refused.returncode == 1
+    assert b"empty" in refused.stderr
+    assert populated.service.reads.lag() == (8, 8)
