@@ -17,9 +17,9 @@ from typing import Any
 from adapters.bootstrap import open_service
 from adapters.settings import Settings
 
-# Workers write their metrics here and a scrape adds them up (prometheus_client's
-# multiprocess mode); set before any worker imports prometheus_client.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="milestones-metrics-"))
+# Workers write their metrics to files here and a scrape adds them up (prometheus_client's
+# multiprocess mode). The arbiter names it in the environment the workers inherit.
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 bind = [os.environ.get("MILESTONES_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 8000}"]
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
@@ -37,10 +37,13 @@ limit_request_line = 8190
 
 
 def on_starting(server: Any) -> None:
-    """Prepare the storage once, before forking, and start the metrics afresh."""
-    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    """Before forking: start the metrics afresh, and prepare the storage once."""
+    if os.environ.get(METRICS_DIR):
+        directory = Path(os.environ[METRICS_DIR])
+        shutil.rmtree(directory, ignore_errors=True)  # samples of an earlier run would add up
+        directory.mkdir(parents=True)
+    else:
+        os.environ[METRICS_DIR] = tempfile.mkdtemp(prefix="milestones-metrics-")
     open_service(Settings.from_environ()).close()
 
 
@@ -51,4 +54,4 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    shutil.rmtree(os.environ[METRICS_DIR], ignore_errors=True)
