@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from adapters.http import create_app
 from adapters.http.metrics import Metrics
@@ -17,10 +18,16 @@ from adapters.views import catch_up
 from domain.application import Milestones
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import falcon
 
     from adapters.storage import Reads
     from adapters.views import ViewStore
+
+
+# The advisory lock key under which processes set up a PostgreSQL database ("mile").
+SETUP_LOCK = 0x6D696C65
 
 
 @dataclass
@@ -67,25 +74,48 @@ def _postgres(settings: Settings) -> Service:
     from adapters.postgres import PostgresMilestonesRecorder, PostgresReads  # noqa: PLC0415
 
     url = urlsplit(settings.database_url)
-    milestones = Milestones(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
-            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
-            "POSTGRES_HOST": url.hostname or "localhost",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or ""),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_POOL_SIZE": str(settings.pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
-            "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout),
-            "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
-        }
-    )
+    with _setup_lock(settings):
+        milestones = Milestones(env=_postgres_env(settings, url))
     recorder = milestones.recorder
     if not isinstance(recorder, PostgresMilestonesRecorder):
         raise TypeError(recorder)
     return Service(milestones, PostgresReads(recorder.datastore), recorder)
+
+
+@contextmanager
+def _setup_lock(settings: Settings) -> Iterator[None]:
+    """Serialise table setup across every process and host that opens one database.
+
+    The library creates its tables and functions on start; two processes doing that at
+    once on PostgreSQL fail ("tuple concurrently updated"). An advisory lock, held on a
+    connection of its own, makes them take turns.
+    """
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(
+        settings.database_url, autocommit=True, connect_timeout=settings.connect_timeout
+    ) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+
+
+def _postgres_env(settings: Settings, url: SplitResult) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
+        "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
+        "POSTGRES_HOST": url.hostname or "localhost",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or ""),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": str(settings.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout),
+        "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+    }
 
 
 def open_service(settings: Settings, *, catch_up_view: bool = True) -> Service:
