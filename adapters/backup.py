@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from eventsourcing.utils import get_topic
 
-from adapters.views import BATCH
+from adapters.views import BATCH, Request
 from domain.ids import from_public_id
 from domain.milestone import Milestone, Status
 from projections.milestones import WIRE_NAMES, event_document
@@ -27,13 +27,20 @@ ATTRIBUTES = {wire: name for name, wire in WIRE_NAMES.items()}
 
 
 def export_lines(service: Service) -> Iterator[bytes]:
-    """Every event in commit order, one JSON line each, from one consistent snapshot."""
+    """Every event in commit order, one JSON line each, from one consistent snapshot.
+
+    A Created line also carries the idempotency key and request fingerprint of the POST
+    that made it, if it had one, so that a restored store still knows the key.
+    """
     with service.store.read_transaction() as c:
+        requests = service.store.recorded_requests(c)
         position = 0
         while batch := service.store.select_records(c, position, BATCH):
             for position, public_id, version, topic, state in batch:
-                event = event_document(public_id, version, topic, state)
-                yield orjson.dumps({"position": position, **event}) + b"\n"
+                line = {"position": position, **event_document(public_id, version, topic, state)}
+                if version == 1 and public_id in requests:
+                    line["idempotencyKey"], line["requestFingerprint"] = requests[public_id]
+                yield orjson.dumps(line) + b"\n"
 
 
 class StoreNotEmpty(Exception):
@@ -47,15 +54,25 @@ def import_lines(service: Service, lines: Iterable[bytes]) -> int:
             raise StoreNotEmpty
     count = 0
     batch: list[Milestone.Event] = []
+    requests: list[Request] = []
+
+    def record() -> None:
+        nonlocal count, batch, requests
+        service.milestones.events.put(batch, requests=requests)
+        count, batch, requests = count + len(batch), [], []
+
     for line in lines:
-        if line.strip():
-            batch.append(domain_event(orjson.loads(line)))
+        if not line.strip():
+            continue
+        event = orjson.loads(line)
+        batch.append(domain_event(event))
+        if "idempotencyKey" in event:
+            key, fingerprint = event["idempotencyKey"], event["requestFingerprint"]
+            requests.append((key, fingerprint, from_public_id(event["milestoneId"])))
         if len(batch) == BATCH:
-            service.milestones.events.put(batch)
-            count, batch = count + len(batch), []
+            record()
     if batch:
-        service.milestones.events.put(batch)
-        count += len(batch)
+        record()
     return count
 
 

@@ -117,7 +117,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
                 )
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, curs, records, kwargs.get("request"))
+            apply_records(self, curs, records, kwargs.get("requests", ()))
         return positions
 
     @contextmanager
@@ -207,6 +207,10 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         self, c: Cursor[DictRow], key: str, fingerprint: str, public_id: str
     ) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (%s, %s, %s)", (key, fingerprint, public_id))
+
+    def recorded_requests(self, c: Cursor[DictRow]) -> dict[str, tuple[str, str]]:
+        c.execute("SELECT key, fingerprint, milestone_id FROM idempotency_keys")
+        return {row["milestone_id"]: (row["key"], row["fingerprint"]) for row in c.fetchall()}
 
     def create_next_view(self, c: Cursor[DictRow]) -> None:
         c.execute(SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(NEXT_VIEW_TABLE)))

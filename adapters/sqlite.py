@@ -90,7 +90,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
                 (position, to_public_id(e.originator_id), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, c, records, kwargs.get("request"))
+            apply_records(self, c, records, kwargs.get("requests", ()))
         return positions
 
     @contextmanager
@@ -163,6 +163,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))
+
+    def recorded_requests(self, c: SQLiteCursor) -> dict[str, tuple[str, str]]:
+        c.execute("SELECT key, fingerprint, milestone_id FROM idempotency_keys")
+        return {row[2]: (row[0], row[1]) for row in c.fetchall()}
 
     def create_next_view(self, c: SQLiteCursor) -> None:
         # Without its secondary indexes, which are built once after the bulk load.

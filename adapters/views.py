@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from domain.ids import to_public_id
 from projections.milestones import Document, Folded, Record, fold
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from contextlib import AbstractContextManager
+    from uuid import UUID
 
 VIEW_TABLE = "milestones"
 NEXT_VIEW_TABLE = "milestones_next"
@@ -45,6 +47,9 @@ class ViewStore(Protocol):
     def remember_request(self, c: Any, key: str, fingerprint: str, public_id: str) -> None:
         """Record an idempotency key; a key recorded before is an IntegrityError."""
 
+    def recorded_requests(self, c: Any) -> dict[str, tuple[str, str]]:
+        """Every idempotency key and fingerprint, by the id of the milestone it created."""
+
     def create_next_view(self, c: Any) -> None: ...
     def swap_in_next_view(self, c: Any) -> None: ...
 
@@ -61,20 +66,22 @@ def row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]
     return upserts, deletes
 
 
+Request = tuple[str, str, "UUID"]  # idempotency key, request fingerprint, milestone id
+
+
 def apply_records(
-    store: ViewStore, c: Any, records: list[Record], request: tuple[str, str] | None = None
+    store: ViewStore, c: Any, records: list[Record], requests: Sequence[Request] = ()
 ) -> None:
     """Apply records to the live view and the event index, and track the last one.
 
-    ``request`` is the idempotency key and fingerprint of the create that made them.
+    ``requests`` are the idempotency keys of the creates that made them.
     """
     folded = fold(records, lambda ids: store.load_documents(c, VIEW_TABLE, ids))
     store.write_rows(c, VIEW_TABLE, folded)
     store.write_entries(c, folded)
     store.track(c, records[-1][0])
-    if request is not None:
-        key, fingerprint = request
-        store.remember_request(c, key, fingerprint, next(iter(folded.rows)))
+    for key, fingerprint, milestone_id in requests:
+        store.remember_request(c, key, fingerprint, to_public_id(milestone_id))
 
 
 def catch_up(store: ViewStore) -> int:

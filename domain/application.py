@@ -66,7 +66,8 @@ class Milestones(Application[Any]):
             due_date=due_date,
         )
         try:
-            self.save(milestone, request=request)
+            requests = [] if request is None else [(*request, milestone.id)]
+            self.save(milestone, requests=requests)
         except IntegrityError:
             # A brand-new aggregate id cannot clash, so the request key did.
             if request is None:

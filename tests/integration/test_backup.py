@@ -396,15 +396,6 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     assert_verifies(copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: idempotency keys live in the idempotency_keys table, outside the event log, "
-        "so `milestones export` leaves them out and a store restored with `milestones "
-        "import` has forgotten them: a retried POST with the same Idempotency-Key and body "
-        "creates a second milestone (contract section 5 says it returns the first)"
-    ),
-)
 def test_idempotency_keys_survive_an_export_and_import(tmp_path: Path, database_url: str) -> None:
     origin = f"sqlite:///{tmp_path}/origin.db"
     key = f"key-{uuid.uuid4()}"
