@@ -66,6 +66,7 @@ def _sqlite(settings: Settings) -> Service:
     recorder = milestones.recorder
     if not isinstance(recorder, MilestonesRecorder):
         raise TypeError(recorder)
+    recorder.analyze()
     return Service(milestones, SQLiteReads(path), recorder)
 
 

@@ -79,11 +79,19 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             *VIEW_INDEXES,
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
-            # Fresh statistics (sampled, so quick at any size) let the planner choose the
-            # narrower index for a feed page with two filters.
-            "PRAGMA analysis_limit = 1000",
-            "ANALYZE",
         ]
+
+    def analyze(self) -> None:
+        """Fresh statistics (sampled, so quick at any size): with them the planner takes the
+        narrower index for a feed page with two filters.
+
+        A write, so in a transaction that takes the write lock first: the library's table
+        setup begins as a reader, and a reader that then writes fails at once when another
+        process wrote meanwhile.
+        """
+        with self.write_transaction() as c:
+            c.execute("PRAGMA analysis_limit = 1000")
+            c.execute("ANALYZE")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
