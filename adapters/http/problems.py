@@ -66,7 +66,7 @@ def _unexpected(
 
 
 def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
-    """Map every error to a problem response; later handlers take precedence."""
+    """Map every error to a problem response; the handler of the nearest class wins."""
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(ValidationFailed, _handler(400, str))
