@@ -1,4 +1,4 @@
-"""The side-by-side benchmark of issue 6: ``python -m bench`` (``make bench``).
+"""The side-by-side benchmark: ``python -m bench`` (``make bench``).
 
 This project, the framework limit (``bench.limit_app``) and a plain CRUD peer
 (``bench.crud_peer``) run under gunicorn with the same settings, and wrk loads each in

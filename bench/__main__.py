@@ -1,4 +1,4 @@
-"""``python -m bench``: the side-by-side benchmark of issue 6. See ``--help``."""
+"""``python -m bench``: the side-by-side benchmark. See ``--help``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bench.rounds import Sample
 
 PASS, MISS, NOT_MEASURED = "PASS", "MISS", "n/a"
-# The issue's targets.
+# The performance targets the service is measured against.
 GET_VS_LIMIT = 0.95
 LIST_VS_PEER = 1.2
 POST_VS_PEER = 1.0
@@ -235,7 +235,7 @@ def _ratio(value: float | None) -> str:
 def render(results: Results) -> str:
     settings = results.settings
     lines = [
-        "Milestones benchmark (issue 6)",
+        "Milestones benchmark",
         "",
         (
             f"{settings['rounds']} rounds x {settings['duration']} s per operation and service, "

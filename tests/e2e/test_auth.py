@@ -1,4 +1,4 @@
-"""Optional bearer-token authentication over real HTTP (issue 5, item 5).
+"""Optional bearer-token authentication over real HTTP.
 
 Off by default. With tokens (``MILESTONES_API_TOKENS_FILE``, or ``MILESTONES_API_TOKENS``
 holding the same lines) every /api route needs ``Authorization: Bearer <token>``; a

@@ -1,4 +1,4 @@
-"""Inputs built to break a server, over real HTTP (issue 5, item 3).
+"""Inputs built to break a server, over real HTTP.
 
 Each gets the right 4xx problem+json and records nothing (the log's head is unchanged), and
 the server goes on serving. test_rejections.py covers the ordinary bad inputs; these are

@@ -2,7 +2,7 @@
 
 Health and readiness, Prometheus metrics summed across both worker processes, the
 structured access log and request ids, and response hygiene: nosniff, no-store on writes,
-conditional GET and CORS (issue 5, items 4 and 6).
+conditional GET and CORS.
 """
 
 from __future__ import annotations
