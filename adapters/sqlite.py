@@ -40,6 +40,8 @@ def _view_table(table: str) -> str:
     )
 
 
+FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
+
 VIEW_INDEXES = [
     (
         f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_project "
@@ -276,9 +278,10 @@ class SQLiteReads:
             ("i.occurred_at <= ?", only.until),
         )
         if params:
+            index = " INDEXED BY event_index_by_time" if self._few_in_time(only) else ""
             sql = (
                 "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
-                "FROM event_index i JOIN stored_events e ON e.rowid = i.position "
+                f"FROM event_index i{index} JOIN stored_events e ON e.rowid = i.position "
                 f"WHERE {where} AND i.position > ? ORDER BY i.position LIMIT ?"
             )
         else:
@@ -288,6 +291,26 @@ class SQLiteReads:
             )
         rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
         return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
+
+    def _few_in_time(self, only: EventFilter) -> bool:
+        """Whether the time bounds hold few events, so that the time index should lead.
+
+        SQLite otherwise walks positions in order and filters by time, which for a
+        ``since`` near the head of a long log reads most of the index. Counting stops at
+        FEW_IN_TIME entries, so the check is cheap either way.
+        """
+        if only.since is None and only.until is None:
+            return False
+        (count,) = (
+            self._connection()
+            .execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM event_index "
+                "WHERE occurred_at >= ? AND occurred_at <= ? LIMIT ?)",
+                (only.since or "", only.until or "~", FEW_IN_TIME),
+            )
+            .fetchone()
+        )
+        return bool(count < FEW_IN_TIME)
 
     def close(self) -> None:
         for connection in self._connections:
