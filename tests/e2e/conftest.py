@@ -338,14 +338,69 @@ def assert_projection_verifies(database: Database) -> None:
     assert b"the view equals a replay of the log" in result.stdout, result.stdout
 
 
-def _free_port() -> int:
+PROBLEM_KEYS = frozenset({"type", "title", "status", "detail"})
+
+
+def assert_problem(
+    response: tuple[int, Any, Any],
+    status: int,
+    fields: set[str] | None = None,
+    *,
+    extra_keys: bool = False,
+) -> dict[str, Any]:
+    """An RFC 9457 problem+json response with this status.
+
+    ``fields``: the bad fields its ``errors`` must name. ``extra_keys``: it may carry
+    members beyond the problem's own (as /ready's 503 does).
+    """
+    code, headers, body = response
+    assert code == status, (code, body)
+    assert headers.get_content_type() == "application/problem+json", headers["Content-Type"]
+    assert isinstance(body, dict), body
+    assert PROBLEM_KEYS.issubset(body), body
+    if not extra_keys:
+        assert set(body) <= PROBLEM_KEYS | {"errors"}, body
+    assert body["status"] == status, body
+    for key in ("type", "title"):
+        assert isinstance(body[key], str), body
+        assert body[key], body
+    assert isinstance(body["detail"], str), body
+    if fields is not None:
+        errors = body.get("errors")
+        assert isinstance(errors, list), body
+        for error in errors:
+            assert set(error) == {"field", "message"}, error
+            assert isinstance(error["message"], str)
+            assert error["message"]
+        assert {error["field"] for error in errors} == fields, errors
+    return body
+
+
+def rejected(
+    client: Client,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    status: int,
+    fields: set[str] | None = None,
+) -> dict[str, Any]:
+    """Send a request that must be rejected, and prove that no event was recorded."""
+    head = client.head()
+    problem = assert_problem(client.request(method, path, body, headers), status, fields)
+    assert client.head() == head, "a rejected request recorded an event"
+    return problem
+
+
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _health_ok(port: int) -> bool:
+def health_ok(port: int) -> bool:
     try:
         status, _, body = Client(HOST, port).request("GET", "/health")
     except (OSError, http.client.HTTPException):
@@ -458,7 +513,7 @@ def wait_until_serving(server: Server, workers: int = WORKERS) -> str | None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             break
-        if _health_ok(server.port):
+        if health_ok(server.port):
             if _every_worker_loaded(server, workers, deadline) and server.process.poll() is None:
                 return None
             break
@@ -488,7 +543,7 @@ def start_server(
     failure = ""
     for attempt in range(attempts):
         attempt_log = log_path.with_name(f"{log_path.stem}.{attempt}{log_path.suffix}")
-        server = spawn_server(database, attempt_log, _free_port(), env=env, workers=workers)
+        server = spawn_server(database, attempt_log, free_port(), env=env, workers=workers)
         failure = wait_until_serving(server, workers) or ""
         if not failure:
             return server

@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pytest
 
-from tests.e2e.conftest import HOST, Client
+from tests.e2e.conftest import (
+    HOST,
+    Client,
+    free_port,
+    health_ok,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -36,7 +41,6 @@ WORKERS = 2
 STARTUP_TIMEOUT = 30.0  # seconds for /health to answer
 STOP_TIMEOUT = 15.0  # seconds between SIGTERM and SIGKILL (gunicorn's graceful_timeout is 10)
 LOG_TIMEOUT = 5.0  # seconds for an access log line to reach the file
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
 T = TypeVar("T")
 
 # Variables of the test runner's shell that would change what the server does.
@@ -128,26 +132,6 @@ class EnvServer:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _health_ok(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=2)
-    try:
-        connection.request("GET", "/health")
-        response = connection.getresponse()
-        response.read()
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-    return response.status == 200
-
-
 def start_env_server(
     directory: Path,
     env: Mapping[str, str] | None = None,
@@ -170,7 +154,7 @@ def start_env_server(
     server_env.update(env or {})
     failure = ""
     for attempt in range(attempts):
-        port = _free_port()
+        port = free_port()
         stdout_path = directory / f"{name}.{attempt}.out"
         stderr_path = directory / f"{name}.{attempt}.err"
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
@@ -188,7 +172,7 @@ def start_env_server(
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 break
-            if _health_ok(port):
+            if health_ok(port):
                 return server
             time.sleep(0.05)
         server.stop()
@@ -216,7 +200,7 @@ def failed_start(
     }
     server_env["DATABASE_URL"] = f"sqlite:///{(directory / 'refused.db').resolve()}"
     server_env.update(env)
-    port = _free_port()
+    port = free_port()
     log_path = directory / "refused.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -232,7 +216,7 @@ def failed_start(
     deadline = time.monotonic() + timeout
     try:
         while process.poll() is None and time.monotonic() < deadline:
-            answered = answered or _health_ok(port)
+            answered = answered or health_ok(port)
             time.sleep(0.05)
     finally:
         if process.poll() is None:
@@ -280,27 +264,6 @@ def servers_in(directory: Path) -> Iterator[Servers]:
         yield servers
 
 
-# Assertions shared by the three test modules.
-
-
-def assert_problem(
-    response: tuple[int, Any, Any], status: int, fields: set[str] | None = None
-) -> dict[str, Any]:
-    """An RFC 9457 problem+json response with this status (``fields``: the bad fields named)."""
-    code, headers, body = response
-    assert code == status, (code, body)
-    assert headers.get_content_type() == "application/problem+json", headers["Content-Type"]
-    assert isinstance(body, dict), body
-    assert set(body) >= PROBLEM_KEYS, body
-    assert body["status"] == status, body
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    if fields is not None:
-        assert {error["field"] for error in body.get("errors", [])} == fields, body
-    return body
-
-
 def read_response(sock: socket.socket) -> tuple[int, http.client.HTTPMessage, Any]:
     """Parse one HTTP response from a socket the test wrote a raw request to."""
     response = http.client.HTTPResponse(sock)
@@ -326,23 +289,6 @@ def raw_request(
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.sendall(data)
         return read_response(sock)
-
-
-def rejected(
-    client: Client,
-    method: str,
-    path: str,
-    body: Any = None,
-    headers: Mapping[str, str] | None = None,
-    *,
-    status: int,
-    fields: set[str] | None = None,
-) -> dict[str, Any]:
-    """Send a request that must be rejected, and prove that no event was recorded."""
-    head = client.head()
-    problem = assert_problem(client.request(method, path, body, headers), status, fields)
-    assert client.head() == head, "a rejected request recorded an event"
-    return problem
 
 
 class PinnedWorker:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.servers import Servers, assert_problem, failed_start, servers_in
+from tests.e2e.conftest import assert_problem
+from tests.e2e.servers import Servers, failed_start, servers_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -17,14 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import HOST
-from tests.e2e.servers import (
-    assert_problem,
-    raw_request,
-    read_response,
-    rejected,
-    servers_in,
-)
+from tests.e2e.conftest import HOST, assert_problem, rejected
+from tests.e2e.servers import raw_request, read_response, servers_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import HOST, REQUEST_TIMEOUT
+from tests.e2e.conftest import HOST, REQUEST_TIMEOUT, assert_problem
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Client, Response, Server, ServerFactory
 
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
 THREADS = 8
 THREAD_TIMEOUT = 60.0
 
@@ -50,16 +49,6 @@ def created(response: Response) -> dict[str, Any]:
     assert headers["Location"] == f"/api/milestones/{document['id']}"
     assert headers["ETag"] == '"1"'
     return document
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    code, headers, body = response
-    assert code == status, body
-    assert headers.get_content_type() == "application/problem+json", headers["Content-Type"]
-    assert isinstance(body, dict), body
-    assert set(body) >= PROBLEM_KEYS, body
-    assert body["status"] == status, body
-    return body
 
 
 def milestones_of(client: Client, project: str) -> list[dict[str, Any]]:

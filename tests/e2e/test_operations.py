@@ -21,10 +21,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.views import VIEW_TRACKING
+from tests.e2e.conftest import assert_problem
 from tests.e2e.servers import (
     PinnedWorker,
     Servers,
-    assert_problem,
     both_workers_loaded,
     on_each_worker,
     servers_in,
@@ -114,7 +114,7 @@ def test_ready_is_503_when_the_view_is_behind_the_log(servers: Servers) -> None:
     connection.close()
     assert updated == 1
     for response in on_each_worker(server, lambda: server.client.request("GET", "/ready")):
-        problem = assert_problem(response, 503)
+        problem = assert_problem(response, 503, extra_keys=True)
         assert problem["position"] == 1
         assert problem["head"] == 2
         assert problem["lag"] == 1
@@ -135,7 +135,7 @@ def test_ready_is_503_when_storage_is_unreachable(servers: Servers, tmp_path: Pa
     both_workers_loaded(server)  # a worker booting without its database stops the server
     shutil.rmtree(store)
     for response in on_each_worker(server, lambda: server.client.request("GET", "/ready")):
-        problem = assert_problem(response, 503)
+        problem = assert_problem(response, 503, extra_keys=True)
         assert "storage" in problem["detail"]
     # Liveness is not readiness: the process still answers.
     assert server.client.request("GET", "/health")[0] == 200
@@ -159,7 +159,7 @@ def test_reads_are_503_when_storage_is_unreachable(
     both_workers_loaded(server)  # a worker booting without its database stops the server
     shutil.rmtree(store)
     for response in on_each_worker(server, lambda: server.client.request("GET", path)):
-        assert_problem(response, 503)
+        assert_problem(response, 503, extra_keys=True)
 
 
 def test_metrics_still_serve_counters_when_storage_is_unreachable(
@@ -185,7 +185,7 @@ def test_ready_notices_a_removed_database_after_it_was_used(
     assert [status for status, _, _ in ready] == [200, 200]  # both have their connection
     shutil.rmtree(store)
     for response in on_each_worker(server, lambda: server.client.request("GET", "/ready")):
-        assert_problem(response, 503)
+        assert_problem(response, 503, extra_keys=True)
 
 
 # Metrics

@@ -9,58 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.conftest import assert_problem, rejected
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.e2e.conftest import Client
 
-PROBLEM_KEYS = {"type", "title", "status", "detail"}
 MAX_BODY = 64 * 1024
 NEVER_EXISTED = "ms_00000000000000000000000000"
-
-
-def assert_problem(
-    response: tuple[int, Any, Any], status: int, fields: set[str] | None = None
-) -> dict[str, Any]:
-    """A problem+json response with this status; ``fields`` are the bad fields it must name."""
-    code, headers, body = response
-    assert code == status, body
-    assert headers.get_content_type() == "application/problem+json", headers["Content-Type"]
-    assert isinstance(body, dict), body
-    assert PROBLEM_KEYS.issubset(body), body
-    assert set(body) <= PROBLEM_KEYS | {"errors"}, body
-    assert body["status"] == status
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    if fields is not None:
-        errors = body.get("errors")
-        assert isinstance(errors, list), body
-        for error in errors:
-            assert set(error) == {"field", "message"}, error
-            assert isinstance(error["message"], str)
-            assert error["message"]
-        assert {error["field"] for error in errors} == fields, errors
-    return body
-
-
-def rejected(
-    client: Client,
-    method: str,
-    path: str,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    *,
-    status: int,
-    fields: set[str] | None = None,
-) -> dict[str, Any]:
-    """Send a request that must be rejected, and prove that no event was recorded."""
-    head = client.head()
-    problem = assert_problem(client.request(method, path, body, headers), status, fields)
-    assert client.head() == head, "a rejected request recorded an event"
-    return problem
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import pytest
 from tests.conftest import throwaway_postgres_database
 from tests.e2e.conftest import (
     WORKERS,
-    _free_port,
     assert_projection_verifies,
     check_feed_against_read_model,
+    free_port,
     spawn_server,
     start_server,
     wait_until_serving,
@@ -296,7 +296,7 @@ def test_instances_started_at_once_on_one_database_all_serve(
     """
     for round_number in range(START_ROUNDS):
         servers = [
-            spawn_server(postgres_url, tmp_path / f"round-{round_number}-{n}.log", _free_port())
+            spawn_server(postgres_url, tmp_path / f"round-{round_number}-{n}.log", free_port())
             for n in range(AT_ONCE)
         ]
         try:
