@@ -13,29 +13,30 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from eventsourcing.utils import get_topic
 
-from adapters.views import BATCH, Request
 from domain.ids import from_public_id
 from domain.milestone import Milestone, Status
-from projections.milestones import WIRE_NAMES, event_document
+from domain.ports import IdempotencyKey
+from projections.document import attributes_of
+from projections.events import event_document
+from projections.runner import BATCH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from adapters.bootstrap import Service
+    from projections.ports import ViewStore
 
-ATTRIBUTES = {wire: name for name, wire in WIRE_NAMES.items()}
 
-
-def export_lines(service: Service) -> Iterator[bytes]:
+def export_lines(store: ViewStore) -> Iterator[bytes]:
     """Every event in commit order, one JSON line each, from one consistent snapshot.
 
     A Created line also carries the idempotency key and request fingerprint of the POST
     that made it, if it had one, so that a restored store still knows the key.
     """
-    with service.store.read_transaction() as c:
-        requests = service.store.recorded_requests(c)
+    with store.read_transaction() as c:
+        requests = store.recorded_requests(c)
         position = 0
-        while batch := service.store.select_records(c, position, BATCH):
+        while batch := store.select_records(c, position, BATCH):
             for position, public_id, version, topic, state in batch:
                 line = {"position": position, **event_document(public_id, version, topic, state)}
                 if version == 1 and public_id in requests:
@@ -54,12 +55,12 @@ def import_lines(service: Service, lines: Iterable[bytes]) -> int:
             raise StoreNotEmpty
     count = 0
     batch: list[Milestone.Event] = []
-    requests: list[Request] = []
+    keys: list[IdempotencyKey] = []
 
     def record() -> None:
-        nonlocal count, batch, requests
-        service.milestones.events.put(batch, requests=requests)
-        count, batch, requests = count + len(batch), [], []
+        nonlocal count, batch, keys
+        service.milestones.events.put(batch, idempotency_keys=keys)
+        count, batch, keys = count + len(batch), [], []
 
     for line in lines:
         if not line.strip():
@@ -68,7 +69,7 @@ def import_lines(service: Service, lines: Iterable[bytes]) -> int:
         batch.append(domain_event(event))
         if "idempotencyKey" in event:
             key, fingerprint = event["idempotencyKey"], event["requestFingerprint"]
-            requests.append((key, fingerprint, from_public_id(event["milestoneId"])))
+            keys.append(IdempotencyKey(key, fingerprint, from_public_id(event["milestoneId"])))
         if len(batch) == BATCH:
             record()
     if batch:
@@ -92,15 +93,9 @@ def domain_event(event: dict[str, Any]) -> Milestone.Event:
         raise ValueError(msg)
     fields: dict[str, Any] = {}
     if kind == "Created":
-        fields = {ATTRIBUTES[wire]: value for wire, value in payload.items()}
-        fields["status"] = Status(fields["status"])
-        fields["reached_at"] = _instant(fields["reached_at"])
-        fields["originator_topic"] = get_topic(Milestone)
+        fields = attributes_of(payload) | {"originator_topic": get_topic(Milestone)}
     elif kind == "Updated":
-        changes = {ATTRIBUTES[wire]: value for wire, value in payload.items()}
-        if "reached_at" in changes:
-            changes["reached_at"] = _instant(changes["reached_at"])
-        fields["changes"] = changes
+        fields["changes"] = attributes_of(payload)
     elif kind == "StatusChanged":
         fields = {
             "from_status": Status(payload["from"]),

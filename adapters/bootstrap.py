@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from adapters.http import create_app
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
+from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth, parse_tokens
 from adapters.settings import Settings
-from adapters.views import catch_up
 from domain.application import Milestones
+from projections.runner import catch_up
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
 
     import falcon
 
-    from adapters.storage import Reads
-    from adapters.views import ViewStore
+    from projections.ports import Reads, ViewStore
 
 
 # The advisory lock key under which processes set up a PostgreSQL database ("mile").
@@ -32,6 +35,8 @@ SETUP_LOCK = 0x6D696C65
 
 @dataclass
 class Service:
+    """The application over its storage: what serving needs."""
+
     milestones: Milestones
     reads: Reads
     store: ViewStore
@@ -39,6 +44,19 @@ class Service:
     def close(self) -> None:
         self.reads.close()
         self.milestones.close()
+
+
+@dataclass
+class Store:
+    """The storage alone, without the application: what the operator's tools need."""
+
+    view: ViewStore
+    reads: Reads
+    factory: InfrastructureFactory[Any]
+
+    def close(self) -> None:
+        self.reads.close()
+        self.factory.close()
 
 
 def sqlite_path(database_url: str) -> str:
@@ -50,37 +68,61 @@ def sqlite_path(database_url: str) -> str:
     return database_url[len(prefix) :]
 
 
-def _sqlite(settings: Settings) -> Service:
+@dataclass(frozen=True)
+class _Backend:
+    """How to open one kind of storage: the library's settings, what must hold while the
+    tables are created, the view store and reads of the recorder made, and what serving
+    does first on it."""
+
+    env: dict[str, str]
+    setup: Callable[[], AbstractContextManager[None]]
+    open: Callable[[Any], tuple[ViewStore, Reads]]
+    start: Callable[[Any], None] = lambda recorder: None
+
+
+def _backend(settings: Settings) -> _Backend:
+    scheme = settings.database_url.partition(":")[0]
+    if scheme == "sqlite":
+        return _sqlite(settings)
+    if scheme in {"postgresql", "postgres"}:
+        return _postgres(settings)
+    msg = f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme}:"
+    raise ValueError(msg)
+
+
+def _sqlite(settings: Settings) -> _Backend:
     from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
 
     path = sqlite_path(settings.database_url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    milestones = Milestones(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
-        }
-    )
-    recorder = milestones.recorder
-    if not isinstance(recorder, MilestonesRecorder):
-        raise TypeError(recorder)
-    recorder.analyze()
-    return Service(milestones, SQLiteReads(path), recorder)
+
+    def open_recorder(recorder: Any) -> tuple[ViewStore, Reads]:
+        if not isinstance(recorder, MilestonesRecorder):
+            raise TypeError(recorder)
+        return recorder, SQLiteReads(path)
+
+    def start(recorder: MilestonesRecorder) -> None:
+        recorder.analyze()
+
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
+    }
+    return _Backend(env, nullcontext, open_recorder, start)
 
 
-def _postgres(settings: Settings) -> Service:
+def _postgres(settings: Settings) -> _Backend:
     # Imported here so that SQLite users need not install psycopg.
     from adapters.postgres import PostgresMilestonesRecorder, PostgresReads  # noqa: PLC0415
 
-    url = urlsplit(settings.database_url)
-    with _setup_lock(settings):
-        milestones = Milestones(env=_postgres_env(settings, url))
-    recorder = milestones.recorder
-    if not isinstance(recorder, PostgresMilestonesRecorder):
-        raise TypeError(recorder)
-    return Service(milestones, PostgresReads(recorder.datastore), recorder)
+    def open_recorder(recorder: Any) -> tuple[ViewStore, Reads]:
+        if not isinstance(recorder, PostgresMilestonesRecorder):
+            raise TypeError(recorder)
+        return recorder, PostgresReads(recorder.datastore)
+
+    return _Backend(_postgres_env(settings), lambda: _setup_lock(settings), open_recorder)
 
 
 @contextmanager
@@ -103,7 +145,8 @@ def _setup_lock(settings: Settings) -> Iterator[None]:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
-def _postgres_env(settings: Settings, url: SplitResult) -> dict[str, str]:
+def _postgres_env(settings: Settings) -> dict[str, str]:
+    url = urlsplit(settings.database_url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
@@ -119,21 +162,27 @@ def _postgres_env(settings: Settings, url: SplitResult) -> dict[str, str]:
     }
 
 
-def open_service(settings: Settings, *, catch_up_view: bool = True) -> Service:
-    """Open the storage, create what is missing, and bring the view up to the log's head
-    (unless ``catch_up_view`` is false: the tools that inspect the view want it as it is).
-    """
-    scheme = settings.database_url.partition(":")[0]
-    if scheme == "sqlite":
-        service = _sqlite(settings)
-    elif scheme in {"postgresql", "postgres"}:
-        service = _postgres(settings)
-    else:
-        msg = f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme}:"
-        raise ValueError(msg)
-    if catch_up_view:
-        catch_up(service.store)
-    return service
+def open_store(settings: Settings) -> Store:
+    """Open the storage for a tool: the tables are created if missing, the view is left
+    as it is, and no application is built."""
+    backend = _backend(settings)
+    with backend.setup():
+        factory = InfrastructureFactory.construct(Environment(Milestones.name, backend.env))
+        view, reads = backend.open(factory.application_recorder())
+    return Store(view=view, reads=reads, factory=factory)
+
+
+def open_service(settings: Settings) -> Service:
+    """Open the storage and the application on it, create what is missing, and bring the
+    view up to the log's head."""
+    backend = _backend(settings)
+    with backend.setup():
+        milestones = Milestones(env=backend.env)
+    store, reads = backend.open(milestones.recorder)
+    milestones.lookups = reads
+    backend.start(milestones.recorder)
+    catch_up(store)
+    return Service(milestones, reads, store)
 
 
 def _stderr_lines(line: bytes) -> None:

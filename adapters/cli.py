@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 from gunicorn.app.base import BaseApplication
 
-from adapters import views
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
-from adapters.bootstrap import Service, open_service
+from adapters.bootstrap import Store, open_service, open_store
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
-from projections.milestones import event_document
+from projections import runner
+from projections.events import event_document
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -54,25 +54,24 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-Command = Callable[[Service, argparse.Namespace], int]
+Tool = Callable[[Store, argparse.Namespace], int]
 
 
-def _with_service(
-    *, catch_up_view: bool
-) -> Callable[[Command], Callable[[argparse.Namespace], int]]:
-    """Run a command on the service, opened from the environment and closed afterwards."""
+def _on_store(tool: Tool) -> Callable[[argparse.Namespace], int]:
+    """Run a tool on the storage named by the environment, closed afterwards.
 
-    def decorate(command: Command) -> Callable[[argparse.Namespace], int]:
-        def run(args: argparse.Namespace) -> int:
-            service = open_service(Settings.from_environ(), catch_up_view=catch_up_view)
-            try:
-                return command(service, args)
-            finally:
-                service.close()
+    Only the storage is opened: no application is built and the view is left as it is,
+    so a rebuild does not first catch up the view it is about to replace.
+    """
 
-        return run
+    def run(args: argparse.Namespace) -> int:
+        store = open_store(Settings.from_environ())
+        try:
+            return tool(store, args)
+        finally:
+            store.close()
 
-    return decorate
+    return run
 
 
 def _progress_bar(done: int, total: int) -> None:
@@ -85,10 +84,10 @@ def _progress_bar(done: int, total: int) -> None:
     )
 
 
-@_with_service(catch_up_view=True)
-def rebuild(service: Service, args: argparse.Namespace) -> int:
+@_on_store
+def rebuild(store: Store, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    events = views.rebuild(service.store, _progress_bar if sys.stderr.isatty() else _quiet)
+    events = runner.rebuild(store.view, _progress_bar if sys.stderr.isatty() else _quiet)
     seconds = time.perf_counter() - started
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -101,9 +100,9 @@ def _quiet(done: int, total: int) -> None:
     pass
 
 
-@_with_service(catch_up_view=False)
-def verify(service: Service, args: argparse.Namespace) -> int:
-    differences = views.verify(service.store)
+@_on_store
+def verify(store: Store, args: argparse.Namespace) -> int:
+    differences = runner.verify(store.view)
     for public_id, live, replayed in differences:
         print(f"{public_id}\n  view:   {_json(live)}\n  replay: {_json(replayed)}")
     if differences:
@@ -113,15 +112,15 @@ def verify(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-@_with_service(catch_up_view=False)
-def status(service: Service, args: argparse.Namespace) -> int:
-    position, head = service.reads.lag()
+@_on_store
+def status(store: Store, args: argparse.Namespace) -> int:
+    position, head = store.reads.lag()
     print(f"view position: {position}\nlog head:      {head}\nlag:           {head - position}")
     return 0
 
 
-@_with_service(catch_up_view=False)
-def history(service: Service, args: argparse.Namespace) -> int:
+@_on_store
+def history(store: Store, args: argparse.Namespace) -> int:
     try:
         milestone_id = from_public_id(args.milestone_id)
     except InvalidMilestoneId:
@@ -129,7 +128,7 @@ def history(service: Service, args: argparse.Namespace) -> int:
         return 2
     events = [
         event_document(args.milestone_id, version, topic, state)
-        for version, topic, state in service.reads.history(milestone_id)
+        for version, topic, state in store.reads.history(milestone_id)
     ]
     if not events:
         print(f"no milestone has the id {args.milestone_id}", file=sys.stderr)
@@ -146,22 +145,25 @@ def history(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-@_with_service(catch_up_view=False)
-def export(service: Service, args: argparse.Namespace) -> int:
+@_on_store
+def export(store: Store, args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
-    for line in export_lines(service):
+    for line in export_lines(store.view):
         out.write(line)
     out.flush()
     return 0
 
 
-@_with_service(catch_up_view=True)
-def import_(service: Service, args: argparse.Namespace) -> int:
+def import_(args: argparse.Namespace) -> int:
+    # Import records events, so it goes through the application.
+    service = open_service(Settings.from_environ())
     try:
         count = import_lines(service, sys.stdin.buffer)
     except StoreNotEmpty:
         print("the store already holds events; import goes into an empty one", file=sys.stderr)
         return 1
+    finally:
+        service.close()
     print(f"imported {count:,} events", file=sys.stderr)
     return 0
 

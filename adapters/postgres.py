@@ -1,6 +1,6 @@
 """PostgreSQL persistence: the events, the read models and their tracking in one transaction.
 
-The same procedures as SQLite (``adapters.views``), with PostgreSQL's SQL. Event writers
+The same procedures as SQLite (``projections.runner``), with PostgreSQL's SQL. Event writers
 serialise on an EXCLUSIVE lock of the events table (the library's way to keep the
 notification order equal to the commit order), so a view writer that takes that lock
 excludes them too.
@@ -16,15 +16,9 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.storage import EventFilter, sql_conditions
-from adapters.views import (
-    NEXT_VIEW_TABLE,
-    VIEW_TABLE,
-    VIEW_TRACKING,
-    apply_records,
-    row_changes,
-)
+from adapters.sql import row_changes, sql_conditions
 from domain.ids import to_public_id
+from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -35,7 +29,11 @@ if TYPE_CHECKING:
     from psycopg import Cursor
     from psycopg.rows import DictRow
 
-    from projections.milestones import Document, Folded, Record
+    from domain.ports import IdempotencyKey
+    from projections.document import Document
+    from projections.fold import Folded
+    from projections.ports import EventFilter
+    from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
 
@@ -102,7 +100,12 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         )
 
     def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        idempotency_keys: Sequence[IdempotencyKey] = (),
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         # Called inside the events transaction, after the table lock and the inserts.
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -117,7 +120,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
                 )
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, curs, records, kwargs.get("requests", ()))
+            apply_records(self, curs, records, idempotency_keys)
         return positions
 
     @contextmanager

@@ -12,15 +12,9 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
-from adapters.storage import EventFilter, sql_conditions
-from adapters.views import (
-    NEXT_VIEW_TABLE,
-    VIEW_TABLE,
-    VIEW_TRACKING,
-    apply_records,
-    row_changes,
-)
+from adapters.sql import row_changes, sql_conditions
 from domain.ids import public_id_of_hex, to_public_id
+from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -28,7 +22,11 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import StoredEvent
 
-    from projections.milestones import Document, Folded, Record
+    from domain.ports import IdempotencyKey
+    from projections.document import Document
+    from projections.fold import Folded
+    from projections.ports import EventFilter
+    from projections.records import Record
 
 
 def _view_table(table: str) -> str:
@@ -70,8 +68,8 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models.
 
     So a write that has committed is already in the view (read-your-writes across
-    processes), and the view never lags or leads the log. It is also the ``ViewStore``
-    of ``adapters.views`` for SQLite.
+    processes), and the view never lags or leads the log. It is also SQLite's
+    ``projections.ports.ViewStore``, the SQL that ``projections.runner`` works with.
     """
 
     def construct_create_table_statements(self) -> list[str]:
@@ -96,7 +94,12 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             c.execute("ANALYZE")
 
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        idempotency_keys: Sequence[IdempotencyKey] = (),
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions:
@@ -104,7 +107,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
                 (position, to_public_id(e.originator_id), e.originator_version, e.topic, e.state)
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, c, records, kwargs.get("requests", ()))
+            apply_records(self, c, records, idempotency_keys)
         return positions
 
     @contextmanager

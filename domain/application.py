@@ -1,29 +1,43 @@
-"""The application service: each command loads a milestone, changes it and saves it."""
+"""The application service: the use cases, each loading a milestone, changing it, saving it."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.ids import from_public_id, to_public_id
 from domain.milestone import (
     ConcurrentUpdate,
-    DuplicateRequest,
+    IdempotencyKeyReused,
     Milestone,
     MilestoneDeleted,
     MilestoneNotFound,
     Status,
+    VersionBeyondStream,
     VersionMismatch,
+    format_instant,
 )
+from domain.ports import IdempotencyKey
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Container, Mapping
+    from datetime import datetime
     from uuid import UUID
 
     from eventsourcing.persistence import Recording
+
+    from domain.ports import Lookups
+
+
+def request_fingerprint(command: Mapping[str, Any]) -> str:
+    """What identifies a create's request: its arguments, whatever order they came in."""
+    return hashlib.sha256(orjson.dumps(command, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class Milestones(Application[Any]):
@@ -40,6 +54,9 @@ class Milestones(Application[Any]):
         super().__init__(env)
         # Called with the recordings of every save, after it committed (e.g. for metrics).
         self.observers: list[Callable[[list[Recording[Any]]], None]] = []
+        # The reads behind idempotent creates and time travel. They come from the storage
+        # this application's recorder creates, so the composition root sets them after.
+        self.lookups: Lookups | None = None
 
     def _notify(self, recordings: list[Recording[Any]]) -> None:
         for observer in self.observers:
@@ -53,27 +70,32 @@ class Milestones(Application[Any]):
         description: str = "",
         status: Status | None = None,
         due_date: str | None = None,
-        request: tuple[str, str] | None = None,
     ) -> Milestone:
-        """A new milestone; ``request`` (idempotency key, request fingerprint), if given, is
-        recorded with it, and a key that was used before raises DuplicateRequest.
-        """
-        milestone = Milestone.create(
-            project_id=project_id,
-            title=title,
-            description=description,
-            status=status or Status.PENDING,
-            due_date=due_date,
-        )
-        try:
-            requests = [] if request is None else [(*request, milestone.id)]
-            self.save(milestone, requests=requests)
-        except IntegrityError:
-            # A brand-new aggregate id cannot clash, so the request key did.
-            if request is None:
-                raise
-            raise DuplicateRequest(request[0]) from None
+        milestone = _new_milestone(project_id, title, description, status, due_date)
+        self.save(milestone)
         return milestone
+
+    def create_once(self, key: str, command: Mapping[str, Any]) -> Milestone:
+        """What ``create(**command)`` makes, once per idempotency key.
+
+        The first call records the key with the milestone; a retry with the same command
+        gets the milestone as that first call made it, and nothing is recorded; the key
+        with another command raises IdempotencyKeyReused.
+        """
+        fingerprint = request_fingerprint(command)
+        milestone = _new_milestone(**command)
+        try:
+            self.save(milestone, idempotency_keys=[IdempotencyKey(key, fingerprint, milestone.id)])
+        except IntegrityError:
+            # A brand-new aggregate id cannot clash, so the key did.
+            return self._first_made(key, fingerprint)
+        return milestone
+
+    def _first_made(self, key: str, fingerprint: str) -> Milestone:
+        recorded = self._lookups().request(key)
+        if recorded is None or recorded[0] != fingerprint:
+            raise IdempotencyKeyReused(key)
+        return self.get(from_public_id(recorded[1]), version=1)
 
     def update(
         self,
@@ -92,6 +114,30 @@ class Milestones(Application[Any]):
             return self.repository.get(milestone_id, version=version)
         except AggregateNotFoundError:
             raise MilestoneNotFound(milestone_id) from None
+
+    def as_it_was(
+        self, milestone_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> Milestone:
+        """The milestone after its event ``version``, or as of the instant ``as_of``
+        (inclusive): one of the two. Not found if it did not exist then or was deleted.
+        """
+        if (version is None) == (as_of is None):
+            raise TypeError("as_it_was takes either a version or an instant")
+        if as_of is not None:
+            version = self._lookups().version_at(to_public_id(milestone_id), format_instant(as_of))
+            if version is None:
+                raise MilestoneNotFound(milestone_id)
+        milestone = self.get(milestone_id, version)
+        if version is not None and milestone.version != version:
+            raise VersionBeyondStream(version, milestone.version)
+        if milestone.deleted:
+            raise MilestoneNotFound(milestone_id)
+        return milestone
+
+    def _lookups(self) -> Lookups:
+        if self.lookups is None:
+            raise RuntimeError("the application was not given its lookups")
+        return self.lookups
 
     def _change(
         self,
@@ -116,3 +162,19 @@ class Milestones(Application[Any]):
                 continue
             return milestone
         raise ConcurrentUpdate(milestone_id)
+
+
+def _new_milestone(
+    project_id: str,
+    title: str,
+    description: str = "",
+    status: Status | None = None,
+    due_date: str | None = None,
+) -> Milestone:
+    return Milestone.create(
+        project_id=project_id,
+        title=title,
+        description=description,
+        status=status or Status.PENDING,
+        due_date=due_date,
+    )

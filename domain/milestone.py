@@ -44,8 +44,16 @@ class VersionMismatch(MilestoneError):
         self.actual = actual
 
 
-class DuplicateRequest(MilestoneError):
-    """A create under an idempotency key that was used before; nothing was recorded."""
+class IdempotencyKeyReused(MilestoneError):
+    """An idempotency key that was first used with another command; nothing was recorded."""
+
+
+class VersionBeyondStream(MilestoneError):
+    """A version that the milestone has not reached (yet)."""
+
+    def __init__(self, requested: int, latest: int) -> None:
+        super().__init__(f"version {requested} is beyond the stream ({latest})")
+        self.latest = latest
 
 
 class ConcurrentUpdate(MilestoneError):

@@ -8,15 +8,16 @@ import orjson
 
 from adapters.http.inputs import choice_param, instant_param, int_param, text_param
 from adapters.http.validation import ValidationFailed
-from adapters.storage import EventFilter
 from domain.ids import InvalidMilestoneId, from_public_id
 from domain.milestone import MilestoneNotFound
-from projections.milestones import EVENT_TYPES, event_document
+from projections.events import event_document
+from projections.ports import EventFilter
+from projections.records import EVENT_TYPES
 
 if TYPE_CHECKING:
     import falcon
 
-    from adapters.storage import Reads
+    from projections.ports import Reads
 
 MAX_PAGE = 1000
 

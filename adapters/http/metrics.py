@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Recording
 
-    from adapters.storage import Reads
+    from projections.ports import Reads
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

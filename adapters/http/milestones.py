@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import falcon
@@ -24,13 +24,13 @@ from adapters.http.validation import (
     parse_update,
 )
 from domain.ids import from_public_id, to_public_id
-from domain.milestone import DuplicateRequest, MilestoneNotFound
-from projections.milestones import document_of
+from domain.milestone import MilestoneNotFound, VersionBeyondStream
+from projections.document import document_of
 
 if TYPE_CHECKING:
-    from adapters.storage import Reads
     from domain.application import Milestones
     from domain.milestone import Milestone
+    from projections.ports import Reads
 
 MAX_VERSION = 2**62
 
@@ -58,25 +58,11 @@ class MilestonesResource:
         if key is None:
             milestone = self._milestones.create(**command)
         else:
-            fingerprint = hashlib.sha256(orjson.dumps(command, option=orjson.OPT_SORT_KEYS))
-            request = (key, fingerprint.hexdigest())
-            try:
-                milestone = self._milestones.create(**command, request=request)
-            except DuplicateRequest:
-                milestone = self._first_response(*request)
+            milestone = self._milestones.create_once(key, command)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/milestones/{to_public_id(milestone.id)}"
         resp.cache_control = ["no-store"]
         _send(resp, milestone)
-
-    def _first_response(self, key: str, fingerprint: str) -> Milestone:
-        """The milestone as the first create under this key made it."""
-        recorded = self._reads.request(key)
-        if recorded is None or recorded[0] != fingerprint:
-            raise falcon.HTTPConflict(
-                description="this Idempotency-Key was used with a different request body"
-            )
-        return self._milestones.get(from_public_id(recorded[1]), version=1)
 
 
 class MilestoneResource:
@@ -113,22 +99,17 @@ class MilestoneResource:
         resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
 
     def _as_it_was(self, req: falcon.Request, milestone_id: str) -> Milestone:
-        """The milestone after event ``version``, or as of the instant ``asOf`` (inclusive)."""
+        """Parse ``version`` or ``asOf`` and ask the application for the milestone then."""
         if "version" in req.params and "asOf" in req.params:
             raise ValidationFailed([{"field": "asOf", "message": "cannot be used with version"}])
         aggregate_id = from_public_id(milestone_id)
         as_of = instant_param(req, "asOf")
-        if as_of is not None:
-            version = self._reads.version_at(milestone_id, as_of)
-            if version is None:
-                raise MilestoneNotFound(milestone_id)
-        else:
+        try:
+            if as_of is not None:
+                return self._milestones.as_it_was(aggregate_id, as_of=datetime.fromisoformat(as_of))
             version = int_param(req, "version", 0, 1, MAX_VERSION)
-        milestone = self._milestones.get(aggregate_id, version)
-        if milestone.version != version:
+            return self._milestones.as_it_was(aggregate_id, version=version)
+        except VersionBeyondStream as error:
             raise ValidationFailed(
-                [{"field": "version", "message": f"is beyond the stream ({milestone.version})"}]
-            )
-        if milestone.deleted:
-            raise MilestoneNotFound(milestone_id)
-        return milestone
+                [{"field": "version", "message": f"is beyond the stream ({error.latest})"}]
+            ) from None

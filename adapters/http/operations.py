@@ -12,7 +12,7 @@ from adapters.http.problems import PROBLEM_JSON, problem_body
 
 if TYPE_CHECKING:
     from adapters.http.metrics import Metrics
-    from adapters.storage import Reads
+    from projections.ports import Reads
 
 # The view is written with the events, so any lag means it is being caught up.
 MAX_READY_LAG = 0

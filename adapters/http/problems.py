@@ -12,7 +12,12 @@ from eventsourcing.persistence import OperationalError
 
 from adapters.http.validation import ValidationFailed
 from domain.ids import InvalidMilestoneId
-from domain.milestone import ConcurrentUpdate, MilestoneNotFound, VersionMismatch
+from domain.milestone import (
+    ConcurrentUpdate,
+    IdempotencyKeyReused,
+    MilestoneNotFound,
+    VersionMismatch,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,6 +86,8 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
         ConcurrentUpdate,
         _handler(409, lambda _: "the milestone kept changing under this write; try again"),
     )
+    reused = "this Idempotency-Key was used with a different request body"
+    app.add_error_handler(IdempotencyKeyReused, _handler(409, lambda _: reused))
     unavailable = _handler(503, lambda _: "the storage is busy or unreachable")
     app.add_error_handler(OperationalError, unavailable)
     app.add_error_handler(sqlite3.DatabaseError, unavailable)  # SQLite reads go direct

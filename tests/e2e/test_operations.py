@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.views import VIEW_TRACKING
+from projections.runner import VIEW_TRACKING
 from tests.e2e.conftest import assert_problem
 from tests.e2e.servers import (
     PinnedWorker,

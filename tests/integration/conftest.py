@@ -27,15 +27,16 @@ import pytest
 from adapters.bootstrap import Service, open_service, sqlite_path
 from adapters.postgres import EVENTS_TABLE
 from adapters.settings import Settings
-from adapters.views import VIEW_TABLE
 from domain.ids import to_public_id
-from projections.milestones import fold
+from projections.fold import fold
+from projections.runner import VIEW_TABLE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from projections.milestones import Document, Record
+    from projections.document import Document
+    from projections.records import Record
 
 Rows = dict[str, tuple[int, "Document"]]
 

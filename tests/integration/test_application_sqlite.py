@@ -18,7 +18,6 @@ import pytest
 
 from adapters.bootstrap import open_service
 from adapters.settings import Settings
-from adapters.views import VIEW_TRACKING, catch_up, verify
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import (
     MilestoneDeleted,
@@ -26,14 +25,17 @@ from domain.milestone import (
     Status,
     VersionMismatch,
 )
-from projections.milestones import document_of, event_type
+from projections.document import document_of
+from projections.records import event_type
+from projections.runner import VIEW_TRACKING, catch_up, verify
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
     from adapters.bootstrap import Service
-    from projections.milestones import Document, Record
+    from projections.document import Document
+    from projections.records import Record
 
     Rows = dict[str, tuple[int, Document]]
 

@@ -17,12 +17,12 @@ import orjson
 import pytest
 from falcon import testing
 
-from adapters import views
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 from domain.ids import to_public_id
 from domain.milestone import Milestone, Status
+from projections import runner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -279,7 +279,7 @@ def test_rebuild_under_traffic_never_hides_a_milestone(
     try:
         wait_until(lambda: len(traffic.polls) >= 2 and len(traffic.writes) >= 3, "traffic")
         started = time.monotonic()
-        events = views.rebuild(operator.store, lambda done, total: progress.append((done, total)))
+        events = runner.rebuild(operator.store, lambda done, total: progress.append((done, total)))
         ended = time.monotonic()
         wait_until(lambda: traffic.polls_between(ended, float("inf")) >= 2, "polls after it")
     finally:
@@ -290,12 +290,12 @@ def test_rebuild_under_traffic_never_hides_a_milestone(
     # The rebuild really ran under traffic, and in several batches.
     assert traffic.polls_between(started, ended) >= 1
     assert sum(started <= moment <= ended for moment in traffic.writes) >= 1
-    assert [done for done, _ in progress[:2]] == [views.BATCH, 2 * views.BATCH], progress
+    assert [done for done, _ in progress[:2]] == [runner.BATCH, 2 * runner.BATCH], progress
     assert events >= 3 * LOADED
     assert progress[-1] == (events, events)
     # Afterwards the view is the log's, and holds everything that was written.
-    assert views.verify(server.store) == []
-    assert views.verify(operator.store) == []
+    assert runner.verify(server.store) == []
+    assert runner.verify(operator.store) == []
     final = {orjson.loads(body)["id"] for body in server.reads.documents()}
     assert final == traffic.baseline.keys() | set(traffic.written)
     position, head = server.reads.lag()
@@ -316,4 +316,4 @@ def test_bulk_saves_succeed(open_services: Callable[[], Service]) -> None:
             milestone.update(title=f"{milestone.title}.{round_number}")
         service.milestones.save(*milestones)
     assert service.reads.lag() == (15_200, 15_200)
-    assert views.verify(service.store) == []
+    assert runner.verify(service.store) == []

@@ -23,12 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from adapters import views
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 from domain.ids import from_public_id
-from projections.milestones import document_of, fold
+from projections import runner
+from projections.document import document_of
+from projections.fold import fold
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -422,11 +423,11 @@ def check_rebuild(
 ) -> None:
     rows = {document["id"]: service.reads.document(document["id"]) for document in live}
     progress: list[tuple[int, int]] = []
-    assert views.rebuild(service.store, lambda done, total: progress.append((done, total))) == len(
+    assert runner.rebuild(service.store, lambda done, total: progress.append((done, total))) == len(
         run.order
     )
     assert progress[-1] == (len(run.order), len(run.order))
-    assert views.verify(service.store) == []
+    assert runner.verify(service.store) == []
     check_list(service, client, live)
     assert {document["id"]: service.reads.document(document["id"]) for document in live} == rows
 

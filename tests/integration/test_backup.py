@@ -23,7 +23,7 @@ import pytest
 from falcon import testing
 
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ import pytest
 from falcon import testing
 
 from adapters.bootstrap import open_service, sqlite_path
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 
 if TYPE_CHECKING:

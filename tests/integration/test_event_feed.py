@@ -17,7 +17,7 @@ import pytest
 from falcon import testing
 
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 from tests.conftest import throwaway_postgres_database
 

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
 from adapters.http.openapi import openapi_document
 from adapters.settings import Settings

@@ -13,7 +13,7 @@ import falcon.testing
 import pytest
 
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.settings import Settings
 
 if TYPE_CHECKING:

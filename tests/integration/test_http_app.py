@@ -9,10 +9,10 @@ import orjson
 import pytest
 from falcon import testing
 
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.http.validation import MAX_BODY_BYTES
 from domain.ids import from_public_id
-from projections.milestones import document_of
+from projections.document import document_of
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Service

@@ -16,15 +16,16 @@ import psycopg
 import pytest
 from falcon import testing
 
-from adapters import views
 from adapters.backup import export_lines, import_lines
 from adapters.bootstrap import open_service, sqlite_path
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.postgres import EVENTS_TABLE
 from adapters.settings import Settings
 from domain.ids import new_milestone_uuid, to_public_id
 from domain.milestone import Milestone, Status
-from projections.milestones import decode, document_of
+from projections import runner
+from projections.document import document_of
+from projections.records import decode
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -100,7 +101,7 @@ def service(open_services: Callable[[], Service], database_url: str, legacy_id: 
     service = open_services()
     service.milestones.create(project_id="proj_new", title="Written by version 2")
     write_v1_record(database_url, legacy_id)
-    assert views.catch_up(service.store) == 1
+    assert runner.catch_up(service.store) == 1
     return service
 
 
@@ -158,11 +159,11 @@ def test_a_service_opened_later_reads_it(
 
 
 def test_a_rebuild_reads_it(service: Service, legacy_id: UUID) -> None:
-    assert views.rebuild(service.store, lambda done, total: None) == 2
+    assert runner.rebuild(service.store, lambda done, total: None) == 2
     row = service.reads.document(to_public_id(legacy_id))
     assert row is not None
     assert orjson.loads(row[1]) == expected_document(legacy_id)
-    assert views.verify(service.store) == []
+    assert runner.verify(service.store) == []
 
 
 def test_http_reads_it(service: Service, legacy_id: UUID) -> None:
@@ -201,13 +202,13 @@ def test_http_reads_it(service: Service, legacy_id: UUID) -> None:
     assert events[1]["payload"] == {"from": "in_progress", "to": "reached", "reachedAt": reached_at}
     assert result.json["data"] == expected | {"status": "reached", "reachedAt": reached_at}
     assert client.simulate_get(path, params={"version": "1"}).json == {"data": expected}
-    assert views.verify(service.store) == []
+    assert runner.verify(service.store) == []
 
 
 def test_export_reads_it_and_import_keeps_it(
     service: Service, legacy_id: UUID, tmp_path: Path
 ) -> None:
-    lines = list(export_lines(service))
+    lines = list(export_lines(service.store))
     exported = [orjson.loads(line) for line in lines]
     public_id = to_public_id(legacy_id)
     [legacy] = [event for event in exported if event["milestoneId"] == public_id]
@@ -226,6 +227,6 @@ def test_export_reads_it_and_import_keeps_it(
         assert document_of(restored.milestones.get(legacy_id)) == expected_document(legacy_id)
         [(_, _, state)] = restored.reads.history(legacy_id)
         assert orjson.loads(state)["class_version"] == 2
-        assert [orjson.loads(line) for line in export_lines(restored)] == exported
+        assert [orjson.loads(line) for line in export_lines(restored.store)] == exported
     finally:
         restored.close()

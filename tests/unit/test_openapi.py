@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from adapters.bootstrap import open_service
-from adapters.http import create_app
+from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
 from adapters.http.openapi import (
     DATE_TIME_INPUT_PATTERN,

@@ -18,13 +18,16 @@ from hypothesis import strategies as st
 from domain.application import Milestones
 from domain.ids import to_public_id
 from domain.milestone import MilestoneDeleted, Status
-from projections.milestones import EVENT_TYPES, Folded, event_document, fold
-from projections.milestones import document_of as document_of_aggregate
+from projections.document import document_of as document_of_aggregate
+from projections.events import event_document
+from projections.fold import Folded, fold
+from projections.records import EVENT_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from projections.milestones import Document, Record
+    from projections.document import Document
+    from projections.records import Record
 
 KEYS = ["id", "projectId", "title", "description", "status", "dueDate", "reachedAt", "createdAt"]
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")

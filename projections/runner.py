@@ -1,87 +1,49 @@
-"""Keeping the read models in step with the log, the same way on every backend.
+"""Keeping the view in step with the log, the same way on every backend.
 
-A backend's recorder supplies the SQL (the ``ViewStore`` protocol); this module holds the
-procedures: the live apply inside the events transaction, the catch-up of a lagging view,
-a rebuild that swaps a fresh view in while the service keeps serving, and verification.
+A backend supplies the SQL through the ``ViewStore`` port; these are the procedures: the
+live apply inside the events transaction, the catch-up of a lagging view, a rebuild that
+swaps a fresh view in while the service keeps serving, and verification.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from domain.ids import to_public_id
-from projections.milestones import Document, Folded, Record, fold
+from projections.fold import fold
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from contextlib import AbstractContextManager
-    from uuid import UUID
+
+    from domain.ports import IdempotencyKey
+    from projections.document import Document
+    from projections.ports import ViewStore
+    from projections.records import Record
 
 VIEW_TABLE = "milestones"
 NEXT_VIEW_TABLE = "milestones_next"
 VIEW_TRACKING = "milestones_view"
 BATCH = 20_000
 
-Difference = tuple[str, Document | None, Document | None]  # id, in the view, in a replay
-
-
-class ViewStore(Protocol):
-    """The SQL of one backend; ``c`` is that backend's cursor."""
-
-    def write_transaction(self, *, exclusive: bool = True) -> AbstractContextManager[Any]:
-        """A transaction that writes; ``exclusive``: and excludes every writer of events."""
-
-    def read_transaction(self) -> AbstractContextManager[Any]:
-        """A transaction that reads one consistent snapshot."""
-
-    def select_records(self, c: Any, after: int, limit: int) -> list[Record]: ...
-    def head(self, c: Any) -> int: ...
-    def view_position(self, c: Any) -> int: ...
-    def track(self, c: Any, position: int) -> None: ...
-    def load_documents(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Document]: ...
-    def live_documents(self, c: Any) -> dict[str, Document]: ...
-    def write_rows(self, c: Any, table: str, folded: Folded) -> None: ...
-    def write_entries(self, c: Any, folded: Folded) -> None: ...
-    def remember_request(self, c: Any, key: str, fingerprint: str, public_id: str) -> None:
-        """Record an idempotency key; a key recorded before is an IntegrityError."""
-
-    def recorded_requests(self, c: Any) -> dict[str, tuple[str, str]]:
-        """Every idempotency key and fingerprint, by the id of the milestone it created."""
-
-    def create_next_view(self, c: Any) -> None: ...
-    def swap_in_next_view(self, c: Any) -> None: ...
-
-
-def row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-    """The view rows to write, (id, projectId, status, createdAt, version, body), and the
-    ids to delete, after a fold."""
-    upserts = [
-        (pid, doc["projectId"], doc["status"], doc["createdAt"], version, orjson.dumps(doc))
-        for pid, (version, doc) in folded.rows.items()
-        if doc is not None
-    ]
-    deletes = [(pid,) for pid, (_, doc) in folded.rows.items() if doc is None]
-    return upserts, deletes
-
-
-Request = tuple[str, str, "UUID"]  # idempotency key, request fingerprint, milestone id
+Difference = tuple[str, "Document | None", "Document | None"]  # id, in the view, in a replay
 
 
 def apply_records(
-    store: ViewStore, c: Any, records: list[Record], requests: Sequence[Request] = ()
+    store: ViewStore,
+    c: Any,
+    records: list[Record],
+    idempotency_keys: Sequence[IdempotencyKey] = (),
 ) -> None:
-    """Apply records to the live view and the event index, and track the last one.
-
-    ``requests`` are the idempotency keys of the creates that made them.
-    """
+    """Apply records to the live view and the event index, and track the last one; and
+    remember the idempotency keys of the creates that made them."""
     folded = fold(records, lambda ids: store.load_documents(c, VIEW_TABLE, ids))
     store.write_rows(c, VIEW_TABLE, folded)
     store.write_entries(c, folded)
     store.track(c, records[-1][0])
-    for key, fingerprint, milestone_id in requests:
-        store.remember_request(c, key, fingerprint, to_public_id(milestone_id))
+    for request in idempotency_keys:
+        store.remember_request(
+            c, request.key, request.fingerprint, to_public_id(request.milestone_id)
+        )
 
 
 def catch_up(store: ViewStore) -> int:
@@ -127,7 +89,10 @@ def rebuild(store: ViewStore, progress: Callable[[int, int], None]) -> int:
     with store.write_transaction() as c:
         while batch := store.select_records(c, position, BATCH):
             copy(c, batch)
-        # The tracked position stays: live writes kept it at the head, where the new view is.
+        # Live writes kept the tracked position at the head, where the new view is now; a
+        # view that lagged (written by no recorder of ours) is at the head from here on.
+        if position > store.view_position(c):
+            store.track(c, position)
         store.swap_in_next_view(c)
     progress(done, done)
     return done

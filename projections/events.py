@@ -1,0 +1,38 @@
+"""An event as the history, the feed and the export show it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from projections.document import wire_fields
+from projections.records import decode, event_type, stored_instant
+
+if TYPE_CHECKING:
+    from projections.document import Document
+
+
+def event_document(public_id: str, version: int, topic: str, stored: bytes) -> Document:
+    """``{milestoneId, version, type, occurredAt, payload}`` of one stored record."""
+    state = decode(topic, stored)
+    kind = event_type(topic)
+    return {
+        "milestoneId": public_id,
+        "version": version,
+        "type": kind,
+        "occurredAt": stored_instant(state["timestamp"]),
+        "payload": _payload(kind, state),
+    }
+
+
+def _payload(kind: str, state: dict[str, Any]) -> Document:
+    if kind == "Created":
+        return wire_fields(state)
+    if kind == "Updated":
+        return wire_fields(state["changes"])
+    if kind == "StatusChanged":
+        return {
+            "from": state["from_status"],
+            "to": state["to_status"],
+            **wire_fields({"reached_at": state["reached_at"]}),
+        }
+    return {}

@@ -1,0 +1,70 @@
+"""What the read side needs of a storage backend, and what it offers the adapters.
+
+``ViewStore`` is the SQL of one backend that the runner (``projections.runner``) keeps the
+view with; ``Reads`` is every query the service answers from the view, the event index or
+the log. Each backend implements both (``adapters.sqlite``, ``adapters.postgres``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from uuid import UUID
+
+    from projections.document import Document
+    from projections.fold import Folded
+    from projections.records import Record
+
+
+class ViewStore(Protocol):
+    """The SQL of one backend; ``c`` is that backend's cursor."""
+
+    def write_transaction(self, *, exclusive: bool = True) -> AbstractContextManager[Any]:
+        """A transaction that writes; ``exclusive``: and excludes every writer of events."""
+
+    def read_transaction(self) -> AbstractContextManager[Any]:
+        """A transaction that reads one consistent snapshot."""
+
+    def select_records(self, c: Any, after: int, limit: int) -> list[Record]: ...
+    def head(self, c: Any) -> int: ...
+    def view_position(self, c: Any) -> int: ...
+    def track(self, c: Any, position: int) -> None: ...
+    def load_documents(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Document]: ...
+    def live_documents(self, c: Any) -> dict[str, Document]: ...
+    def write_rows(self, c: Any, table: str, folded: Folded) -> None: ...
+    def write_entries(self, c: Any, folded: Folded) -> None: ...
+    def remember_request(self, c: Any, key: str, fingerprint: str, public_id: str) -> None:
+        """Record an idempotency key; a key recorded before is an IntegrityError."""
+
+    def recorded_requests(self, c: Any) -> dict[str, tuple[str, str]]:
+        """Every idempotency key and fingerprint, by the id of the milestone it created."""
+
+    def create_next_view(self, c: Any) -> None: ...
+    def swap_in_next_view(self, c: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    project_id: str | None = None
+    milestone_id: str | None = None
+    type: str | None = None
+    since: str | None = None  # instants in their canonical text form compare as text
+    until: str | None = None
+
+
+class Reads(Protocol):
+    """Every read the service answers, from the view, the event index or the log."""
+
+    def document(self, public_id: str) -> tuple[int, bytes] | None: ...
+    def documents(
+        self, project_id: str | None = None, status: str | None = None
+    ) -> list[bytes]: ...
+    def lag(self) -> tuple[int, int]: ...
+    def request(self, key: str) -> tuple[str, str] | None: ...
+    def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...
+    def version_at(self, public_id: str, instant: str) -> int | None: ...
+    def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
+    def close(self) -> None: ...
