@@ -55,6 +55,7 @@ _FIELD_TYPES = _own_fields(Milestone.Created)
 WIRE_NAMES = {name: wire_name(name) for name in _FIELD_TYPES}
 ATTRIBUTES = {wire: name for name, wire in WIRE_NAMES.items()}
 INSTANTS = frozenset(name for name, hint in _FIELD_TYPES.items() if datetime in _types_of(hint))
+# A document's keys in order: what a response model of the milestone states.
 DOCUMENT_KEYS = ("id", *WIRE_NAMES.values(), "createdAt")
 
 
