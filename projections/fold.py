@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from projections.document import milestone_document, wire_fields
+from projections.document import WIRE_NAMES, milestone_document, wire_fields
 from projections.records import decode, event_type, stored_instant
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 Row = tuple[int, "Document | None"]  # version, document (None once deleted)
 # position, milestone, project, version, type, occurredAt: what the event feed filters on
 Entry = tuple[int, str, str, int, str, str]
+
+_STATUS, _REACHED_AT = WIRE_NAMES["status"], WIRE_NAMES["reached_at"]
 
 
 def apply(
@@ -37,9 +39,11 @@ def apply(
     if kind == "Updated":
         return current | wire_fields(state["changes"])
     if kind == "StatusChanged":
-        return current | wire_fields(
-            {"status": state["to_status"], "reached_at": state["reached_at"]}
-        )
+        reached_at = state["reached_at"]
+        return current | {
+            _STATUS: state["to_status"],
+            _REACHED_AT: None if reached_at is None else stored_instant(reached_at),
+        }
     if kind == "Deleted":
         return None
     msg = f"unknown milestone event type: {kind}"
