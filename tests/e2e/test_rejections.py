@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import assert_problem, rejected
+from tests.e2e.client import assert_problem, rejected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.e2e.conftest import Client
+    from tests.e2e.client import Client
 
 MAX_BODY = 64 * 1024
 NEVER_EXISTED = "ms_00000000000000000000000000"
