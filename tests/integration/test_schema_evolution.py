@@ -27,7 +27,7 @@ from domain.milestone import Milestone, Status
 from projections.milestones import decode, document_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
     from uuid import UUID
 
@@ -53,20 +53,6 @@ EXPECTED_FIELDS = {
     "dueDate": "2025-07-01",
     "reachedAt": None,
 }
-
-
-@pytest.fixture
-def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
-    opened: list[Service] = []
-
-    def open_one() -> Service:
-        service = open_service(Settings(database_url=database_url))
-        opened.append(service)
-        return service
-
-    yield open_one
-    for service in reversed(opened):
-        service.close()
 
 
 def write_v1_record(database_url: str, milestone_id: UUID) -> None:
