@@ -11,6 +11,19 @@ KEYS = ("id", "projectId", "title", "description", "status", "dueDate", "reached
 Folded = dict[str, tuple[int, dict[str, Any] | None]]  # id -> (last version, document or None)
 
 
+def assert_one_created(client: Client, head: int, milestone_id: str) -> None:
+    """The log grew by one event since ``head``: this milestone's Created.
+
+    Read from the feed rather than as the head's growth: on PostgreSQL an insert that lost
+    a race (in an earlier test) has taken a position of the sequence, so the head may move
+    on by more than the events it gained.
+    """
+    events = client.feed(after=head)
+    assert [(e["milestoneId"], e["version"], e["type"]) for e in events] == [
+        (milestone_id, 1, "Created")
+    ], events
+
+
 def fold_events(events: list[dict[str, Any]]) -> Folded:
     """The documents the events make, by the contract's rules, with no code of the service.
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.client import assert_problem
+from tests.api_client import assert_problem
 from tests.e2e.harness import failed_start
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.client import HOST, assert_problem, raw_request, read_response, rejected
+from tests.api_client import assert_problem, rejected
+from tests.e2e.client import HOST, raw_request, read_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

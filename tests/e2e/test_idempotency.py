@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.client import HOST, REQUEST_TIMEOUT, assert_problem
+from tests.api_client import assert_problem
+from tests.e2e.client import HOST, REQUEST_TIMEOUT
 
 if TYPE_CHECKING:
-    from tests.e2e.client import Client, Response
+    from tests.api_client import Response
+    from tests.e2e.client import Client
     from tests.e2e.conftest import ServerFactory
     from tests.e2e.harness import Server
 

@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.views import VIEW_TRACKING
-from tests.e2e.client import assert_problem
+from tests.api_client import assert_problem
 from tests.e2e.harness import PinnedWorker, on_each_worker
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ Every test that takes ``database_url`` (or ``service``, ``open_services``, ``log
 fresh PostgreSQL database of its own (``[postgres]``: an empty database, recycled
 after the test by ``recycled_postgres_url`` of tests/conftest.py). ``log``, ``view`` and
 ``replay`` read the tables with the plain driver of each backend, not through the
-application.
+application. ``shared_service`` and ``api`` run on both backends too, with one database
+of each for a whole module.
 
 A test that takes ``database_path`` (it opens the SQLite file itself) runs once, as
 ``[sqlite]``, with no ``[postgres]`` twin. A test marked ``sqlite_only`` (its assertions are
@@ -16,7 +17,7 @@ with the reason its mark gives (see tests/conftest.py).
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from contextlib import ExitStack, closing
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,12 +31,14 @@ from adapters.settings import Settings
 from adapters.views import VIEW_TABLE
 from domain.ids import to_public_id
 from projections.milestones import fold
+from tests.integration.app_client import AppClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from projections.milestones import Document, Record
+    from tests.conftest import PostgresDatabases
 
 Rows = dict[str, tuple[int, "Document"]]
 
@@ -96,6 +99,33 @@ def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
 @pytest.fixture
 def service(open_services: Callable[[], Service]) -> Service:
     return open_services()
+
+
+@pytest.fixture(scope="module", params=[SQLITE, POSTGRES])
+def shared_service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[Service]:
+    """One service for all the tests of a module, on each backend in turn.
+
+    For tests that, like the end-to-end tests on their session server, work in projects
+    of their own and check only what they change: they pay for no fresh database.
+    """
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('shared')}/milestones.db"
+        else:
+            url = stack.enter_context(postgres_databases.database())
+        service = open_service(Settings(database_url=url))
+        stack.callback(service.close)
+        yield service
+
+
+@pytest.fixture(scope="module")
+def api(shared_service: Service) -> AppClient:
+    """The API in-process over ``shared_service`` (see tests/integration/app_client.py)."""
+    return AppClient(shared_service)
 
 
 # Reading the tables with the plain driver of each backend.
