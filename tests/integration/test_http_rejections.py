@@ -123,6 +123,7 @@ POST_INVALID = [
     pytest.param({"title": True}, {"title"}, id="title-boolean"),
     pytest.param({"description": None}, {"description"}, id="description-null"),
     pytest.param({"description": 5}, {"description"}, id="description-number"),
+    pytest.param({"description": ["a"]}, {"description"}, id="description-array"),
     pytest.param({"status": 1}, {"status"}, id="status-number"),
     pytest.param({"status": None}, {"status"}, id="status-null"),
     pytest.param({"dueDate": 20260301}, {"dueDate"}, id="dueDate-number"),
