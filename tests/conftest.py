@@ -1,4 +1,10 @@
-"""Fixtures shared by every test layer: a fresh database on each backend."""
+"""Fixtures shared by every test layer: a fresh database on each backend.
+
+A test that takes ``database_url`` (or ``session_database_url``) runs once on SQLite and once
+on PostgreSQL. Marked ``@pytest.mark.sqlite_only(reason=...)``, its ``[postgres]`` run is
+skipped with that reason: the report of every run names what is not checked on PostgreSQL
+and why, where a deselected test would only be counted.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +48,19 @@ def throwaway_postgres_database() -> Iterator[str]:
             yield f"{POSTGRES_SERVER}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the ``[postgres]`` run of each test marked ``sqlite_only``, giving its reason."""
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is None:
+            continue
+        reason = mark.kwargs.get("reason")
+        if mark.args or set(mark.kwargs) != {"reason"} or not isinstance(reason, str) or not reason:
+            raise pytest.UsageError(f"{item.nodeid}: write sqlite_only(reason=...), saying why")
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 @pytest.fixture

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import assert_problem
-from tests.e2e.servers import Servers, failed_start, servers_in
+from tests.api_client import assert_problem
+from tests.e2e.harness import failed_start
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-    from tests.e2e.conftest import Client
-    from tests.e2e.servers import EnvServer
+    from tests.e2e.client import Client
+    from tests.e2e.harness import Server, Servers
 
 # Fresh secrets per run, so that finding one in a log can only mean the service wrote it.
 READ_WRITE = f"rw-{secrets.token_urlsafe(24)}"
@@ -41,25 +40,20 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    yield from servers_in(tmp_path_factory.mktemp("auth"))
-
-
-@pytest.fixture(scope="module")
-def with_file(module_servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> EnvServer:
+def with_file(module_servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Server:
     """Tokens from a file: one read-write (spelled out), one read-only, and a comment."""
     tokens = tmp_path_factory.mktemp("tokens") / "tokens"
     tokens.write_text(
         f"# the deploy pipeline\n{READ_WRITE} read-write\n\n{READ_ONLY} read-only  # dashboards\n"
     )
-    return module_servers.start({"MILESTONES_API_TOKENS_FILE": str(tokens)})
+    return module_servers.start(env={"MILESTONES_API_TOKENS_FILE": str(tokens)})
 
 
 @pytest.fixture(scope="module")
-def with_env(module_servers: Servers) -> EnvServer:
+def with_env(module_servers: Servers) -> Server:
     """Tokens from the environment, and /metrics behind them too."""
     return module_servers.start(
-        {
+        env={
             "MILESTONES_API_TOKENS": f"{ENV_READ_WRITE}\n{ENV_READ_ONLY} read-only\n",
             "MILESTONES_METRICS_REQUIRE_TOKEN": "1",
         }
@@ -67,7 +61,7 @@ def with_env(module_servers: Servers) -> EnvServer:
 
 
 @pytest.fixture(scope="module")
-def without_tokens(module_servers: Servers) -> EnvServer:
+def without_tokens(module_servers: Servers) -> Server:
     return module_servers.start()
 
 
@@ -110,7 +104,7 @@ def assert_secrets_absent(text: str) -> None:
 # Off by default
 
 
-def test_no_tokens_means_no_authentication(without_tokens: EnvServer) -> None:
+def test_no_tokens_means_no_authentication(without_tokens: Server) -> None:
     client = without_tokens.client
     document, _ = client.create(projectId=f"proj_{uuid.uuid4().hex[:12]}")
     for method, path, body in requests_on(document["id"]):
@@ -126,7 +120,7 @@ def test_no_tokens_means_no_authentication(without_tokens: EnvServer) -> None:
 # Tokens from a file
 
 
-def test_api_needs_a_token(with_file: EnvServer) -> None:
+def test_api_needs_a_token(with_file: Server) -> None:
     client = with_file.client
     document, etag = create(client, READ_WRITE)
     for method, path, body in requests_on(document["id"]):
@@ -141,7 +135,7 @@ def test_api_needs_a_token(with_file: EnvServer) -> None:
     assert (status, headers["ETag"], response["data"]) == (200, etag, document)
 
 
-def test_unknown_ids_are_401_before_404(with_file: EnvServer) -> None:
+def test_unknown_ids_are_401_before_404(with_file: Server) -> None:
     """Without a token nobody learns which milestones exist."""
     path = f"/api/milestones/{NEVER_EXISTED}"
     assert_unauthorized(with_file.client.request("GET", path))
@@ -168,7 +162,7 @@ def test_unknown_ids_are_401_before_404(with_file: EnvServer) -> None:
         pytest.param(f"Bearer {READ_ONLY} read-only", id="token-file-line"),
     ],
 )
-def test_bad_credentials_are_401(with_file: EnvServer, authorization: str) -> None:
+def test_bad_credentials_are_401(with_file: Server, authorization: str) -> None:
     client = with_file.client
     headers = {"Authorization": authorization}
     assert_unauthorized(client.request("GET", "/api/milestones", headers=headers))
@@ -181,12 +175,12 @@ def test_bad_credentials_are_401(with_file: EnvServer, authorization: str) -> No
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
-def test_the_scheme_is_case_insensitive(with_file: EnvServer, scheme: str) -> None:
+def test_the_scheme_is_case_insensitive(with_file: Server, scheme: str) -> None:
     headers = {"Authorization": f"{scheme} {READ_ONLY}"}
     assert with_file.client.request("GET", "/api/milestones", headers=headers)[0] == 200
 
 
-def test_read_only_token_reads(with_file: EnvServer) -> None:
+def test_read_only_token_reads(with_file: Server) -> None:
     client = with_file.client
     document, _ = create(client, READ_WRITE)
     for method, path, body in requests_on(document["id"]):
@@ -197,7 +191,7 @@ def test_read_only_token_reads(with_file: EnvServer) -> None:
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-def test_read_only_token_may_not_write(with_file: EnvServer, method: str) -> None:
+def test_read_only_token_may_not_write(with_file: Server, method: str) -> None:
     client = with_file.client
     document, etag = create(client, READ_WRITE)
     path = "/api/milestones" if method == "POST" else f"/api/milestones/{document['id']}"
@@ -221,7 +215,7 @@ def test_read_only_token_may_not_write(with_file: EnvServer, method: str) -> Non
 
 
 def test_read_only_token_with_if_match_and_idempotency_key_still_403(
-    with_file: EnvServer,
+    with_file: Server,
 ) -> None:
     client = with_file.client
     document, etag = create(client, READ_WRITE)
@@ -236,7 +230,7 @@ def test_read_only_token_with_if_match_and_idempotency_key_still_403(
     assert client.head() == head
 
 
-def test_read_write_token_writes(with_file: EnvServer) -> None:
+def test_read_write_token_writes(with_file: Server) -> None:
     client = with_file.client
     head = client.head()
     document, etag = create(client, READ_WRITE)
@@ -251,7 +245,7 @@ def test_read_write_token_writes(with_file: EnvServer) -> None:
     assert client.head() == head + 3
 
 
-def test_operations_endpoints_stay_open(with_file: EnvServer) -> None:
+def test_operations_endpoints_stay_open(with_file: Server) -> None:
     client = with_file.client
     for path in ("/health", "/ready", "/metrics"):  # /metrics: open unless configured
         status, headers, body = client.request("GET", path)
@@ -261,14 +255,14 @@ def test_operations_endpoints_stay_open(with_file: EnvServer) -> None:
     assert client.request("GET", "/ready", headers=bearer(UNKNOWN))[0] == 200
 
 
-def test_preflight_needs_no_token(with_file: EnvServer) -> None:
+def test_preflight_needs_no_token(with_file: Server) -> None:
     """Browsers send CORS preflights without credentials."""
     headers = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
     status, _, body = with_file.client.request("OPTIONS", "/api/milestones", headers=headers)
     assert status in {200, 204}, body
 
 
-def test_access_log_names_the_outcome_but_never_a_token(with_file: EnvServer) -> None:
+def test_access_log_names_the_outcome_but_never_a_token(with_file: Server) -> None:
     client = with_file.client
     ids = {}
     for name, token in (
@@ -293,7 +287,7 @@ def test_access_log_names_the_outcome_but_never_a_token(with_file: EnvServer) ->
 # Tokens from the environment, /metrics protected
 
 
-def test_env_tokens(with_env: EnvServer) -> None:
+def test_env_tokens(with_env: Server) -> None:
     client = with_env.client
     assert_unauthorized(client.request("GET", "/api/milestones"))
     assert client.request("GET", "/api/milestones", headers=bearer(ENV_READ_ONLY))[0] == 200
@@ -306,7 +300,7 @@ def test_env_tokens(with_env: EnvServer) -> None:
     assert client.head() == head + 1
 
 
-def test_env_tokens_are_the_only_tokens(with_env: EnvServer) -> None:
+def test_env_tokens_are_the_only_tokens(with_env: Server) -> None:
     """The file server's tokens mean nothing here."""
     for token in (READ_WRITE, READ_ONLY):
         assert_unauthorized(
@@ -314,7 +308,7 @@ def test_env_tokens_are_the_only_tokens(with_env: EnvServer) -> None:
         )
 
 
-def test_metrics_can_require_a_token(with_env: EnvServer) -> None:
+def test_metrics_can_require_a_token(with_env: Server) -> None:
     client = with_env.client
     problem = assert_unauthorized(client.request("GET", "/metrics"))
     assert_secrets_absent(str(problem))
@@ -328,7 +322,7 @@ def test_metrics_can_require_a_token(with_env: EnvServer) -> None:
         assert client.request("GET", path)[0] == 200, path
 
 
-def test_env_server_never_logs_a_token(with_env: EnvServer) -> None:
+def test_env_server_never_logs_a_token(with_env: Server) -> None:
     client = with_env.client
     for token in (ENV_READ_WRITE, ENV_READ_ONLY, UNKNOWN):
         client.request("GET", "/metrics", headers=bearer(token))

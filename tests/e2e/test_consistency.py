@@ -9,11 +9,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import Client, Server, ServerFactory
+    from tests.e2e.client import Client
+    from tests.e2e.conftest import ServerFactory
+    from tests.e2e.harness import Server
 
 STATUSES = ("pending", "in_progress", "reached")
 THREADS = 8
 PATCHES_PER_THREAD = 10
+
+
+# The reason of the tests below that run on SQLite only.
+GAPLESS_POSITIONS = (
+    "counts events as the growth of /ready's head, which assumes gapless positions (SQLite "
+    "rowids); on PostgreSQL a write that loses the optimistic-concurrency race has taken a "
+    "sequence number, so positions have gaps, which the contract allows (section 6 promises "
+    "every event once, in commit order). tests/e2e/test_scale_out.py checks the same claims "
+    "on PostgreSQL, counting events by their versions"
+)
 
 
 def path_of(milestone_id: str) -> str:
@@ -154,6 +166,7 @@ def _check_no_lost_update(
     return len(succeeded)
 
 
+@pytest.mark.sqlite_only(reason=GAPLESS_POSITIONS)
 def test_concurrent_patches_are_serialised(client: Client, project: str) -> None:
     document, _ = client.create(projectId=project, title="contended")
     head = client.head()
@@ -194,11 +207,12 @@ def test_concurrent_creates(client: Client, project: str) -> None:
     assert client.head() == head + THREADS * 5
 
 
+@pytest.mark.sqlite_only(reason=GAPLESS_POSITIONS)
 def test_two_servers_on_one_database(
     server: Server, client: Client, server_factory: ServerFactory, project: str
 ) -> None:
     """A second server on the same database reads the first one's writes, and vice versa."""
-    other = server_factory(server.database_path).client
+    other = server_factory(server.database).client
     assert other.ready()["head"] == client.head()
 
     document, _ = client.create(projectId=project, title="written by one")
@@ -229,7 +243,7 @@ def test_state_survives_a_restart(server_factory: ServerFactory) -> None:
     first.stop()
     assert first.process.returncode is not None
 
-    second = server_factory(first.database_path)
+    second = server_factory(first.database)
     assert second.client.ready() == ready
     assert second.client.get(document["id"]) == (body["data"], '"2"')
     assert second.client.request("GET", path_of(gone["id"]))[0] == 404

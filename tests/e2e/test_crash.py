@@ -22,10 +22,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.e2e.conftest import assert_projection_verifies, check_feed_against_read_model
+from tests.e2e.harness import assert_projection_verifies
+from tests.e2e.read_model import check_feed_against_read_model
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import Client, Server, ServerFactory
+    from tests.e2e.client import Client
+    from tests.e2e.conftest import ServerFactory
+    from tests.e2e.harness import Server
 
 WRITERS = 4
 ROUNDS = 3
@@ -172,7 +175,7 @@ def test_writes_acknowledged_before_a_sigkill_survive_it(server_factory: ServerF
         assert not any(pid in victim.worker_pids() for pid in killed)
         # The crash cut some requests off: the load was running when it came.
         assert any(not error.startswith("unexpected") for error in acked.errors), acked.errors
-        victim = server_factory(victim.database_path)  # a restart on the same database
+        victim = server_factory(victim.database)  # a restart on the same database
         _check_nothing_acked_was_lost(victim.client, acked)
         check_feed_against_read_model([victim.client])
         assert_projection_verifies(victim.database_url)

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import HOST, assert_problem, rejected
-from tests.e2e.servers import raw_request, read_response, servers_in
+from tests.api_client import assert_problem, rejected
+from tests.e2e.client import HOST, raw_request, read_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.e2e.conftest import Client
-    from tests.e2e.servers import EnvServer, Servers
+    from tests.e2e.client import Client
+    from tests.e2e.harness import Server, Servers
 
 BODY_TIMEOUT = 1.0  # MILESTONES_BODY_TIMEOUT of this module's server
 TIMEOUT_SLACK = 4.0  # a 408 must come within BODY_TIMEOUT + this
@@ -35,17 +35,12 @@ NEVER_EXISTED = "ms_00000000000000000000000000"
 
 
 @pytest.fixture(scope="module")
-def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    yield from servers_in(tmp_path_factory.mktemp("hardening"))
+def server(module_servers: Servers) -> Server:
+    return module_servers.start(env={"MILESTONES_BODY_TIMEOUT": str(BODY_TIMEOUT)})
 
 
 @pytest.fixture(scope="module")
-def server(module_servers: Servers) -> EnvServer:
-    return module_servers.start({"MILESTONES_BODY_TIMEOUT": str(BODY_TIMEOUT)})
-
-
-@pytest.fixture(scope="module")
-def client(server: EnvServer) -> Client:
+def client(server: Server) -> Client:
     return server.client
 
 
@@ -259,7 +254,7 @@ VALID = b'{"projectId": "proj_slow", "title": "Arrives too late"}'
         pytest.param(VALID[:-1], id="all-but-the-last-byte"),
     ],
 )
-def test_slow_body_is_408(server: EnvServer, sent: bytes) -> None:
+def test_slow_body_is_408(server: Server, sent: bytes) -> None:
     client = server.client
     head = client.head()
     started = time.monotonic()
@@ -273,7 +268,7 @@ def test_slow_body_is_408(server: EnvServer, sent: bytes) -> None:
     still_serving(client)
 
 
-def test_slow_patch_body_is_408(server: EnvServer, milestone: dict[str, Any]) -> None:
+def test_slow_patch_body_is_408(server: Server, milestone: dict[str, Any]) -> None:
     body = b'{"title": "Arrives too late"}'
     head = server.client.head()
     started = time.monotonic()
@@ -285,7 +280,7 @@ def test_slow_patch_body_is_408(server: EnvServer, milestone: dict[str, Any]) ->
     assert server.client.head() == head
 
 
-def test_slow_chunked_body_is_408(server: EnvServer) -> None:
+def test_slow_chunked_body_is_408(server: Server) -> None:
     head = server.client.head()
     started = time.monotonic()
     with socket.create_connection((HOST, server.port), timeout=30) as sock:
@@ -299,7 +294,7 @@ def test_slow_chunked_body_is_408(server: EnvServer) -> None:
     assert server.client.head() == head
 
 
-def test_two_stalled_clients_do_not_stop_the_service(server: EnvServer) -> None:
+def test_two_stalled_clients_do_not_stop_the_service(server: Server) -> None:
     """Both workers held by stalled bodies at once: each is freed by its timeout, and a
     request that came meanwhile is answered then.
     """
@@ -323,7 +318,7 @@ def test_two_stalled_clients_do_not_stop_the_service(server: EnvServer) -> None:
     still_serving(server.client)
 
 
-def _half_closed(server: EnvServer, data: bytes) -> tuple[int, Any, Any]:
+def _half_closed(server: Server, data: bytes) -> tuple[int, Any, Any]:
     """Send the bytes, close our sending side (the client has nothing more), read."""
     with socket.create_connection((HOST, server.port), timeout=30) as sock:
         sock.sendall(data)
@@ -339,7 +334,7 @@ def _half_closed(server: EnvServer, data: bytes) -> tuple[int, Any, Any]:
         pytest.param(VALID[:-1], id="all-but-the-last-byte"),
     ],
 )
-def test_truncated_body_is_400(server: EnvServer, sent: bytes) -> None:
+def test_truncated_body_is_400(server: Server, sent: bytes) -> None:
     head = server.client.head()
     started = time.monotonic()
     assert_problem(_half_closed(server, _post_head(len(VALID)) + sent), 400)
@@ -349,7 +344,7 @@ def test_truncated_body_is_400(server: EnvServer, sent: bytes) -> None:
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
-def test_body_shorter_than_its_content_length_is_400(server: EnvServer, method: str) -> None:
+def test_body_shorter_than_its_content_length_is_400(server: Server, method: str) -> None:
     if method == "POST":
         body, path = VALID, "/api/milestones"
     else:
@@ -362,7 +357,7 @@ def test_body_shorter_than_its_content_length_is_400(server: EnvServer, method: 
     assert server.client.head() == head
 
 
-def test_truncated_chunked_body_is_400(server: EnvServer) -> None:
+def test_truncated_chunked_body_is_400(server: Server) -> None:
     head = server.client.head()
     data = (
         b"POST /api/milestones HTTP/1.1\r\nHost: e2e\r\nContent-Type: application/json\r\n"

@@ -18,10 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.conftest import HOST, REQUEST_TIMEOUT, assert_problem
+from tests.api_client import assert_problem
+from tests.e2e.client import HOST, REQUEST_TIMEOUT
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import Client, Response, Server, ServerFactory
+    from tests.api_client import Response
+    from tests.e2e.client import Client
+    from tests.e2e.conftest import ServerFactory
+    from tests.e2e.harness import Server
 
 THREADS = 8
 THREAD_TIMEOUT = 60.0
@@ -140,7 +144,7 @@ def test_the_first_milestone_is_answered_even_after_it_changed(
 def test_across_two_instances(
     server: Server, client: Client, server_factory: ServerFactory, project: str
 ) -> None:
-    other = server_factory(server.database_path).client
+    other = server_factory(server.database).client
     key, body = new_key(), {"projectId": project, "title": "two instances"}
     first = created(post(client, body, key))
     before = log_state(client)
@@ -164,7 +168,7 @@ def test_across_a_restart(server_factory: ServerFactory, project: str) -> None:
     first_server.stop()
     assert first_server.process.returncode is not None
 
-    restarted = server_factory(first_server.database_path).client
+    restarted = server_factory(first_server.database).client
     assert created(post(restarted, body, key)) == first
     assert_problem(post(restarted, {"projectId": project, "title": "after"}, key), 409)
     assert log_state(restarted) == before
@@ -205,7 +209,7 @@ def _post_at_once(
 @pytest.fixture
 def two_clients(server: Server, client: Client, server_factory: ServerFactory) -> list[Client]:
     """The session server and another instance on its database."""
-    return [client, server_factory(server.database_path).client]
+    return [client, server_factory(server.database).client]
 
 
 def test_concurrent_first_use_of_a_key_creates_one_milestone(

@@ -21,21 +21,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from projections.runner import VIEW_TRACKING
-from tests.e2e.conftest import assert_problem
-from tests.e2e.servers import (
-    PinnedWorker,
-    Servers,
-    both_workers_loaded,
-    on_each_worker,
-    servers_in,
-)
+from tests.api_client import assert_problem
+from tests.e2e.harness import PinnedWorker, on_each_worker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-    from tests.e2e.conftest import Client
-    from tests.e2e.servers import EnvServer
+    from tests.e2e.client import Client
+    from tests.e2e.harness import Server, Servers
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", re.ASCII)
 ALLOWED_ORIGIN = "https://app.example"
@@ -44,27 +37,17 @@ LOG_FIELDS = {"time", "method", "route", "status", "duration_ms", "request_id"}
 
 
 @pytest.fixture(scope="module")
-def module_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    yield from servers_in(tmp_path_factory.mktemp("operations"))
-
-
-@pytest.fixture(scope="module")
-def ops(module_servers: Servers) -> EnvServer:
+def ops(module_servers: Servers) -> Server:
     """A server with the service's defaults (no CORS, no tokens, access log on)."""
     return module_servers.start()
 
 
 @pytest.fixture(scope="module")
-def cors(module_servers: Servers) -> EnvServer:
+def cors(module_servers: Servers) -> Server:
     # A space after the comma: the list is trimmed.
     return module_servers.start(
-        {"MILESTONES_CORS_ORIGINS": f"{ALLOWED_ORIGIN}, {OTHER_ALLOWED_ORIGIN}"}
+        env={"MILESTONES_CORS_ORIGINS": f"{ALLOWED_ORIGIN}, {OTHER_ALLOWED_ORIGIN}"}
     )
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    yield from servers_in(tmp_path)
 
 
 def _milestone(client: Client) -> tuple[dict[str, Any], str]:
@@ -74,14 +57,14 @@ def _milestone(client: Client) -> tuple[dict[str, Any], str]:
 # Health and readiness
 
 
-def test_health_answers_without_touching_storage(ops: EnvServer) -> None:
+def test_health_answers_without_touching_storage(ops: Server) -> None:
     status, headers, body = ops.client.request("GET", "/health")
     assert status == 200
     assert headers.get_content_type() == "application/json"
     assert body == {"data": {"status": "ok"}}
 
 
-def test_ready_reports_position_head_and_lag(ops: EnvServer) -> None:
+def test_ready_reports_position_head_and_lag(ops: Server) -> None:
     client = ops.client
     before = client.ready()
     assert before["status"] == "ready"
@@ -101,12 +84,11 @@ def test_ready_reports_position_head_and_lag(ops: EnvServer) -> None:
 
 def test_ready_is_503_when_the_view_is_behind_the_log(servers: Servers) -> None:
     server = servers.start()
-    both_workers_loaded(server)  # so that no worker boots later and catches the view up
     _milestone(server.client)
     _milestone(server.client)
     assert server.client.ready()["head"] == 2
     # Put the view's tracking position one event back, as if it were being caught up.
-    with sqlite3.connect(server.database_path, timeout=10) as connection:
+    with sqlite3.connect(server.sqlite_file, timeout=10) as connection:
         updated = connection.execute(
             "UPDATE tracking SET notification_id = notification_id - 1 WHERE application_name = ?",
             (VIEW_TRACKING,),
@@ -131,8 +113,7 @@ def test_ready_is_503_when_storage_is_unreachable(servers: Servers, tmp_path: Pa
     """
     store = tmp_path / "store"
     store.mkdir()
-    server = servers.start(database_path=store / "milestones.db")
-    both_workers_loaded(server)  # a worker booting without its database stops the server
+    server = servers.start(store / "milestones.db")
     shutil.rmtree(store)
     for response in on_each_worker(server, lambda: server.client.request("GET", "/ready")):
         problem = assert_problem(response, 503, extra_keys=True)
@@ -155,8 +136,7 @@ def test_reads_are_503_when_storage_is_unreachable(
 ) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    server = servers.start(database_path=store / "milestones.db")
-    both_workers_loaded(server)  # a worker booting without its database stops the server
+    server = servers.start(store / "milestones.db")
     shutil.rmtree(store)
     for response in on_each_worker(server, lambda: server.client.request("GET", path)):
         assert_problem(response, 503, extra_keys=True)
@@ -167,8 +147,7 @@ def test_metrics_still_serve_counters_when_storage_is_unreachable(
 ) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    server = servers.start(database_path=store / "milestones.db")
-    both_workers_loaded(server)  # a worker booting without its database stops the server
+    server = servers.start(store / "milestones.db")
     shutil.rmtree(store)
     status, _, body = server.client.request("GET", "/metrics")
     assert status == 200, body
@@ -180,7 +159,7 @@ def test_ready_notices_a_removed_database_after_it_was_used(
 ) -> None:
     store = tmp_path / "store"
     store.mkdir()
-    server = servers.start(database_path=store / "milestones.db")
+    server = servers.start(store / "milestones.db")
     ready = on_each_worker(server, lambda: server.client.request("GET", "/ready"))
     assert [status for status, _, _ in ready] == [200, 200]  # both have their connection
     shutil.rmtree(store)
@@ -215,7 +194,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_metrics_are_prometheus_text(ops: EnvServer) -> None:
+def test_metrics_are_prometheus_text(ops: Server) -> None:
     ops.client.request("GET", "/health")
     status, headers, body = ops.client.request("GET", "/metrics")
     assert status == 200
@@ -233,17 +212,16 @@ def test_metrics_are_prometheus_text(ops: EnvServer) -> None:
     assert families["milestones_view_lag_events"] == "gauge"
 
 
-def test_request_counters_add_up_across_both_workers(ops: EnvServer) -> None:
+def test_request_counters_add_up_across_both_workers(ops: Server) -> None:
     client = ops.client
-    both_workers_loaded(ops)
     labels = {"route": "/health", "method": "GET", "status": "200"}
     first, second = 7, 5  # different, so a scrape of one worker's share cannot pass
     before = scrape(client)
 
-    pinned_a = PinnedWorker(ops.port)  # worker A is busy...
+    pinned_a = PinnedWorker.pin(ops)  # worker A is busy...
     for _ in range(first):  # ...so worker B serves these
         assert client.request("GET", "/health")[0] == 200
-    pinned_b = PinnedWorker(ops.port)  # only B was free to take it: B is busy now
+    pinned_b = PinnedWorker.pin(ops)  # only B was free to take it: B is busy now
     assert pinned_a.release() == 400  # A is free again...
     for _ in range(second):  # ...and serves these
         assert client.request("GET", "/health")[0] == 200
@@ -266,7 +244,7 @@ def test_request_counters_add_up_across_both_workers(ops: EnvServer) -> None:
     assert value(after, f"{histogram}_sum", **route) > 0
 
 
-def test_latency_histogram_buckets(ops: EnvServer) -> None:
+def test_latency_histogram_buckets(ops: Server) -> None:
     for _ in range(3):
         ops.client.request("GET", "/api/milestones")
     samples = scrape(ops.client)
@@ -285,7 +263,7 @@ def test_latency_histogram_buckets(ops: EnvServer) -> None:
     assert counts[-1] >= 3
 
 
-def test_unknown_paths_share_one_route_label(ops: EnvServer) -> None:
+def test_unknown_paths_share_one_route_label(ops: Server) -> None:
     marker = uuid.uuid4().hex
     assert ops.client.request("GET", f"/nowhere-{marker}")[0] == 404
     samples = scrape(ops.client)
@@ -294,7 +272,7 @@ def test_unknown_paths_share_one_route_label(ops: EnvServer) -> None:
     assert value(samples, name, route="unmatched", method="GET", status="404") >= 1
 
 
-def test_method_label_is_bounded(ops: EnvServer) -> None:
+def test_method_label_is_bounded(ops: Server) -> None:
     methods = [f"X{uuid.uuid4().hex[:10].upper()}" for _ in range(3)]
     for method in methods:
         status = ops.client.request(method, "/api/milestones")[0]
@@ -304,7 +282,7 @@ def test_method_label_is_bounded(ops: EnvServer) -> None:
     assert not labelled & set(methods), labelled
 
 
-def test_events_appended_by_type(ops: EnvServer) -> None:
+def test_events_appended_by_type(ops: Server) -> None:
     client = ops.client
     name = "milestones_events_appended_total"
     before = scrape(client)
@@ -322,7 +300,7 @@ def test_events_appended_by_type(ops: EnvServer) -> None:
         assert value(after, name, type=kind) - value(before, name, type=kind) == count, kind
 
 
-def test_view_gauges_match_ready(ops: EnvServer) -> None:
+def test_view_gauges_match_ready(ops: Server) -> None:
     _milestone(ops.client)
     ready = ops.client.ready()
     samples = scrape(ops.client)
@@ -334,7 +312,7 @@ def test_view_gauges_match_ready(ops: EnvServer) -> None:
 # Access log and request ids
 
 
-def test_access_log_line_for_a_request(ops: EnvServer) -> None:
+def test_access_log_line_for_a_request(ops: Server) -> None:
     document, _ = _milestone(ops.client)
     request_id = f"e2e-{uuid.uuid4()}"
     started = datetime.now(UTC)
@@ -357,7 +335,7 @@ def test_access_log_line_for_a_request(ops: EnvServer) -> None:
     assert started - slack <= logged <= finished + slack
 
 
-def test_access_log_names_problem_responses(ops: EnvServer) -> None:
+def test_access_log_names_problem_responses(ops: Server) -> None:
     request_id = f"e2e-{uuid.uuid4()}"
     response = ops.client.request(
         "POST", "/api/milestones", {"title": ""}, {"X-Request-Id": request_id}
@@ -367,14 +345,14 @@ def test_access_log_names_problem_responses(ops: EnvServer) -> None:
     assert (entry["method"], entry["route"], entry["status"]) == ("POST", "/api/milestones", 400)
 
 
-def test_access_log_goes_to_stderr_only(ops: EnvServer) -> None:
+def test_access_log_goes_to_stderr_only(ops: Server) -> None:
     request_id = f"e2e-{uuid.uuid4()}"
     ops.client.request("GET", "/health", headers={"X-Request-Id": request_id})
     ops.log_entry(request_id)
     assert request_id not in ops.stdout()
 
 
-def test_request_ids_are_generated_and_unique(ops: EnvServer) -> None:
+def test_request_ids_are_generated_and_unique(ops: Server) -> None:
     ids = []
     for _ in range(20):
         status, headers, _ = ops.client.request("GET", "/health")
@@ -394,7 +372,7 @@ def test_request_ids_are_generated_and_unique(ops: EnvServer) -> None:
         pytest.param("", id="empty"),
     ],
 )
-def test_unusable_request_ids_are_replaced(ops: EnvServer, sent: str) -> None:
+def test_unusable_request_ids_are_replaced(ops: Server, sent: str) -> None:
     status, headers, _ = ops.client.request(
         "GET", "/health", headers={"X-Request-Id": sent.encode().decode("latin-1")}
     )
@@ -405,7 +383,7 @@ def test_unusable_request_ids_are_replaced(ops: EnvServer, sent: str) -> None:
     assert ops.log_entry(generated)["route"] == "/health"
 
 
-def test_request_id_cannot_forge_log_fields(ops: EnvServer) -> None:
+def test_request_id_cannot_forge_log_fields(ops: Server) -> None:
     sent = f'{uuid.uuid4().hex}","status":999,"route":"/forged'
     status, headers, _ = ops.client.request("GET", "/health", headers={"X-Request-Id": sent})
     assert status == 200
@@ -415,7 +393,7 @@ def test_request_id_cannot_forge_log_fields(ops: EnvServer) -> None:
     assert entry["route"] == "/health"
 
 
-def test_concurrent_requests_log_one_line_each(ops: EnvServer) -> None:
+def test_concurrent_requests_log_one_line_each(ops: Server) -> None:
     ids = [f"e2e-{uuid.uuid4()}" for _ in range(40)]
 
     def send(request_id: str) -> int:
@@ -428,7 +406,7 @@ def test_concurrent_requests_log_one_line_each(ops: EnvServer) -> None:
 
 
 def test_access_log_can_be_switched_off(servers: Servers) -> None:
-    quiet = servers.start({"MILESTONES_ACCESS_LOG": "0"})
+    quiet = servers.start(env={"MILESTONES_ACCESS_LOG": "0"})
     request_id = f"e2e-{uuid.uuid4()}"
     for _ in range(4):
         assert quiet.client.request("GET", "/health")[0] == 200
@@ -478,7 +456,7 @@ def _hygiene_cases(client: Client) -> list[tuple[str, str, Any, dict[str, str], 
     ]
 
 
-def test_nosniff_and_request_id_on_every_response(ops: EnvServer) -> None:
+def test_nosniff_and_request_id_on_every_response(ops: Server) -> None:
     for method, path, body, headers, expected in _hygiene_cases(ops.client):
         status, response_headers, response = ops.client.request(method, path, body, headers)
         assert status == expected, (method, path, response)
@@ -488,7 +466,7 @@ def test_nosniff_and_request_id_on_every_response(ops: EnvServer) -> None:
             assert response_headers.get_content_type() == "application/problem+json"
 
 
-def test_writes_are_not_stored_by_caches(ops: EnvServer) -> None:
+def test_writes_are_not_stored_by_caches(ops: Server) -> None:
     client = ops.client
     key = uuid.uuid4().hex
     body = {"projectId": f"proj_{key[:12]}", "title": "Cache me not"}
@@ -508,7 +486,7 @@ def test_writes_are_not_stored_by_caches(ops: EnvServer) -> None:
         assert "no-store" in directives, (name, headers["Cache-Control"])
 
 
-def test_conditional_get(ops: EnvServer) -> None:
+def test_conditional_get(ops: Server) -> None:
     client = ops.client
     document, etag = _milestone(client)
     path = f"/api/milestones/{document['id']}"
@@ -549,7 +527,7 @@ def _tokens(header: str | None) -> set[str]:
     return {part.strip().lower() for part in (header or "").split(",") if part.strip()}
 
 
-def test_cors_is_off_by_default(ops: EnvServer) -> None:
+def test_cors_is_off_by_default(ops: Server) -> None:
     document, _ = _milestone(ops.client)
     origin = {"Origin": ALLOWED_ORIGIN}
     for method, path in (
@@ -566,7 +544,7 @@ def test_cors_is_off_by_default(ops: EnvServer) -> None:
 
 
 @pytest.mark.parametrize("origin", [ALLOWED_ORIGIN, OTHER_ALLOWED_ORIGIN])
-def test_cors_allows_a_configured_origin(cors: EnvServer, origin: str) -> None:
+def test_cors_allows_a_configured_origin(cors: Server, origin: str) -> None:
     client = cors.client
     status, headers, body = client.request(
         "POST", "/api/milestones", {"projectId": "proj_cors", "title": "t"}, {"Origin": origin}
@@ -589,7 +567,7 @@ def test_cors_allows_a_configured_origin(cors: EnvServer, origin: str) -> None:
     assert headers["Access-Control-Allow-Origin"] == origin
 
 
-def test_cors_preflight_for_a_configured_origin(cors: EnvServer) -> None:
+def test_cors_preflight_for_a_configured_origin(cors: Server) -> None:
     document, _ = _milestone(cors.client)
     headers = {
         "Origin": ALLOWED_ORIGIN,
@@ -616,7 +594,7 @@ def test_cors_preflight_for_a_configured_origin(cors: EnvServer) -> None:
         "null",
     ],
 )
-def test_cors_ignores_other_origins(cors: EnvServer, origin: str) -> None:
+def test_cors_ignores_other_origins(cors: Server, origin: str) -> None:
     document, _ = _milestone(cors.client)
     status, headers, _ = cors.client.request(
         "GET", f"/api/milestones/{document['id']}", headers={"Origin": origin}
@@ -630,13 +608,13 @@ def test_cors_ignores_other_origins(cors: EnvServer, origin: str) -> None:
     assert "access-control-allow-origin" not in _access_control(headers)
 
 
-def test_cors_without_origin_sends_no_cors_headers(cors: EnvServer) -> None:
+def test_cors_without_origin_sends_no_cors_headers(cors: Server) -> None:
     status, headers, _ = cors.client.request("GET", "/api/milestones")
     assert status == 200
     assert _access_control(headers) == {}
 
 
-def test_cors_responses_vary_by_origin(cors: EnvServer) -> None:
+def test_cors_responses_vary_by_origin(cors: Server) -> None:
     document, _ = _milestone(cors.client)
     path = f"/api/milestones/{document['id']}"
     for origin in (ALLOWED_ORIGIN, "https://evil.example"):
@@ -645,7 +623,7 @@ def test_cors_responses_vary_by_origin(cors: EnvServer) -> None:
         assert "origin" in vary or "*" in vary, (origin, headers.items())
 
 
-def test_json_bodies_are_json_and_metrics_declare_charset(ops: EnvServer) -> None:
+def test_json_bodies_are_json_and_metrics_declare_charset(ops: Server) -> None:
     """Content types: JSON has no charset parameter (RFC 8259: UTF-8 always); text has one."""
     for path in ("/health", "/ready", "/api/milestones", "/api/events"):
         status, headers, body = ops.client.request("GET", path)

@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.conftest import throwaway_postgres_database
-from tests.e2e.conftest import (
+from tests.e2e.harness import (
     WORKERS,
     assert_projection_verifies,
-    check_feed_against_read_model,
-    free_port,
     spawn_server,
     start_server,
     wait_until_serving,
 )
+from tests.e2e.read_model import check_feed_against_read_model
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from tests.e2e.conftest import Client, Server
+    from tests.e2e.client import Client
+    from tests.e2e.harness import Server
 
 pytestmark = pytest.mark.postgres
 
@@ -54,8 +54,8 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
     with throwaway_postgres_database() as url:
         started: list[Server] = []
         try:
-            started.append(start_server(url, directory / "one.log"))
-            started.append(start_server(url, directory / "two.log"))
+            started.append(start_server(url, directory, "one"))
+            started.append(start_server(url, directory, "two"))
             yield started[0], started[1]
         finally:
             for running in reversed(started):
@@ -296,7 +296,7 @@ def test_instances_started_at_once_on_one_database_all_serve(
     """
     for round_number in range(START_ROUNDS):
         servers = [
-            spawn_server(postgres_url, tmp_path / f"round-{round_number}-{n}.log", free_port())
+            spawn_server(postgres_url, tmp_path, f"round-{round_number}-{n}")
             for n in range(AT_ONCE)
         ]
         try:

@@ -5,18 +5,19 @@ Every test that takes ``database_url`` (or ``service``, ``open_services``, ``log
 fresh PostgreSQL database of its own (``[postgres]``: an empty database, recycled
 after the test by ``recycled_postgres_url`` of tests/conftest.py). ``log``, ``view`` and
 ``replay`` read the tables with the plain driver of each backend, not through the
-application.
+application. ``shared_service`` and ``api`` run on both backends too, with one database
+of each for a whole module.
 
-SQLite-only tests run once, as ``[sqlite]``, with no ``[postgres]`` twin: a test that takes
-``database_path`` (it opens the SQLite file itself), and the tests named in
-``SQLITE_ONLY_TESTS`` below, whose assertions are stronger than the contract and hold on
-SQLite alone; each entry says why.
+A test that takes ``database_path`` (it opens the SQLite file itself) runs once, as
+``[sqlite]``, with no ``[postgres]`` twin. A test marked ``sqlite_only`` (its assertions are
+stronger than the contract and hold on SQLite alone) has its ``[postgres]`` twin skipped
+with the reason its mark gives (see tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from contextlib import ExitStack, closing
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from adapters.settings import Settings
 from domain.ids import to_public_id
 from projections.fold import fold
 from projections.runner import VIEW_TABLE
+from tests.integration.app_client import AppClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
     from projections.document import Document
     from projections.records import Record
+    from tests.conftest import PostgresDatabases
 
 Rows = dict[str, tuple[int, "Document"]]
 
@@ -44,31 +47,13 @@ SQLITE = pytest.param("sqlite", id="sqlite")
 POSTGRES = pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)
 # Fixtures that open the SQLite file directly: a test that takes one runs on SQLite only.
 SQLITE_ONLY_FIXTURES = frozenset({"database_path"})
-# Tests (module file::function) whose assertions hold on SQLite only, and why. Their claims
-# that the contract does make are checked on PostgreSQL elsewhere, as each reason says.
-SQLITE_ONLY_TESTS = {
-    "test_application_sqlite.py::test_concurrent_writers_in_threads_lose_no_update": (
-        "asserts that none of 120 racing writes exhausts its 20 retries: SQLite serialises "
-        "one process's writers, PostgreSQL lets them race and about 1 in 100 ends in "
-        "ConcurrentUpdate (HTTP 409, which contract section 4 allows); "
-        "tests/e2e/test_scale_out.py checks on PostgreSQL that every success is one event"
-    ),
-    "test_application_sqlite.py::test_concurrent_writers_in_two_processes": (
-        "asserts gapless positions 1..N (SQLite rowids); a PostgreSQL sequence skips the "
-        "number an insert that lost the optimistic-concurrency race took, and the feed's "
-        "contract (every event once, in commit order, via next) does not promise gaplessness"
-    ),
-}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" not in metafunc.fixturenames:
         return
-    test = f"{metafunc.definition.path.name}::{metafunc.definition.originalname}"
-    sqlite_only = test in SQLITE_ONLY_TESTS or not SQLITE_ONLY_FIXTURES.isdisjoint(
-        metafunc.fixturenames
-    )
-    backends = [SQLITE] if sqlite_only else [SQLITE, POSTGRES]
+    opens_the_file = not SQLITE_ONLY_FIXTURES.isdisjoint(metafunc.fixturenames)
+    backends = [SQLITE] if opens_the_file else [SQLITE, POSTGRES]
     metafunc.parametrize("database_url", backends, indirect=True)
 
 
@@ -98,7 +83,8 @@ def database_path(database_url: str) -> Path:
 
 @pytest.fixture
 def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
-    """Open services on the test's database; each is closed after the test."""
+    """``open_services()``: another service on the test's database, each with its own
+    connections, as separate processes would have; all are closed after the test."""
     opened: list[Service] = []
 
     def open_one() -> Service:
@@ -114,6 +100,33 @@ def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
 @pytest.fixture
 def service(open_services: Callable[[], Service]) -> Service:
     return open_services()
+
+
+@pytest.fixture(scope="module", params=[SQLITE, POSTGRES])
+def shared_service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[Service]:
+    """One service for all the tests of a module, on each backend in turn.
+
+    For tests that, like the end-to-end tests on their session server, work in projects
+    of their own and check only what they change: they pay for no fresh database.
+    """
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('shared')}/milestones.db"
+        else:
+            url = stack.enter_context(postgres_databases.database())
+        service = open_service(Settings(database_url=url))
+        stack.callback(service.close)
+        yield service
+
+
+@pytest.fixture(scope="module")
+def api(shared_service: Service) -> AppClient:
+    """The API in-process over ``shared_service`` (see tests/integration/app_client.py)."""
+    return AppClient(shared_service)
 
 
 # Reading the tables with the plain driver of each backend.

@@ -17,15 +17,13 @@ import orjson
 import pytest
 from falcon import testing
 
-from adapters.bootstrap import open_service
 from adapters.http.app import create_app
-from adapters.settings import Settings
 from domain.ids import to_public_id
 from domain.milestone import Milestone, Status
 from projections import runner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from adapters.bootstrap import Service
 
@@ -38,21 +36,6 @@ EVENTS_PER_WRITER = 135 * 3 + 15 * 4 * 2
 # rebuild reads two full batches and a last one.
 LOADED = 15_000
 TIME_LIMIT = 90.0  # seconds any one wait in these tests may take
-
-
-@pytest.fixture
-def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
-    """Services on the test's database (like separate processes); closed after the test."""
-    opened: list[Service] = []
-
-    def open_one() -> Service:
-        service = open_service(Settings(database_url=database_url))
-        opened.append(service)
-        return service
-
-    yield open_one
-    for service in reversed(opened):
-        service.close()
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:

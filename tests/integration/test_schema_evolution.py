@@ -28,7 +28,7 @@ from projections.document import document_of
 from projections.records import decode
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
     from uuid import UUID
 
@@ -54,20 +54,6 @@ EXPECTED_FIELDS = {
     "dueDate": "2025-07-01",
     "reachedAt": None,
 }
-
-
-@pytest.fixture
-def open_services(database_url: str) -> Iterator[Callable[[], Service]]:
-    opened: list[Service] = []
-
-    def open_one() -> Service:
-        service = open_service(Settings(database_url=database_url))
-        opened.append(service)
-        return service
-
-    yield open_one
-    for service in reversed(opened):
-        service.close()
 
 
 def write_v1_record(database_url: str, milestone_id: UUID) -> None:
