@@ -174,8 +174,10 @@ def test_list_filters_and_order(client: testing.TestClient) -> None:
     assert both == {"data": [first], "count": 1}
     none = client.simulate_get("/api/milestones", params={"projectId": "nobody"}).json
     assert none == {"data": [], "count": 0}
-    ignored = client.simulate_get("/api/milestones", params={"colour": "red", "page": "2"})
-    assert assert_json(ignored, 200) == everything
+    # A parameter the route does not define is named, never ignored: a misspelt filter
+    # must not widen the result.
+    misspelt = client.simulate_get("/api/milestones", params={"projectid": "proj_01", "page": "2"})
+    assert error_fields(assert_problem(misspelt, 400)) == {"projectid", "page"}
 
 
 def test_list_when_empty(client: testing.TestClient) -> None:
