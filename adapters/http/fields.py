@@ -37,15 +37,25 @@ _INNER_YEAR = (
 )
 _YEAR = f"(?:0001|{_INNER_YEAR}|9999)"
 _DATE = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
-_TIME = "(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,9})?)?"
 _HOURS_MINUTES = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
-# A date-time with an offset or Z, seconds and fraction optional. In year 1 the offset may not
-# be east of UTC, in year 9999 not west, so that every such text is an instant of years 1-9999.
-_DATE_TIME = (
-    f"(?:(?:{_INNER_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)T{_TIME}(?:Z|[+-]{_HOURS_MINUTES})"
-    f"|0001-{_MONTH_DAY}T{_TIME}(?:Z|[+-]00:00|-{_HOURS_MINUTES})"
-    f"|9999-{_MONTH_DAY}T{_TIME}(?:Z|[+-]00:00|\\+{_HOURS_MINUTES}))"
-)
+_SECONDS = f"{_HOURS_MINUTES}:[0-5][0-9](?:\\.[0-9]{{1,9}})?"
+
+
+def _date_time(time: str) -> str:
+    """A date-time with an offset or Z. In year 1 the offset may not be east of UTC, in year
+    9999 not west, so that every such text is an instant of years 1 to 9999 in UTC.
+    """
+    return (
+        f"(?:(?:{_INNER_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)T{time}(?:Z|[+-]{_HOURS_MINUTES})"
+        f"|0001-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|-{_HOURS_MINUTES})"
+        f"|9999-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|\\+{_HOURS_MINUTES}))"
+    )
+
+
+# RFC 3339's date-time (seconds required), and the same without seconds, which ISO 8601 allows.
+RFC3339_PATTERN = f"^{_date_time(_SECONDS)}$"
+MINUTES_PATTERN = f"^{_date_time(_HOURS_MINUTES)}$"
+_DATE_TIME = f"(?:{RFC3339_PATTERN[1:-1]}|{MINUTES_PATTERN[1:-1]})"
 DATE_TIME_INPUT_PATTERN = f"^{_DATE_TIME}$"
 DUE_DATE_PATTERN = f"^(?:{_DATE}|{_DATE_TIME})$"
 # What the service writes: UTC, millisecond precision, Z.
@@ -181,8 +191,9 @@ def _choice(kind: type[StrEnum]) -> PlainValidator:
     message = f"must be one of {', '.join(kind)}"
 
     def check(value: Any) -> StrEnum:
+        text = _single(value)
         try:
-            return kind(_single(value))
+            return kind(text)
         except ValueError:
             _fail(message)
 
@@ -211,9 +222,10 @@ def _whole_schema(lowest: int, highest: int, **extra: Any) -> WithJsonSchema:
 
 _LINE = "not all white space, no control characters"
 _DATE_TIME_SCHEMA = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": DATE_TIME_INPUT_PATTERN,
+    "anyOf": [
+        {"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN},
+        {"type": "string", "pattern": MINUTES_PATTERN},
+    ],
     "description": "An ISO 8601 date-time with an offset or `Z`; seconds and fraction "
     "optional. In year 1 the offset may not be east of UTC, in year 9999 not west of it.",
 }
@@ -250,7 +262,7 @@ DueDate = Annotated[str | None, PlainValidator(_due_date), WithJsonSchema(_DUE_D
 ReachedAtInput = Annotated[
     datetime | None,
     PlainValidator(_reached_at),
-    WithJsonSchema({"anyOf": [_DATE_TIME_SCHEMA, {"type": "null"}]}),
+    WithJsonSchema(_DATE_TIME_SCHEMA | {"anyOf": [*_DATE_TIME_SCHEMA["anyOf"], {"type": "null"}]}),
 ]
 Instant = Annotated[str, _string(format="date-time", pattern=INSTANT_PATTERN, description=_WRITTEN)]
 Version = Annotated[int, Field(ge=1, le=MAX_POSITION)]

@@ -228,8 +228,10 @@ def test_patch_invalid_field(
         pytest.param("status", {"status"}, id="status-bare"),
         pytest.param("status=PENDING", {"status"}, id="status-case"),
         pytest.param("status=pending,reached", {"status"}, id="status-list"),
-        pytest.param("projectId=p&status=bogus&foo=bar", {"status"}, id="with-other-params"),
+        pytest.param("projectId=p&status=bogus&foo=bar", {"status", "foo"}, id="with-unknown"),
         pytest.param("projectId=", {"projectId"}, id="projectId-empty"),
+        pytest.param("projectid=p", {"projectid"}, id="misspelt-filter"),
+        pytest.param("status=reached&status=pending", {"status"}, id="status-twice"),
     ],
 )
 def test_list_bad_query_values(client: Client, query: str, fields: set[str]) -> None:
