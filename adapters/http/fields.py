@@ -70,7 +70,8 @@ LINE_PATTERN = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}][^{_CONTROLS}]*$"
 # A multi-line text (description): no control characters but tab, line feed and return.
 MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
-_DUE_DATE = re.compile(DUE_DATE_PATTERN[1:-1], re.ASCII)
+_DATE_ONLY = re.compile(_DATE, re.ASCII)
+_DATE_LENGTH = len("2026-03-01")
 _DATE_TIME_INPUT = re.compile(DATE_TIME_INPUT_PATTERN[1:-1], re.ASCII)
 _CONTROL = re.compile(f"[{_CONTROLS}]")
 _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -140,8 +141,12 @@ def _multiline(value: Any) -> str:
 
 def _due_date(value: Any) -> str | None:
     """A date or a date-time with offset, kept exactly as sent."""
-    if value is None or (isinstance(value, str) and _DUE_DATE.fullmatch(value)):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        pattern = _DATE_ONLY if len(value) == _DATE_LENGTH else _DATE_TIME_INPUT
+        if pattern.fullmatch(value):
+            return value
     _fail("must be null, an ISO 8601 date or a date-time with offset")
 
 

@@ -66,7 +66,7 @@ def _command(model: type[RequestBody], body: Any) -> dict[str, Any]:
             [{"field": "", "message": "must be a JSON object"}], "the body must be a JSON object"
         )
     parsed = _validate(model, body)
-    given, values = parsed.model_fields_set, parsed.__dict__
+    given, values = parsed.__pydantic_fields_set__, parsed.__dict__
     return {name: values[name] for name in _settable(model) if name in given}
 
 
@@ -78,7 +78,8 @@ def _settable(model: type[RequestBody]) -> tuple[str, ...]:
 
 def _validate(model: type[M], data: Mapping[str, Any]) -> M:
     try:
-        return model.model_validate(data)
+        # The model's validator itself: model_validate adds a layer that costs a third of this.
+        return model.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
     except ValidationError as error:
         errors = [_error(detail, model.unknown) for detail in error.errors(include_url=False)]
         raise ValidationFailed(errors) from None
