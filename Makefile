@@ -25,10 +25,20 @@ fuzz: install
 bench: install
 	$(BIN)/python -m bench
 
+# The OpenAPI linters run through npx (Node.js); pinned so that a new rule cannot break the build.
+REDOCLY := @redocly/cli@2.77.0
+SPECTRAL := @stoplight/spectral-cli@6.16.3
+OPENAPI_JSON := var/openapi.json
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	mkdir -p var
+	$(BIN)/python -c 'import sys, orjson; from adapters.http.openapi import openapi_document; \
+		sys.stdout.buffer.write(orjson.dumps(openapi_document()))' > $(OPENAPI_JSON)
+	npx --yes $(REDOCLY) lint --extends recommended $(OPENAPI_JSON)
+	npx --yes $(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity warn $(OPENAPI_JSON)
 
 clean:
 	rm -rf $(VENV) var *.egg-info

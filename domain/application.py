@@ -119,16 +119,18 @@ class Milestones(Application[Any]):
         self, milestone_id: UUID, *, version: int | None = None, as_of: datetime | None = None
     ) -> Milestone:
         """The milestone after its event ``version``, or as of the instant ``as_of``
-        (inclusive): one of the two. Not found if it did not exist then or was deleted.
+        (inclusive); with both, after event ``version`` if that event had occurred by
+        ``as_of``. Not found if it did not exist then or was deleted.
         """
-        if (version is None) == (as_of is None):
-            raise TypeError("as_it_was takes either a version or an instant")
         if as_of is not None:
-            version = self._lookups().version_at(to_public_id(milestone_id), format_instant(as_of))
-            if version is None:
+            latest = self._lookups().version_at(to_public_id(milestone_id), format_instant(as_of))
+            if latest is None or (version or 0) > latest:
                 raise MilestoneNotFound(milestone_id)
+            version = version or latest
+        elif version is None:
+            raise TypeError("as_it_was takes a version, an instant or both")
         milestone = self.get(milestone_id, version)
-        if version is not None and milestone.version != version:
+        if milestone.version != version:
             raise VersionBeyondStream(version, milestone.version)
         if milestone.deleted:
             raise MilestoneNotFound(milestone_id)

@@ -1,19 +1,15 @@
-"""Reading a request: its JSON body, its If-Match header and its query parameters."""
+"""Reading a request: its JSON body and its headers (the query is the models' business)."""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import falcon
 import orjson
 
-from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed, parse_instant
-from domain.milestone import format_instant
-
-if TYPE_CHECKING:
-    from collections.abc import Collection
+from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed
 
 JSON_TYPES = frozenset({"application/json"})
 _TRUNCATED = "the body ended before its Content-Length"
@@ -138,48 +134,3 @@ def idempotency_key(req: falcon.Request) -> str | None:
             [{"field": "Idempotency-Key", "message": "must be 1 to 255 printable ASCII characters"}]
         )
     return key
-
-
-def text_param(req: falcon.Request, name: str) -> str | None:
-    """A query parameter given at most once; an empty value is an error, not an absence."""
-    value = req.params.get(name)
-    if isinstance(value, list):
-        raise ValidationFailed([{"field": name, "message": "must be given at most once"}])
-    if value == "":
-        raise ValidationFailed([{"field": name, "message": "must not be empty"}])
-    return value
-
-
-def int_param(req: falcon.Request, name: str, default: int, lowest: int, highest: int) -> int:
-    value = text_param(req, name)
-    if value is None:
-        return default
-    # Length first: int() of thousands of digits is slow, and refused past 4,300.
-    digits = value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS
-    if not digits or not lowest <= int(value) <= highest:
-        raise ValidationFailed(
-            [{"field": name, "message": f"must be a whole number from {lowest} to {highest}"}]
-        )
-    return int(value)
-
-
-def instant_param(req: falcon.Request, name: str, *, round_up: bool = False) -> str | None:
-    """A date-time parameter in the canonical form the stored instants compare in."""
-    value = text_param(req, name)
-    if value is None:
-        return None
-    instant = parse_instant(value, round_up=round_up)
-    if instant is None:
-        raise ValidationFailed(
-            [{"field": name, "message": "must be an ISO 8601 date-time with offset"}]
-        )
-    return format_instant(instant)
-
-
-def choice_param(req: falcon.Request, name: str, choices: Collection[str]) -> str | None:
-    value = text_param(req, name)
-    if value is not None and value not in choices:
-        raise ValidationFailed(
-            [{"field": name, "message": f"must be one of {', '.join(sorted(choices))}"}]
-        )
-    return value

@@ -8,21 +8,9 @@ from typing import TYPE_CHECKING
 import falcon
 import orjson
 
-from adapters.http.inputs import (
-    idempotency_key,
-    if_match,
-    instant_param,
-    int_param,
-    none_match,
-    read_json,
-    text_param,
-)
-from adapters.http.validation import (
-    ValidationFailed,
-    parse_create,
-    parse_status_filter,
-    parse_update,
-)
+from adapters.http.inputs import idempotency_key, if_match, none_match, read_json
+from adapters.http.models import ListQuery, MilestoneQuery, NoQuery
+from adapters.http.validation import ValidationFailed, parse_create, parse_query, parse_update
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import MilestoneNotFound, VersionBeyondStream
 from projections.document import document_of
@@ -31,8 +19,6 @@ if TYPE_CHECKING:
     from domain.application import Milestones
     from domain.milestone import Milestone
     from projections.ports import Reads
-
-MAX_VERSION = 2**62
 
 
 def _send(resp: falcon.Response, milestone: Milestone) -> None:
@@ -47,12 +33,12 @@ class MilestonesResource:
         self._body_timeout = body_timeout
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        project_id = text_param(req, "projectId")
-        status = parse_status_filter(text_param(req, "status"))
-        bodies = self._reads.documents(project_id, status)
+        query = parse_query(ListQuery, req.params)
+        bodies = self._reads.documents(query.project_id, query.status)
         resp.data = b'{"data":[%b],"count":%d}' % (b",".join(bodies), len(bodies))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parse_query(NoQuery, req.params)
         command = parse_create(read_json(req, self._body_timeout))
         key = idempotency_key(req)
         if key is None:
@@ -72,8 +58,9 @@ class MilestoneResource:
         self._body_timeout = body_timeout
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
-        if "version" in req.params or "asOf" in req.params:
-            _send(resp, self._as_it_was(req, milestone_id))
+        query = parse_query(MilestoneQuery, req.params)
+        if query.version is not None or query.as_of is not None:
+            _send(resp, self._as_it_was(query, milestone_id))
             return
         row = self._reads.document(milestone_id)
         if row is None:
@@ -86,6 +73,7 @@ class MilestoneResource:
         resp.data = b'{"data":%b}' % body
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
+        parse_query(NoQuery, req.params)
         changes = parse_update(read_json(req, self._body_timeout))
         milestone = self._milestones.update(
             from_public_id(milestone_id), changes, if_version=if_match(req)
@@ -94,21 +82,17 @@ class MilestoneResource:
         _send(resp, milestone)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
+        parse_query(NoQuery, req.params)
         self._milestones.delete(from_public_id(milestone_id), if_version=if_match(req))
         resp.cache_control = ["no-store"]
         resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
 
-    def _as_it_was(self, req: falcon.Request, milestone_id: str) -> Milestone:
-        """Parse ``version`` or ``asOf`` and ask the application for the milestone then."""
-        if "version" in req.params and "asOf" in req.params:
-            raise ValidationFailed([{"field": "asOf", "message": "cannot be used with version"}])
-        aggregate_id = from_public_id(milestone_id)
-        as_of = instant_param(req, "asOf")
+    def _as_it_was(self, query: MilestoneQuery, milestone_id: str) -> Milestone:
+        as_of = None if query.as_of is None else datetime.fromisoformat(query.as_of)
         try:
-            if as_of is not None:
-                return self._milestones.as_it_was(aggregate_id, as_of=datetime.fromisoformat(as_of))
-            version = int_param(req, "version", 0, 1, MAX_VERSION)
-            return self._milestones.as_it_was(aggregate_id, version=version)
+            return self._milestones.as_it_was(
+                from_public_id(milestone_id), version=query.version, as_of=as_of
+            )
         except VersionBeyondStream as error:
             raise ValidationFailed(
                 [{"field": "version", "message": f"is beyond the stream ({error.latest})"}]

@@ -8,7 +8,9 @@ import falcon
 import orjson
 
 from adapters.http.metrics import CONTENT_TYPE
+from adapters.http.models import NoQuery
 from adapters.http.problems import PROBLEM_JSON, problem_body
+from adapters.http.validation import parse_query
 
 if TYPE_CHECKING:
     from adapters.http.metrics import Metrics
@@ -20,6 +22,7 @@ MAX_READY_LAG = 0
 
 class HealthResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parse_query(NoQuery, req.params)
         resp.data = b'{"data":{"status":"ok"}}'
 
 
@@ -28,6 +31,7 @@ class ReadyResource:
         self._reads = reads
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parse_query(NoQuery, req.params)
         try:
             position, head = self._reads.lag()
         except Exception as error:  # noqa: BLE001 - any storage failure means "not ready"
@@ -50,5 +54,6 @@ class MetricsResource:
         self._metrics = metrics
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parse_query(NoQuery, req.params)
         resp.content_type = CONTENT_TYPE
         resp.data = self._metrics.exposition()

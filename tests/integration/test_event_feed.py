@@ -503,7 +503,24 @@ def test_a_bad_as_of_is_400(client: testing.TestClient, dataset: Dataset, as_of:
     assert_problem(at(client, dataset.ids["m4"], asOf=as_of), 400, "asOf")
 
 
-def test_version_and_as_of_together_are_400(client: testing.TestClient, dataset: Dataset) -> None:
+def test_version_with_as_of_is_that_version_if_it_had_occurred_by_then(
+    client: testing.TestClient, dataset: Dataset
+) -> None:
     m4 = dataset.ids["m4"]
-    created = history_of(client, m4)[0]["occurredAt"]
-    assert_problem(at(client, m4, version="1", asOf=created), 400)
+    history = history_of(client, m4)
+    first, second = history[0]["occurredAt"], history[1]["occurredAt"]
+    assert first < second
+    for version, as_of in (("1", first), ("1", second), ("2", second)):
+        result = at(client, m4, version=version, asOf=as_of)
+        assert result.headers["etag"] == f'"{version}"'
+        assert _ok(result)["data"] == _ok(at(client, m4, version=version))["data"]
+    # Event 2 had not occurred by the first event's time; nothing had before it.
+    assert_problem(at(client, m4, version="2", asOf=first), 404)
+    before = text_of(instant(first) - timedelta(milliseconds=1))
+    assert_problem(at(client, m4, version="1", asOf=before), 404)
+    # No instant is late enough for a version beyond the stream.
+    assert_problem(at(client, m4, version="4", asOf=history[-1]["occurredAt"]), 404)
+    # Both malformed: both named.
+    problem = at(client, m4, version="0", asOf="soon")
+    assert_problem(problem, 400)
+    assert {error["field"] for error in problem.json["errors"]} == {"version", "asOf"}

@@ -1,4 +1,6 @@
-"""The OpenAPI document: valid OpenAPI 3.1, true to the app's routes and to its examples."""
+"""The OpenAPI document: valid OpenAPI 3.1, true to the app's routes, to its examples and to
+the service's validation, and in the shapes that client generators read.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +22,15 @@ from referencing.jsonschema import DRAFT202012
 
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
-from adapters.http.metrics import Metrics
-from adapters.http.openapi import (
+from adapters.http.examples import EXAMPLE_ID
+from adapters.http.fields import (
     DATE_TIME_INPUT_PATTERN,
     DUE_DATE_PATTERN,
-    EXAMPLE_ID,
-    HTTP_METHODS,
     MILESTONE_ID_PATTERN,
-    OpenApiResource,
-    openapi_document,
+    parse_instant,
 )
+from adapters.http.metrics import Metrics
+from adapters.http.openapi import HTTP_METHODS, OpenApiResource, openapi_document
 from adapters.http.validation import ValidationFailed, parse_create, parse_update
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
@@ -279,15 +280,10 @@ WHITE += "\u2028\u2029\u202f\u205f\u3000\ufeff"
 CONTROL = "\x00\x01\x08\x1b\x7f\x80\x9f"
 
 
-@pytest.mark.parametrize(
-    ("field", "schema_name"),
-    [("title", "Title"), ("projectId", "ProjectId"), ("description", "Description")],
-)
+@pytest.mark.parametrize("field", ["title", "projectId", "description"])
 @given(text=st.text(WHITE + CONTROL + "aé", max_size=210) | st.text(max_size=210))
-def test_the_text_schemas_are_exactly_the_texts_the_service_accepts(
-    field: str, schema_name: str, text: str
-) -> None:
-    schema = DOCUMENT["components"]["schemas"][schema_name]
+def test_the_text_schemas_are_exactly_the_texts_the_service_accepts(field: str, text: str) -> None:
+    schema = DOCUMENT["components"]["schemas"]["CreateMilestone"]["properties"][field]
     valid = schema.get("minLength", 0) <= len(text) <= schema["maxLength"] and matches(
         schema["pattern"], text
     )
@@ -296,22 +292,103 @@ def test_the_text_schemas_are_exactly_the_texts_the_service_accepts(
 
 
 DATE_TIMES = st.from_regex(DATE_TIME_INPUT_PATTERN[1:-1], fullmatch=True)
-DATES = st.dates().map(str)
+# Near misses: the right shape with any digits (31 June, year 0, hour 24, offset +25:00...).
+LOOSE_DATES = st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True)
+LOOSE_DATE_TIMES = st.from_regex(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,10})?)?(Z|[+-][0-9]{2}:[0-9]{2})",
+    fullmatch=True,
+)
+# Instants at the edges of what Python's datetime holds in UTC.
+EDGES = st.sampled_from(["0001-01-01", "9999-12-31"]).flatmap(
+    lambda day: st.from_regex(
+        rf"{day}T[0-2][0-9]:[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,9}})?)?(Z|[+-][0-2][0-9]:[0-5][0-9])",
+        fullmatch=True,
+    )
+)
+SOME_DATE_TIMES = DATE_TIMES | LOOSE_DATE_TIMES | EDGES | DATE_TIMES.map(str.lower)
 
 
-@given(DATES | DATE_TIMES | DATE_TIMES.map(lambda t: t.lower()) | st.text(max_size=40))
-def test_a_due_date_the_service_accepts_matches_the_pattern(due_date: str) -> None:
-    """The service may refuse more (Feb 30), never accept what the pattern forbids."""
-    if accepted(parse_update, {"dueDate": due_date}):
-        assert matches(DUE_DATE_PATTERN, due_date)
+@given(st.dates().map(str) | LOOSE_DATES | SOME_DATE_TIMES | st.text(max_size=40))
+def test_the_due_date_pattern_is_exactly_the_due_dates_the_service_accepts(due_date: str) -> None:
+    valid = matches(DUE_DATE_PATTERN, due_date)
+    assert accepted(parse_update, {"dueDate": due_date}) == valid
+    assert accepted(parse_create, {"projectId": "p", "title": "t", "dueDate": due_date}) == valid
 
 
-@given(DATE_TIMES | DATE_TIMES.map(lambda t: t.replace("T", " ")) | st.text(max_size=40))
-def test_a_reached_at_the_service_accepts_matches_the_pattern(reached_at: str) -> None:
-    try:
-        valid = accepted(parse_update, {"reachedAt": reached_at})
-    except OverflowError:
-        # A known bug (tests/integration/test_fuzz_regressions.py): out-of-range instants.
-        valid = False
-    if valid:
-        assert matches(DATE_TIME_INPUT_PATTERN, reached_at)
+@given(SOME_DATE_TIMES | DATE_TIMES.map(lambda t: t.replace("T", " ")) | st.text(max_size=40))
+def test_the_date_time_pattern_is_exactly_the_instants_the_service_accepts(text: str) -> None:
+    """For ``reachedAt`` and every instant parameter; each match is an instant of years 1-9999."""
+    valid = matches(DATE_TIME_INPUT_PATTERN, text)
+    assert accepted(parse_update, {"reachedAt": text}) == valid
+    assert (parse_instant(text) is not None) == valid
+    assert (parse_instant(text, round_up=True) is not None) == (
+        valid and not text.startswith("9999-12-31T23:59:59.9999")
+    )
+
+
+# --- What client generators need ----------------------------------------------------------
+
+
+def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in DOCUMENT["paths"].items():
+        for method in (method for method in HTTP_METHODS if method in item):
+            yield path, method, item[method]
+
+
+def test_every_problem_response_is_a_named_problem_schema() -> None:
+    """Generators read a ``$ref`` to a named schema; an ``allOf`` wrapper they drop."""
+    schemas = DOCUMENT["components"]["schemas"]
+    for name, response in DOCUMENT["components"]["responses"].items():
+        schema = response["content"]["application/problem+json"]["schema"]
+        assert set(schema) == {"$ref"}, name
+        assert schemas[schema["$ref"].rpartition("/")[2]]["title"].endswith("Problem")
+    assert "allOf" not in orjson.dumps(DOCUMENT).decode()
+    errors = DOCUMENT["components"]["responses"]["BadRequest"]["content"]
+    assert errors["application/problem+json"]["schema"]["$ref"].endswith("/ValidationProblem")
+    assert "errors" in schemas["ValidationProblem"]["required"]
+
+
+def test_every_instant_the_service_writes_is_a_date_time() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    for name in ("createdAt", "reachedAt"):
+        property_ = schemas["Milestone"]["properties"][name]
+        instant = property_["anyOf"][0] if "anyOf" in property_ else property_
+        assert instant["format"] == "date-time", name
+    assert schemas["CreatedEvent"]["properties"]["occurredAt"]["format"] == "date-time"
+
+
+def test_event_variants_are_named_schemas_told_apart_by_type() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    items = schemas["History"]["properties"]["data"]["items"]
+    variants = {ref["$ref"].rpartition("/")[2] for ref in items["oneOf"]}
+    assert variants == {"CreatedEvent", "UpdatedEvent", "StatusChangedEvent", "DeletedEvent"}
+    assert items["discriminator"]["propertyName"] == "type"
+    for name in variants:
+        assert schemas[name]["properties"]["type"]["const"] == name.removesuffix("Event")
+
+
+def test_authentication_is_optional_and_stated_once() -> None:
+    """No operation names a scheme itself, so generated calls take a plain client; the
+    document-wide requirement includes the empty one (authentication is off by default).
+    """
+    assert DOCUMENT["security"] == [{}, {"bearer": []}]
+    for path, _, operation in _operations():
+        never_a_token = path in {"/health", "/ready", "/openapi.json"}
+        assert operation.get("security") == ([] if never_a_token else None), path
+
+
+def test_every_operation_answers_an_unknown_query_parameter_with_a_400_naming_it(
+    app: falcon.App[falcon.Request, falcon.Response],
+) -> None:
+    client = falcon.testing.TestClient(app)
+    for path, method, operation in _operations():
+        known = {p["name"] for p in operation["parameters"] if p.get("in") == "query"}
+        assert "projectid" not in known
+        url = path.replace("{milestone_id}", EXAMPLE_ID)
+        response = client.simulate_request(
+            method.upper(), url, query_string="projectid=proj_01", json={}
+        )
+        assert response.status_code == 400, (method, path, response.text)
+        assert response.json["errors"] == [
+            {"field": "projectid", "message": "is not a query parameter of this route"}
+        ], (method, path)

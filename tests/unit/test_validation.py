@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from adapters.http.fields import parse_instant
+from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
 from adapters.http.validation import (
     MAX_BODY_BYTES,
     ValidationFailed,
     parse_create,
-    parse_instant,
-    parse_status_filter,
+    parse_query,
     parse_update,
 )
 from domain.milestone import Status
@@ -406,6 +407,10 @@ def test_update_names_every_bad_field_in_one_failure() -> None:
 # --- status filter and instants ------------------------------------------------------
 
 
+def parse_status_filter(value: str | None) -> Status | None:
+    return parse_query(ListQuery, {} if value is None else {"status": value}).status
+
+
 def test_status_filter_absent_is_no_filter() -> None:
     assert parse_status_filter(None) is None
 
@@ -415,7 +420,7 @@ def test_status_filter_accepts_every_status(status: Status) -> None:
     assert parse_status_filter(status.value) is status
 
 
-@pytest.mark.parametrize("value", ["", "bogus", "Pending", "reached,pending", " reached"])
+@pytest.mark.parametrize("value", ["bogus", "Pending", "reached,pending", " reached"])
 def test_status_filter_refuses(value: str) -> None:
     assert errors_of(parse_status_filter, value) == {
         "status": "must be one of pending, in_progress, reached"
@@ -447,3 +452,101 @@ def _arg(field: str) -> str:
 @pytest.mark.parametrize("value", ["2026-02-19T10:30:00+05:99", "2026-02-19T10:30:00-01:60"])
 def test_reached_at_offset_minutes_must_be_a_real_offset(value: str) -> None:
     assert parse_instant(value) is None
+
+
+# --- query parameters ----------------------------------------------------------------
+
+
+def query_errors(model: type[Query], params: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as raised:
+        parse_query(model, params)
+    return {error["field"]: error["message"] for error in raised.value.errors}
+
+
+UNKNOWN = "is not a query parameter of this route"
+
+
+@pytest.mark.parametrize("model", [NoQuery, ListQuery, MilestoneQuery, EventsQuery])
+def test_a_parameter_a_route_does_not_define_is_named(model: type[Query]) -> None:
+    assert query_errors(model, {"projectid": "proj_01", "page": "2"}) == {
+        "projectid": UNKNOWN,
+        "page": UNKNOWN,
+    }
+    # Nor does a parameter go by its attribute name.
+    assert query_errors(model, {"project_id": "p"}) == {"project_id": UNKNOWN}
+
+
+def test_no_parameters_are_the_defaults() -> None:
+    assert parse_query(NoQuery, {}) == NoQuery()
+    assert parse_query(ListQuery, {}) == ListQuery()
+    assert parse_query(EventsQuery, {}) == EventsQuery(after=0, limit=100)
+    assert parse_query(EventsQuery, {}).model_dump() == {
+        "after": 0,
+        "limit": 100,
+        "project_id": None,
+        "milestone_id": None,
+        "type": None,
+        "since": None,
+        "until": None,
+    }
+    assert parse_query(MilestoneQuery, {}).model_dump() == {"version": None, "as_of": None}
+
+
+@pytest.mark.parametrize("name", ["projectId", "status"])
+def test_a_list_filter_given_twice_or_empty_is_named(name: str) -> None:
+    assert query_errors(ListQuery, {name: ["a", "b"]}) == {name: "must be given at most once"}
+    assert query_errors(ListQuery, {name: ""}) == {name: "must not be empty"}
+
+
+def test_every_bad_feed_parameter_is_named_in_one_failure() -> None:
+    params = {
+        "after": "-1",
+        "limit": "0",
+        "projectId": "",
+        "milestoneId": "ms_nope",
+        "type": "Renamed",
+        "since": "soon",
+        "until": ["2026-01-01T00:00Z", "2026-02-01T00:00Z"],
+        "colour": "red",
+    }
+    assert query_errors(EventsQuery, params) == {
+        "after": f"must be a whole number from 0 to {2**62}",
+        "limit": "must be a whole number from 1 to 1000",
+        "projectId": "must not be empty",
+        "milestoneId": "is not a milestone id",
+        "type": "must be one of Created, Deleted, StatusChanged, Updated",
+        "since": "must be an ISO 8601 date-time with offset",
+        "until": "must be given at most once",
+        "colour": UNKNOWN,
+    }
+
+
+@pytest.mark.parametrize("value", ["1", "1000", "0001"])
+def test_the_feed_limit_in_range(value: str) -> None:
+    assert parse_query(EventsQuery, {"limit": value}).limit == int(value)
+
+
+@pytest.mark.parametrize("value", ["1001", "1.0", " 1", "\uff11", "1" * 5000, "0x10"])
+def test_the_feed_limit_out_of_range_or_not_whole(value: str) -> None:
+    assert query_errors(EventsQuery, {"limit": value}) == {
+        "limit": "must be a whole number from 1 to 1000"
+    }
+
+
+def test_feed_bounds_in_the_form_stored_instants_compare_in() -> None:
+    query = parse_query(
+        EventsQuery,
+        {"since": "2026-02-19T12:30:00.1234+02:00", "until": "2026-02-19T12:30:00.1239+02:00"},
+    )
+    # A lower bound rounds up to the next whole millisecond, an upper one down.
+    assert (query.since, query.until) == ("2026-02-19T10:30:00.124Z", "2026-02-19T10:30:00.123Z")
+    assert parse_query(EventsQuery, {"type": "StatusChanged"}).type == "StatusChanged"
+
+
+def test_a_milestone_query_takes_a_version_and_an_instant_together() -> None:
+    query = parse_query(MilestoneQuery, {"version": "3", "asOf": "2026-02-19T10:30Z"})
+    assert (query.version, query.as_of) == (3, "2026-02-19T10:30:00.000Z")
+    assert query_errors(MilestoneQuery, {"version": "0", "asOf": "2026-02-30T10:30Z"}) == {
+        "version": f"must be a whole number from 1 to {2**62}",
+        "asOf": "must be an ISO 8601 date-time with offset",
+    }

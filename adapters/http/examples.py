@@ -1,0 +1,91 @@
+"""Examples in the document: the seed document's milestones, in the contract's forms.
+
+The seed's ids ("ms_01") and second-precision timestamps predate the contract; here the ids
+are UUIDv7s whose time is the example's createdAt. Tests check each against its schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLE_ID = "ms_01K8ZAA7M0EEGSYBHX9HDPMYC8"
+EXAMPLE_ID_2 = "ms_01KGC6WBM0EQ3TMJVCHM71YEJV"
+EXAMPLE_MILESTONE: dict[str, Any] = {
+    "id": EXAMPLE_ID,
+    "projectId": "proj_01",
+    "title": "Design Phase Complete",
+    "description": "All wireframes and design specs approved by stakeholders.",
+    "status": "reached",
+    "dueDate": "2025-12-15T00:00:00Z",
+    "reachedAt": "2025-12-12T16:00:00.000Z",
+    "createdAt": "2025-11-01T09:00:00.000Z",
+}
+EXAMPLE_CREATE: dict[str, Any] = {
+    "projectId": "proj_01",
+    "title": "Beta Launch",
+    "description": "Internal beta deployed to staging environment for QA.",
+    "status": "pending",
+    "dueDate": "2026-03-01T00:00:00Z",
+}
+EXAMPLE_CREATED = (
+    {"id": EXAMPLE_ID_2}
+    | EXAMPLE_CREATE
+    | {
+        "reachedAt": None,
+        "createdAt": "2026-02-01T09:00:00.000Z",
+    }
+)
+EXAMPLE_REACHED = EXAMPLE_CREATED | {"status": "reached", "reachedAt": "2026-02-19T10:30:00.000Z"}
+EXAMPLE_EVENTS: list[dict[str, Any]] = [
+    {
+        "milestoneId": EXAMPLE_ID_2,
+        "version": 1,
+        "type": "Created",
+        "occurredAt": "2026-02-01T09:00:00.000Z",
+        "payload": {k: v for k, v in EXAMPLE_CREATED.items() if k not in {"id", "createdAt"}},
+    },
+    {
+        "milestoneId": EXAMPLE_ID_2,
+        "version": 2,
+        "type": "StatusChanged",
+        "occurredAt": "2026-02-19T10:30:00.000Z",
+        "payload": {"from": "pending", "to": "reached", "reachedAt": "2026-02-19T10:30:00.000Z"},
+    },
+]
+EXAMPLE_FEED = {"data": [{"position": 7, **EXAMPLE_EVENTS[0]}], "count": 1, "next": None}
+EXAMPLE_READY = {"data": {"status": "ready", "position": 42, "head": 42, "lag": 0}}
+PARAMETER_EXAMPLES = {
+    "projectId": "proj_01",
+    "status": "pending",
+    "version": 2,
+    "asOf": "2026-02-19T10:30:00Z",
+    "after": 0,
+    "limit": 100,
+    "milestoneId": EXAMPLE_ID,
+    "type": "StatusChanged",
+    "since": "2026-02-01T00:00:00Z",
+    "until": "2026-03-01T00:00:00Z",
+}
+# Each named schema's example; each body's example is one of these.
+SCHEMA_EXAMPLES: dict[str, Any] = {
+    "Milestone": EXAMPLE_MILESTONE,
+    "CreateMilestone": EXAMPLE_CREATE,
+    "UpdateMilestone": {"status": "reached"},
+    "MilestoneEnvelope": {"data": EXAMPLE_CREATED},
+    "MilestoneList": {"data": [EXAMPLE_MILESTONE], "count": 1},
+    "DeletedMilestone": {"data": {"id": EXAMPLE_ID, "deleted": True}},
+    "History": {"data": EXAMPLE_EVENTS, "count": 2},
+    "EventFeed": EXAMPLE_FEED,
+    "Health": {"data": {"status": "ok"}},
+    "Readiness": EXAMPLE_READY,
+    "ReadinessProblem": {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "the read model is 3 events behind",
+        "position": 39,
+        "head": 42,
+        "lag": 3,
+    },
+    "OpenApiDocument": {"openapi": "3.1.0", "info": {"title": "Milestones API"}, "paths": {}},
+}

@@ -1,0 +1,291 @@
+"""The field types of the HTTP API: each one a check and a JSON Schema, side by side.
+
+The checks are plain functions rather than pydantic's own constraints: they keep the
+contract's messages and their order (blank before too long before control characters),
+and they match the very patterns that the document publishes, so the two cannot drift
+apart. A failed check raises pydantic's ``PydanticCustomError`` with the message a client
+reads; ``validation.py`` turns those into the problem's ``errors``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from domain.ids import InvalidMilestoneId, from_public_id
+from domain.milestone import Status, format_instant
+
+MAX_POSITION = 2**62
+MAX_PAGE = 1000
+MAX_DESCRIPTION = 10_000
+
+# --- Patterns: what the document publishes and what the checks match -----------------------
+# Character classes are spelled out: in some regex dialects ``\d`` and ``\s`` are Unicode-wide.
+# Dates are exact: days per month, 29 February in leap years only, years 0001 to 9999.
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    "|(?:0[13578]|1[02])-31)"
+)
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_INNER_YEAR = (
+    "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+)
+_YEAR = f"(?:0001|{_INNER_YEAR}|9999)"
+_DATE = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_HOURS_MINUTES = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_SECONDS = f"{_HOURS_MINUTES}:[0-5][0-9](?:\\.[0-9]{{1,9}})?"
+
+
+def _date_time(time: str) -> str:
+    """A date-time with an offset or Z. In year 1 the offset may not be east of UTC, in year
+    9999 not west, so that every such text is an instant of years 1 to 9999 in UTC.
+    """
+    return (
+        f"(?:(?:{_INNER_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)T{time}(?:Z|[+-]{_HOURS_MINUTES})"
+        f"|0001-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|-{_HOURS_MINUTES})"
+        f"|9999-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|\\+{_HOURS_MINUTES}))"
+    )
+
+
+# RFC 3339's date-time (seconds required), and the same without seconds, which ISO 8601 allows.
+RFC3339_PATTERN = f"^{_date_time(_SECONDS)}$"
+MINUTES_PATTERN = f"^{_date_time(_HOURS_MINUTES)}$"
+_DATE_TIME = f"(?:{RFC3339_PATTERN[1:-1]}|{MINUTES_PATTERN[1:-1]})"
+DATE_TIME_INPUT_PATTERN = f"^{_DATE_TIME}$"
+DUE_DATE_PATTERN = f"^(?:{_DATE}|{_DATE_TIME})$"
+# What the service writes: UTC, millisecond precision, Z.
+INSTANT_PATTERN = f"^{_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{{3}}Z$"
+# ``ms_`` and a 128-bit UUIDv7 in Crockford base32: 26 digits, the first carrying 3 bits.
+MILESTONE_ID_PATTERN = r"^ms_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+# A one-line text (projectId, title): no control characters (C0, DEL, C1), and at least one
+# character that is not white space as Python's str.strip() sees it.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_SPACES = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+LINE_PATTERN = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}][^{_CONTROLS}]*$"
+# A multi-line text (description): no control characters but tab, line feed and return.
+MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+_DATE_ONLY = re.compile(_DATE, re.ASCII)
+_DATE_LENGTH = len("2026-03-01")
+_DATE_TIME_INPUT = re.compile(DATE_TIME_INPUT_PATTERN[1:-1], re.ASCII)
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MAX_DIGITS = 19  # every whole number here fits in 63 bits
+
+
+class EventType(StrEnum):
+    # In the order in which a bad value's message names them.
+    CREATED = "Created"
+    DELETED = "Deleted"
+    STATUS_CHANGED = "StatusChanged"
+    UPDATED = "Updated"
+
+
+# --- Checks ---------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> NoReturn:
+    raise PydanticCustomError("contract", message)
+
+
+def parse_instant(value: Any, *, round_up: bool = False) -> datetime | None:
+    """An ISO 8601 date-time with offset, in UTC at millisecond precision; None if invalid.
+
+    Finer digits are cut off, or with ``round_up`` carried to the next millisecond (for a
+    lower bound: every stored instant is a whole millisecond).
+    """
+    if not isinstance(value, str) or not _DATE_TIME_INPUT.fullmatch(value):
+        return None
+    try:
+        instant = datetime.fromisoformat(value).astimezone(UTC)
+        finer = timedelta(microseconds=instant.microsecond % 1000)
+        if round_up and finer:
+            return instant - finer + timedelta(milliseconds=1)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59.9999Z rounded up
+        return None
+    return instant - finer
+
+
+def _line(max_length: int) -> PlainValidator:
+    """A one-line text: not blank, within its length, no control characters."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            _fail("must be a string")
+        if not value.strip():
+            _fail("must not be empty")
+        if len(value) > max_length:
+            _fail(f"must be at most {max_length} characters")
+        if _CONTROL.search(value):
+            _fail("must not contain control characters")
+        return value
+
+    return PlainValidator(check)
+
+
+def _multiline(value: Any) -> str:
+    """A text that may be blank and hold tabs and line breaks."""
+    if not isinstance(value, str):
+        _fail("must be a string")
+    if len(value) > MAX_DESCRIPTION:
+        _fail(f"must be at most {MAX_DESCRIPTION} characters")
+    if _MULTILINE_CONTROL.search(value):
+        _fail("must not contain control characters")
+    return value
+
+
+def _due_date(value: Any) -> str | None:
+    """A date or a date-time with offset, kept exactly as sent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        pattern = _DATE_ONLY if len(value) == _DATE_LENGTH else _DATE_TIME_INPUT
+        if pattern.fullmatch(value):
+            return value
+    _fail("must be null, an ISO 8601 date or a date-time with offset")
+
+
+def _reached_at(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    instant = parse_instant(value)
+    if instant is None:
+        _fail("must be null or an ISO 8601 date-time with offset")
+    return instant
+
+
+def _single(value: Any) -> str:
+    """A query parameter given once, with a value: ``status=`` is a bad filter, not none."""
+    if isinstance(value, list):
+        _fail("must be given at most once")
+    if value == "":
+        _fail("must not be empty")
+    return str(value)
+
+
+def _whole(lowest: int, highest: int) -> PlainValidator:
+    def check(value: Any) -> int:
+        text = _single(value)
+        # Length first: int() of thousands of digits is slow, and refused past 4,300.
+        digits = text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
+        if not digits or not lowest <= int(text) <= highest:
+            _fail(f"must be a whole number from {lowest} to {highest}")
+        return int(text)
+
+    return PlainValidator(check)
+
+
+def _instant_param(*, round_up: bool) -> PlainValidator:
+    """A date-time parameter in the canonical form that stored instants compare in."""
+
+    def check(value: Any) -> str:
+        instant = parse_instant(_single(value), round_up=round_up)
+        if instant is None:
+            _fail("must be an ISO 8601 date-time with offset")
+        return format_instant(instant)
+
+    return PlainValidator(check)
+
+
+def _choice(kind: type[StrEnum]) -> PlainValidator:
+    message = f"must be one of {', '.join(kind)}"
+
+    def check(value: Any) -> StrEnum:
+        text = _single(value)
+        try:
+            return kind(text)
+        except ValueError:
+            _fail(message)
+
+    return PlainValidator(check, json_schema_input_type=kind)
+
+
+def _milestone_id(value: Any) -> str:
+    text = _single(value)
+    try:
+        from_public_id(text)
+    except InvalidMilestoneId:
+        _fail("is not a milestone id")
+    return text
+
+
+# --- Field types ----------------------------------------------------------------------------
+
+
+def _string(**schema: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", **schema})
+
+
+def _whole_schema(lowest: int, highest: int, **extra: Any) -> WithJsonSchema:
+    return WithJsonSchema({"type": "integer", "minimum": lowest, "maximum": highest, **extra})
+
+
+_LINE = "not all white space, no control characters"
+_DATE_TIME_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN},
+        {"type": "string", "pattern": MINUTES_PATTERN},
+    ],
+    "description": "An ISO 8601 date-time with an offset or `Z`; seconds and fraction "
+    "optional. In year 1 the offset may not be east of UTC, in year 9999 not west of it.",
+}
+_DUE_DATE_SCHEMA = {
+    "anyOf": [{"type": "string", "pattern": DUE_DATE_PATTERN}, {"type": "null"}],
+    "description": "An ISO 8601 date, or a date-time with an offset or `Z` (as `reachedAt` "
+    "takes it), or null. Echoed back exactly as sent.",
+}
+_WRITTEN = "A time the service wrote: UTC, millisecond precision, `Z`."
+
+# Bodies (and, unchecked, the responses that show the same fields).
+MilestoneId = Annotated[str, _string(pattern=MILESTONE_ID_PATTERN)]
+ProjectId = Annotated[
+    str,
+    _line(100),
+    _string(minLength=1, maxLength=100, pattern=LINE_PATTERN, description=f"1-100 chars, {_LINE}."),
+]
+Title = Annotated[
+    str,
+    _line(200),
+    _string(minLength=1, maxLength=200, pattern=LINE_PATTERN, description=f"1-200 chars, {_LINE}."),
+]
+Description = Annotated[
+    str,
+    PlainValidator(_multiline),
+    _string(
+        maxLength=MAX_DESCRIPTION,
+        pattern=MULTILINE_PATTERN,
+        description="Up to 10,000 characters; no control characters but tab, line feed and "
+        "carriage return.",
+    ),
+]
+DueDate = Annotated[str | None, PlainValidator(_due_date), WithJsonSchema(_DUE_DATE_SCHEMA)]
+ReachedAtInput = Annotated[
+    datetime | None,
+    PlainValidator(_reached_at),
+    WithJsonSchema(_DATE_TIME_SCHEMA | {"anyOf": [*_DATE_TIME_SCHEMA["anyOf"], {"type": "null"}]}),
+]
+Instant = Annotated[str, _string(format="date-time", pattern=INSTANT_PATTERN, description=_WRITTEN)]
+Version = Annotated[int, Field(ge=1, le=MAX_POSITION)]
+Position = Annotated[int, Field(ge=1, le=MAX_POSITION)]
+Count = Annotated[int, Field(ge=0)]
+# Accepted and dropped, whatever the value, so that a client can send back a whole milestone.
+Ignored = Annotated[Any, WithJsonSchema({})]
+
+# Query parameters: each given at most once, never empty.
+ProjectFilter = Annotated[str, PlainValidator(_single), _string(minLength=1)]
+StatusFilter = Annotated[Status, _choice(Status)]
+TypeFilter = Annotated[EventType, _choice(EventType)]
+MilestoneFilter = Annotated[
+    str, PlainValidator(_milestone_id), _string(pattern=MILESTONE_ID_PATTERN)
+]
+VersionParam = Annotated[int, _whole(1, MAX_POSITION), _whole_schema(1, MAX_POSITION)]
+AfterParam = Annotated[int, _whole(0, MAX_POSITION), _whole_schema(0, MAX_POSITION, default=0)]
+LimitParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE, default=100)]
+InstantParam = Annotated[str, _instant_param(round_up=False), WithJsonSchema(_DATE_TIME_SCHEMA)]
+# A lower bound: finer digits than a millisecond round up, as no stored instant has them.
+LowerBoundParam = Annotated[str, _instant_param(round_up=True), WithJsonSchema(_DATE_TIME_SCHEMA)]
