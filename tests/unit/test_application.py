@@ -255,13 +255,18 @@ def test_an_unknown_milestone_is_not_found_at_any_version(app: Milestones) -> No
         app.as_it_was(other, as_of=events_of(app, unknown)[0].timestamp)
 
 
-def test_time_travel_takes_a_version_or_an_instant(app: Milestones) -> None:
+def test_time_travel_takes_a_version_an_instant_or_both(app: Milestones) -> None:
     milestone_id = a_history(app)
-    (created, *_) = events_of(app, milestone_id)
+    created, renamed, _ = events_of(app, milestone_id)
     with pytest.raises(TypeError):
         app.as_it_was(milestone_id)
-    with pytest.raises(TypeError):
-        app.as_it_was(milestone_id, version=1, as_of=created.timestamp)
+    # Both: the state after that event, if it had occurred by then.
+    assert app.as_it_was(milestone_id, version=1, as_of=renamed.timestamp).title == "Beta"
+    assert app.as_it_was(milestone_id, version=2, as_of=renamed.timestamp).title == "Gamma"
+    with pytest.raises(MilestoneNotFound):
+        app.as_it_was(milestone_id, version=2, as_of=created.timestamp)
+    with pytest.raises(MilestoneNotFound):
+        app.as_it_was(milestone_id, version=9, as_of=renamed.timestamp)
 
 
 def test_use_cases_that_look_up_need_their_lookups() -> None:
