@@ -91,7 +91,8 @@ def find_queries(
         undue = select + " AND due_at IS NULL"
         if in_undue and find.after is not None:
             undue, params = undue + f" AND id {beyond} {mark}", [*params, find.after[1]]
-        queries.append((undue + f" ORDER BY id {direction}{limit}", params))
+        # Ordered as the index (.., due_at, id) is, so that PostgreSQL walks it too.
+        queries.append((undue + order, params))
     return queries
 
 

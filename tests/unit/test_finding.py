@@ -65,7 +65,7 @@ def test_the_due_orders_read_the_milestones_without_due_date_last() -> None:
     assert "due_at IS NOT NULL" in first[0]
     assert "ORDER BY due_at DESC, id DESC LIMIT 6" in first[0]
     assert "due_at IS NULL" in undue[0]
-    assert undue[0].endswith("ORDER BY id DESC LIMIT 6")
+    assert undue[0].endswith("ORDER BY due_at DESC, id DESC LIMIT 6")
     (only_undue,) = find_queries(Find(sort="dueDate", limit=5, after=(None, "ms_1")), "v", "?")
     assert only_undue[1] == ["ms_1"]
     (only_due,) = find_queries(Find(sort="dueDate", overdue=True, now="n"), "v", "?")
