@@ -161,6 +161,27 @@ def measure(database: Path, workdir: Path, samples: int) -> None:
         print(f"\n{'unpaged list of one project (~991)':<44} {p50:8.2f} {p99:8.2f}")
 
 
+def unpaged_against_before(database: Path, rounds: int = 200) -> tuple[float, float]:
+    """p50 ms of one project's unpaged list in process: the list's query as it was before
+    finding (``Reads.documents``) and as it is (``Reads.find``), alternating."""
+    from adapters.sqlite import SQLiteReads  # noqa: PLC0415
+    from projections.finding import Find  # noqa: PLC0415
+
+    reads = SQLiteReads(str(database))
+    before, now = [], []
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            reads.documents("find_0500")
+            middle = time.perf_counter()
+            reads.find(Find(project_id="find_0500"))
+            before.append((middle - started) * 1000)
+            now.append((time.perf_counter() - middle) * 1000)
+    finally:
+        reads.close()
+    return statistics.median(before), statistics.median(now)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.finding", description=__doc__)
     parser.add_argument("--milestones", type=int, default=MILESTONES, help="(1,000,000)")
@@ -175,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             build(database, args.milestones)
             print(f"loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         measure(database, Path(workdir), args.samples)
+        before, now = unpaged_against_before(database)
+        print(f"  in process: the query before finding {before:.2f} ms, now {now:.2f} ms")
     return 0
 
 
