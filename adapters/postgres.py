@@ -16,8 +16,18 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.sql import row_changes, sql_conditions
+from adapters.sql import (
+    FIND_COLUMNS,
+    VIEW_COLUMNS,
+    find_queries,
+    row_changes,
+    sql_conditions,
+    word_rows,
+    words_table,
+)
 from domain.ids import to_public_id
+from projections.finding import prefix_end
+from projections.fold import Folded
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
@@ -31,7 +41,7 @@ if TYPE_CHECKING:
 
     from domain.ports import IdempotencyKey
     from projections.document import Document
-    from projections.fold import Folded
+    from projections.finding import Find, Keys
     from projections.ports import EventFilter
     from projections.records import Record
 
@@ -43,19 +53,36 @@ def _view_table(table: str) -> Composed:
     return SQL(
         "CREATE TABLE IF NOT EXISTS {table} ("
         'id text COLLATE "C" PRIMARY KEY, project_id text NOT NULL, status text NOT NULL, '
-        'created_at text COLLATE "C" NOT NULL, version bigint NOT NULL, body bytea NOT NULL)'
+        'created_at text COLLATE "C" NOT NULL, version bigint NOT NULL, body bytea NOT NULL, '
+        'title text COLLATE "C", due_at text COLLATE "C", late_at text COLLATE "C")'
     ).format(table=Identifier(table))
+
+
+def _words_table(table: str) -> Composed:
+    return SQL(
+        'CREATE TABLE IF NOT EXISTS {table} (id text COLLATE "C" NOT NULL, '
+        'word text COLLATE "C" NOT NULL, PRIMARY KEY (id, word))'
+    ).format(table=Identifier(words_table(table)))
 
 
 def _ddl(statement: str) -> Composed:
     return SQL(statement).format()
 
 
+FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
+# Each sort within a project and across all of them; the words by word, for a prefix range.
 VIEW_INDEXES = [
-    _ddl(
-        "CREATE INDEX IF NOT EXISTS milestones_by_project "
-        "ON milestones (project_id, created_at, id)"
-    ),
+    _ddl(f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})")
+    for name, columns in [
+        ("by_project", "project_id, created_at, id"),
+        ("by_project_due", "project_id, due_at, id"),
+        ("by_project_title", "project_id, title, id"),
+        ("by_created", "created_at, id"),
+        ("by_due", "due_at, id"),
+        ("by_title", "title, id"),
+    ]
+] + [
+    _ddl(f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_words_by_word ON {VIEW_TABLE}_words (word, id)")
 ]
 EVENT_INDEX = [
     _ddl(
@@ -77,8 +104,10 @@ IDEMPOTENCY_KEYS = _ddl(
     "key text PRIMARY KEY, fingerprint text NOT NULL, milestone_id text NOT NULL)"
 )
 UPSERT = (
-    "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-    "status = EXCLUDED.status, version = EXCLUDED.version, body = EXCLUDED.body"
+    f"INSERT INTO {{table}} ({VIEW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+    "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version, "
+    "body = EXCLUDED.body, title = EXCLUDED.title, due_at = EXCLUDED.due_at, "
+    "late_at = EXCLUDED.late_at"
 )
 
 
@@ -96,8 +125,32 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
             datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
         )
         self.sql_create_statements.extend(
-            [_view_table(VIEW_TABLE), *VIEW_INDEXES, *EVENT_INDEX, IDEMPOTENCY_KEYS]
+            [_view_table(VIEW_TABLE), _words_table(VIEW_TABLE), *EVENT_INDEX, IDEMPOTENCY_KEYS]
         )
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        super()._create_table(curs)
+        curs.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = %s AND column_name = 'due_at'",
+            (VIEW_TABLE,),
+        )
+        if curs.fetchone() is None:
+            self._add_find_keys(curs)
+        for statement in VIEW_INDEXES:  # after the columns they index exist
+            curs.execute(statement)
+
+    def _add_find_keys(self, c: Cursor[DictRow]) -> None:
+        """Give a view written before finding existed its keys and words, from its documents."""
+        for column in FIND_COLUMNS:
+            c.execute(
+                SQL('ALTER TABLE {table} ADD COLUMN {column} text COLLATE "C"').format(
+                    table=Identifier(VIEW_TABLE), column=Identifier(column)
+                )
+            )
+        c.execute(SQL("SELECT id, version, body FROM {table}").format(table=Identifier(VIEW_TABLE)))
+        rows = {row["id"]: (row["version"], orjson.loads(row["body"])) for row in c.fetchall()}
+        self.write_rows(c, VIEW_TABLE, Folded(rows=rows))
 
     def _fetch_ids_after_insert_events(
         self,
@@ -187,10 +240,35 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         c.execute(SQL("SELECT id, body FROM {table}").format(table=Identifier(VIEW_TABLE)))
         return {row["id"]: orjson.loads(row["body"]) for row in c.fetchall()}
 
+    def live_keys(self, c: Cursor[DictRow]) -> dict[str, tuple[Keys, list[str]]]:
+        words: dict[str, list[str]] = {}
+        c.execute(
+            SQL("SELECT id, word FROM {words} ORDER BY id, word").format(
+                words=Identifier(words_table(VIEW_TABLE))
+            )
+        )
+        for row in c.fetchall():
+            words.setdefault(row["id"], []).append(row["word"])
+        c.execute(
+            SQL("SELECT id, title, due_at, late_at FROM {table}").format(
+                table=Identifier(VIEW_TABLE)
+            )
+        )
+        return {
+            row["id"]: ((row["title"], row["due_at"], row["late_at"]), words.get(row["id"], []))
+            for row in c.fetchall()
+        }
+
     def write_rows(self, c: Cursor[DictRow], table: str, folded: Folded) -> None:
         upserts, deletes = row_changes(folded)
         if upserts:
             c.executemany(SQL(UPSERT).format(table=Identifier(table)), upserts)
+        words = Identifier(words_table(table))
+        c.execute(
+            SQL("DELETE FROM {words} WHERE id = ANY(%s)").format(words=words), (list(folded.rows),)
+        )
+        if new_words := word_rows(folded):
+            c.executemany(SQL("INSERT INTO {words} VALUES (%s, %s)").format(words=words), new_words)
         if deletes:
             c.executemany(
                 SQL("DELETE FROM {table} WHERE id = %s").format(table=Identifier(table)), deletes
@@ -216,21 +294,27 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         return {row["milestone_id"]: (row["key"], row["fingerprint"]) for row in c.fetchall()}
 
     def create_next_view(self, c: Cursor[DictRow]) -> None:
-        c.execute(SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(NEXT_VIEW_TABLE)))
+        for table in (NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)):
+            c.execute(SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(table)))
         c.execute(_view_table(NEXT_VIEW_TABLE))
+        c.execute(_words_table(NEXT_VIEW_TABLE))
 
     def swap_in_next_view(self, c: Cursor[DictRow]) -> None:
-        c.execute(SQL("DROP TABLE {table}").format(table=Identifier(VIEW_TABLE)))
-        c.execute(
-            SQL("ALTER TABLE {next} RENAME TO {live}").format(
-                next=Identifier(NEXT_VIEW_TABLE), live=Identifier(VIEW_TABLE)
+        for live, fresh in [
+            (VIEW_TABLE, NEXT_VIEW_TABLE),
+            (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
+        ]:
+            c.execute(SQL("DROP TABLE {table}").format(table=Identifier(live)))
+            c.execute(
+                SQL("ALTER TABLE {next} RENAME TO {live}").format(
+                    next=Identifier(fresh), live=Identifier(live)
+                )
             )
-        )
-        c.execute(
-            SQL("ALTER INDEX {next} RENAME TO {live}").format(
-                next=Identifier(f"{NEXT_VIEW_TABLE}_pkey"), live=Identifier(f"{VIEW_TABLE}_pkey")
+            c.execute(
+                SQL("ALTER INDEX {next} RENAME TO {live}").format(
+                    next=Identifier(f"{fresh}_pkey"), live=Identifier(f"{live}_pkey")
+                )
             )
-        )
         for statement in VIEW_INDEXES:
             c.execute(statement)
 
@@ -264,6 +348,25 @@ class PostgresReads:
         where, params = sql_conditions(("project_id = %s", project_id), ("status = %s", status))
         sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row["body"] for row in self._rows(sql, params)]
+
+    def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
+        """(sort key, id, body) of the matches in order; with a limit, up to one more."""
+        lead = bool(find.terms) and self._few_words(find.terms[0])
+        rows: list[tuple[str | None, str, bytes]] = []
+        for sql, params in find_queries(find, VIEW_TABLE, "%s", lead_with_words=lead):
+            # The sort key's column is the first of the SELECT, whichever it is.
+            rows += [tuple(row.values()) for row in self._rows(sql, params)]
+            if find.limit is not None and len(rows) > find.limit:
+                return rows[: find.limit + 1]
+        return rows
+
+    def _few_words(self, term: str) -> bool:
+        rows = self._rows(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {words_table(VIEW_TABLE)} "  # noqa: S608
+            "WHERE word >= %s AND word < %s LIMIT %s) AS few",
+            (term, prefix_end(term), FEW_WORDS),
+        )
+        return bool(rows[0]["n"] < FEW_WORDS)
 
     def lag(self) -> tuple[int, int]:
         rows = self._rows(

@@ -6,8 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from projections.finding import SORTS, keys_of, prefix_end, words_of
+
 if TYPE_CHECKING:
+    from projections.finding import Find
     from projections.fold import Folded
+
+# The view's columns, in their order: the document and the keys that finding compares.
+VIEW_COLUMNS = "id, project_id, status, created_at, version, body, title, due_at, late_at"
+FIND_COLUMNS = ("title", "due_at", "late_at")  # added to views written before finding existed
+
+
+def words_table(table: str) -> str:
+    """The table of a view's words: (id, word) for each distinct word of each milestone."""
+    return f"{table}_words"
 
 
 def sql_conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
@@ -18,12 +30,93 @@ def sql_conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
 
 
 def row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-    """The view rows to write, (id, projectId, status, createdAt, version, body), and the
-    ids to delete, after a fold."""
+    """The view rows to write (``VIEW_COLUMNS``), and the ids to delete, after a fold."""
     upserts = [
-        (pid, doc["projectId"], doc["status"], doc["createdAt"], version, orjson.dumps(doc))
+        (
+            pid,
+            doc["projectId"],
+            doc["status"],
+            doc["createdAt"],
+            version,
+            orjson.dumps(doc),
+            *keys_of(doc),
+        )
         for pid, (version, doc) in folded.rows.items()
         if doc is not None
     ]
     deletes = [(pid,) for pid, (_, doc) in folded.rows.items() if doc is None]
     return upserts, deletes
+
+
+def word_rows(folded: Folded) -> list[tuple[str, str]]:
+    """(id, word) of every word of the milestones a fold leaves in the view."""
+    return [
+        (pid, word)
+        for pid, (_, doc) in folded.rows.items()
+        if doc is not None
+        for word in words_of(doc)
+    ]
+
+
+def find_queries(
+    find: Find, table: str, mark: str, *, lead_with_words: bool = False
+) -> list[tuple[str, list[Any]]]:
+    """The queries that answer ``find``, to run in turn until the page is full.
+
+    Each selects (sort key, id, body) in the sort's order. The dueDate orders take two:
+    the milestones with a due date, then those without (last in both directions), each
+    walking an index. ``mark`` is the backend's placeholder; ``lead_with_words``: the first
+    search term matches few words, so look those up first rather than walk the sort.
+    """
+    column, backwards = SORTS[find.sort]
+    where, params = _filters(find, table, mark, lead_with_words=lead_with_words)
+    direction = "DESC" if backwards else "ASC"
+    beyond = "<" if backwards else ">"
+    limit = "" if find.limit is None else f" LIMIT {find.limit + 1:d}"
+    select = f"SELECT {column}, id, body FROM {table} v WHERE {where}"  # noqa: S608
+    order = f" ORDER BY {column} {direction}, id {direction}{limit}"
+    if column != "due_at":
+        if find.after is None:
+            return [(select + order, params)]
+        keyset = f" AND ({column}, id) {beyond} ({mark}, {mark})"
+        return [(select + keyset + order, [*params, *find.after])]
+    queries = []
+    in_undue = find.after is not None and find.after[0] is None
+    if not in_undue:
+        keyset = "" if find.after is None else f" AND (due_at, id) {beyond} ({mark}, {mark})"
+        queries.append(
+            (select + " AND due_at IS NOT NULL" + keyset + order, [*params, *(find.after or ())])
+        )
+    if find.due_after is None and find.due_before is None and find.overdue is not True:
+        undue = select + " AND due_at IS NULL"
+        if in_undue and find.after is not None:
+            undue, params = undue + f" AND id {beyond} {mark}", [*params, find.after[1]]
+        # Ordered as the index (.., due_at, id) is, so that PostgreSQL walks it too.
+        queries.append((undue + order, params))
+    return queries
+
+
+def _filters(find: Find, table: str, mark: str, *, lead_with_words: bool) -> tuple[str, list[Any]]:
+    where, params = sql_conditions(
+        (f"project_id = {mark}", find.project_id),
+        (f"status = {mark}", find.status),
+        (f"due_at >= {mark}", find.due_after),
+        (f"due_at < {mark}", find.due_before),
+    )
+    if find.overdue is True:
+        where += f" AND status <> 'reached' AND late_at <= {mark}"
+        params.append(find.now)
+    elif find.overdue is False:
+        where += f" AND (status = 'reached' OR late_at IS NULL OR late_at > {mark})"
+        params.append(find.now)
+    words = words_table(table)
+    for number, term in enumerate(find.terms):
+        if number == 0 and lead_with_words:
+            where += f" AND id IN (SELECT id FROM {words} WHERE word >= {mark} AND word < {mark})"  # noqa: S608
+        else:
+            where += (
+                f" AND EXISTS (SELECT 1 FROM {words} w WHERE w.id = v.id "  # noqa: S608
+                f"AND w.word >= {mark} AND w.word < {mark})"
+            )
+        params += [term, prefix_end(term)]
+    return where, params

@@ -12,8 +12,17 @@ import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
 
-from adapters.sql import row_changes, sql_conditions
+from adapters.sql import (
+    FIND_COLUMNS,
+    find_queries,
+    row_changes,
+    sql_conditions,
+    word_rows,
+    words_table,
+)
 from domain.ids import public_id_of_hex, to_public_id
+from projections.finding import prefix_end
+from projections.fold import Folded
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
@@ -24,7 +33,7 @@ if TYPE_CHECKING:
 
     from domain.ports import IdempotencyKey
     from projections.document import Document
-    from projections.fold import Folded
+    from projections.finding import Find, Keys
     from projections.ports import EventFilter
     from projections.records import Record
 
@@ -33,19 +42,34 @@ def _view_table(table: str) -> str:
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ("
         "id TEXT PRIMARY KEY, project_id TEXT NOT NULL, status TEXT NOT NULL, "
-        "created_at TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL"
+        "created_at TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL, "
+        "title TEXT, due_at TEXT, late_at TEXT"
         ") WITHOUT ROWID"
+    )
+
+
+def _words_table(table: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {words_table(table)} ("
+        "id TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (id, word)) WITHOUT ROWID"
     )
 
 
 FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
 
+FEW_WORDS = 2_000  # milestones matching a search term that are cheaper to look up than to walk
+# Each sort within a project and across all of them; the words by word, for a prefix range.
 VIEW_INDEXES = [
-    (
-        f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_by_project "
-        f"ON {VIEW_TABLE} (project_id, created_at, id)"
-    ),
-]
+    f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})"
+    for name, columns in [
+        ("by_project", "project_id, created_at, id"),
+        ("by_project_due", "project_id, due_at, id"),
+        ("by_project_title", "project_id, title, id"),
+        ("by_created", "created_at, id"),
+        ("by_due", "due_at, id"),
+        ("by_title", "title, id"),
+    ]
+] + [f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_words_by_word ON {VIEW_TABLE}_words (word, id)"]
 EVENT_INDEX = [
     (
         "CREATE TABLE IF NOT EXISTS event_index ("
@@ -76,10 +100,26 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         return [
             *super().construct_create_table_statements(),
             _view_table(VIEW_TABLE),
-            *VIEW_INDEXES,
+            _words_table(VIEW_TABLE),
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        c.execute(f"PRAGMA table_info({VIEW_TABLE})")
+        if "due_at" not in {row[1] for row in c.fetchall()}:
+            self._add_find_keys(c)
+        for statement in VIEW_INDEXES:  # after the columns they index exist
+            c.execute(statement)
+
+    def _add_find_keys(self, c: SQLiteCursor) -> None:
+        """Give a view written before finding existed its keys and words, from its documents."""
+        for column in FIND_COLUMNS:
+            c.execute(f"ALTER TABLE {VIEW_TABLE} ADD COLUMN {column} TEXT")
+        c.execute(f"SELECT id, version, body FROM {VIEW_TABLE}")  # noqa: S608
+        folded = Folded(rows={row[0]: (row[1], orjson.loads(row[2])) for row in c.fetchall()})
+        self.write_rows(c, VIEW_TABLE, folded)
 
     def analyze(self) -> None:
         """Fresh statistics (sampled, so quick at any size): with them the planner takes the
@@ -163,14 +203,27 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         c.execute(f"SELECT id, body FROM {VIEW_TABLE}")  # noqa: S608
         return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
 
+    def live_keys(self, c: SQLiteCursor) -> dict[str, tuple[Keys, list[str]]]:
+        words: dict[str, list[str]] = {}
+        c.execute(f"SELECT id, word FROM {words_table(VIEW_TABLE)} ORDER BY id, word")  # noqa: S608
+        for public_id, word in c.fetchall():
+            words.setdefault(public_id, []).append(word)
+        c.execute(f"SELECT id, title, due_at, late_at FROM {VIEW_TABLE}")  # noqa: S608
+        return {row[0]: ((row[1], row[2], row[3]), words.get(row[0], [])) for row in c.fetchall()}
+
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
         upserts, deletes = row_changes(folded)
         if upserts:
             c.executemany(
-                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "  # noqa: S608
-                "status = excluded.status, version = excluded.version, body = excluded.body",
+                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
+                "DO UPDATE SET status = excluded.status, version = excluded.version, "
+                "body = excluded.body, title = excluded.title, due_at = excluded.due_at, "
+                "late_at = excluded.late_at",
                 upserts,
             )
+        words = words_table(table)
+        c.executemany(f"DELETE FROM {words} WHERE id = ?", [(pid,) for pid in folded.rows])  # noqa: S608
+        c.executemany(f"INSERT INTO {words} VALUES (?, ?)", word_rows(folded))  # noqa: S608
         if deletes:
             c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
 
@@ -188,11 +241,17 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def create_next_view(self, c: SQLiteCursor) -> None:
         # Without its secondary indexes, which are built once after the bulk load.
         c.execute(f"DROP TABLE IF EXISTS {NEXT_VIEW_TABLE}")
+        c.execute(f"DROP TABLE IF EXISTS {words_table(NEXT_VIEW_TABLE)}")
         c.execute(_view_table(NEXT_VIEW_TABLE))
+        c.execute(_words_table(NEXT_VIEW_TABLE))
 
     def swap_in_next_view(self, c: SQLiteCursor) -> None:
-        c.execute(f"DROP TABLE {VIEW_TABLE}")
-        c.execute(f"ALTER TABLE {NEXT_VIEW_TABLE} RENAME TO {VIEW_TABLE}")
+        for live, fresh in [
+            (VIEW_TABLE, NEXT_VIEW_TABLE),
+            (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
+        ]:
+            c.execute(f"DROP TABLE {live}")
+            c.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
         for statement in VIEW_INDEXES:
             c.execute(statement)
 
@@ -230,6 +289,32 @@ class SQLiteReads:
         where, params = sql_conditions(("project_id = ?", project_id), ("status = ?", status))
         sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row[0] for row in self._connection().execute(sql, params)]
+
+    def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
+        """(sort key, id, body) of the matches in order; with a limit, up to one more."""
+        connection = self._connection()
+        lead = bool(find.terms) and self._few_words(find.terms[0])
+        rows: list[tuple[str | None, str, bytes]] = []
+        for query, params in find_queries(find, VIEW_TABLE, "?", lead_with_words=lead):
+            # Few matches: sort them rather than walk the sort's index (the unary + says so).
+            sql = query.replace(" ORDER BY ", " ORDER BY +", 1) if lead else query
+            rows += connection.execute(sql, params).fetchall()
+            if find.limit is not None and len(rows) > find.limit:
+                return rows[: find.limit + 1]
+        return rows
+
+    def _few_words(self, term: str) -> bool:
+        """Whether few words begin with ``term``: counted up to FEW_WORDS, so cheap either way."""
+        (count,) = (
+            self._connection()
+            .execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {words_table(VIEW_TABLE)} "  # noqa: S608
+                "WHERE word >= ? AND word < ? LIMIT ?)",
+                (term, prefix_end(term), FEW_WORDS),
+            )
+            .fetchone()
+        )
+        return bool(count < FEW_WORDS)
 
     def lag(self) -> tuple[int, int]:
         """The view's position and the head of the log."""

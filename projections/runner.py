@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from domain.ids import to_public_id
+from projections.finding import keys_of, words_of
 from projections.fold import fold
 
 if TYPE_CHECKING:
@@ -114,9 +115,18 @@ def verify(store: ViewStore) -> list[Difference]:
             )
             position = batch[-1][0]
         live = store.live_documents(c)
+        stored_keys = store.live_keys(c)
     expected = {public_id: doc for public_id, doc in replayed.items() if doc is not None}
-    return [
-        (public_id, live.get(public_id), expected.get(public_id))
-        for public_id in sorted(live.keys() | expected.keys())
-        if live.get(public_id) != expected.get(public_id)
-    ]
+    differences: list[Difference] = []
+    for public_id in sorted(live.keys() | expected.keys()):
+        in_view, in_replay = live.get(public_id), expected.get(public_id)
+        if in_view != in_replay:
+            differences.append((public_id, in_view, in_replay))
+        elif in_view is not None:  # the same document: are its find keys and words its own?
+            stored = stored_keys.get(public_id)
+            derived = (keys_of(in_view), words_of(in_view))
+            if stored != derived:
+                differences.append(
+                    (public_id, in_view | {"findKeys": stored}, in_view | {"findKeys": derived})
+                )
+    return differences

@@ -65,6 +65,14 @@ PARAMETER_EXAMPLES = {
     "type": "StatusChanged",
     "since": "2026-02-01T00:00:00Z",
     "until": "2026-03-01T00:00:00Z",
+    "dueAfter": "2026-03-01",
+    "dueBefore": "2026-04-01",
+    "overdue": True,
+    "q": "beta lau",
+    "sort": "dueDate",
+    # The next of ?projectId=proj_01&sort=dueDate&limit=1 whose first page is EXAMPLE_MILESTONE.
+    "cursor": "WyIyMDI1LTEyLTE1VDAwOjAwOjAwLjAwMDAwMCIsIm1zXzAxSzhaQUE3TTBFRUdTWUJIWDlIRFBNWUM4Il0"
+    ".Nl0lmzvMlOQ5waeV",
 }
 # Each named schema's example; each body's example is one of these.
 SCHEMA_EXAMPLES: dict[str, Any] = {

@@ -78,6 +78,19 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_DIGITS = 19  # every whole number here fits in 63 bits
 
 
+class Sort(StrEnum):
+    CREATED_AT = "createdAt"
+    CREATED_AT_DESCENDING = "-createdAt"
+    DUE_DATE = "dueDate"
+    DUE_DATE_DESCENDING = "-dueDate"
+    TITLE = "title"
+    TITLE_DESCENDING = "-title"
+
+
+MAX_SEARCH = 1000
+MAX_CURSOR = 2000
+
+
 class EventType(StrEnum):
     # In the order in which a bad value's message names them.
     CREATED = "Created"
@@ -192,6 +205,36 @@ def _instant_param(*, round_up: bool) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _due_bound(value: Any) -> str:
+    """A bound of the due instant: a date (its 00:00:00Z) or a date-time with offset."""
+    text = _single(value)
+    pattern = _DATE_ONLY if len(text) == _DATE_LENGTH else _DATE_TIME_INPUT
+    if not pattern.fullmatch(text):
+        _fail("must be an ISO 8601 date or a date-time with offset")
+    return text
+
+
+def _flag(value: Any) -> bool:
+    text = _single(value)
+    if text not in {"true", "false"}:
+        _fail("must be true or false")
+    return text == "true"
+
+
+def _search(value: Any) -> str:
+    text = _single(value)
+    if len(text) > MAX_SEARCH:
+        _fail(f"must be at most {MAX_SEARCH} characters")
+    return text
+
+
+def _cursor(value: Any) -> str:
+    text = _single(value)
+    if len(text) > MAX_CURSOR:
+        _fail("is not a cursor of this list")
+    return text
+
+
 def _choice(kind: type[StrEnum]) -> PlainValidator:
     message = f"must be one of {', '.join(kind)}"
 
@@ -287,5 +330,24 @@ VersionParam = Annotated[int, _whole(1, MAX_POSITION), _whole_schema(1, MAX_POSI
 AfterParam = Annotated[int, _whole(0, MAX_POSITION), _whole_schema(0, MAX_POSITION, default=0)]
 LimitParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE, default=100)]
 InstantParam = Annotated[str, _instant_param(round_up=False), WithJsonSchema(_DATE_TIME_SCHEMA)]
+DueBoundParam = Annotated[
+    str,
+    PlainValidator(_due_bound),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date", "pattern": f"^{_DATE}$"},
+                *_DATE_TIME_SCHEMA["anyOf"],
+            ],
+            "description": "An ISO 8601 date (meaning its 00:00:00Z) or a date-time with an "
+            "offset or `Z`.",
+        }
+    ),
+]
+FlagParam = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+SearchParam = Annotated[str, PlainValidator(_search), _string(minLength=1, maxLength=MAX_SEARCH)]
+SortParam = Annotated[Sort, _choice(Sort)]
+PageParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE)]
+CursorParam = Annotated[str, PlainValidator(_cursor), _string(minLength=1, maxLength=MAX_CURSOR)]
 # A lower bound: finer digits than a millisecond round up, as no stored instant has them.
 LowerBoundParam = Annotated[str, _instant_param(round_up=True), WithJsonSchema(_DATE_TIME_SCHEMA)]

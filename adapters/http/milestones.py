@@ -10,6 +10,7 @@ import orjson
 
 from adapters.http.inputs import idempotency_key, if_match, none_match, read_json
 from adapters.http.models import ListQuery, MilestoneQuery, NoQuery
+from adapters.http.paging import list_find, render
 from adapters.http.validation import ValidationFailed, parse_create, parse_query, parse_update
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import MilestoneNotFound, VersionBeyondStream
@@ -33,9 +34,8 @@ class MilestonesResource:
         self._body_timeout = body_timeout
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query = parse_query(ListQuery, req.params)
-        bodies = self._reads.documents(query.project_id, query.status)
-        resp.data = b'{"data":[%b],"count":%d}' % (b",".join(bodies), len(bodies))
+        find = list_find(parse_query(ListQuery, req.params))
+        render(req, resp, find, self._reads.find(find))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         parse_query(NoQuery, req.params)

@@ -15,8 +15,11 @@ from pydantic.alias_generators import to_camel
 from adapters.http.fields import (
     AfterParam,
     Count,
+    CursorParam,
     Description,
+    DueBoundParam,
     DueDate,
+    FlagParam,
     Ignored,
     Instant,
     InstantParam,
@@ -24,10 +27,13 @@ from adapters.http.fields import (
     LowerBoundParam,
     MilestoneFilter,
     MilestoneId,
+    PageParam,
     Position,
     ProjectFilter,
     ProjectId,
     ReachedAtInput,
+    SearchParam,
+    SortParam,
     StatusFilter,
     Title,
     TypeFilter,
@@ -118,8 +124,35 @@ class NoQuery(Query):
 
 
 class ListQuery(Query):
+    """Filters combine with AND. A milestone's due instant is its `dueDate` if a date-time,
+    or that date at 00:00:00Z; one without `dueDate` matches no due condition.
+    """
+
     project_id: ProjectFilter = _optional("Only this project.")
     status: StatusFilter = _optional("Only milestones in this status.")
+    due_after: DueBoundParam = _optional("Only milestones due at or after this instant.")
+    due_before: DueBoundParam = _optional("Only milestones due before this instant.")
+    overdue: FlagParam = _optional(
+        "`true`: only milestones not reached whose due moment has passed (for a date, the "
+        "whole due day is on time); `false`: every other milestone, those without "
+        "`dueDate` included."
+    )
+    q: SearchParam = _optional(
+        "Words (letters and digits) that must each begin a word of the title or the "
+        'description, case-insensitively: `beta lau` matches "Beta Launch".'
+    )
+    sort: SortParam = _optional(
+        "The order (default `createdAt`): by `createdAt`, due instant or title (by code "
+        "point), `-` for descending; ties by `id` in the same direction. Milestones without "
+        "`dueDate` come last in both due orders."
+    )
+    limit: PageParam = _optional(
+        "Page the list: at most this many, and `next` in the body. Without it the whole list "
+        "comes at once and `next` is absent."
+    )
+    cursor: CursorParam = _optional(
+        "The `next` of the previous page, with the same other parameters (else a 400)."
+    )
 
 
 class MilestoneQuery(Query):
@@ -167,10 +200,13 @@ class MilestoneEnvelope(_Model):
 
 
 class MilestoneList(_Model):
-    """`count` is the length of `data`."""
+    """`count` is the length of `data`; `next` only with `limit`."""
 
     data: list[Milestone]
     count: Count
+    next: str | None = _optional(
+        "With `limit`: the cursor of the next page (pass it as `cursor`), or null on the last."
+    )
 
 
 class Deletion(_Model):

@@ -156,9 +156,19 @@ def _headers() -> dict[str, Schema]:
                             {"type": "string", "pattern": "^Bearer "}, 'Bearer realm="milestones"'),
         "CacheControl": ("Write responses are not to be cached.",
                          {"type": "string", "pattern": "no-store"}, "no-store"),
+        "Link": (("With `limit`, when there is a next page: its URL (the same parameters and "
+                  "`cursor` set to `next`)."),
+                 {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
+                 '</api/milestones?projectId=proj_01&limit=100&cursor=...>; rel="next"'),
     }  # fmt: skip
+    sometimes = {"Link"}  # only on some responses of the operations that send it
     return {
-        name: {"description": description, "required": True, "schema": schema, "example": example}
+        name: {
+            "description": description,
+            "required": name not in sometimes,
+            "schema": schema,
+            "example": example,
+        }
         for name, (description, schema, example) in table.items()
     }
 

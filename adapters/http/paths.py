@@ -46,9 +46,13 @@ OPEN_PATHS = ("/health", "/ready", "/openapi.json")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
         Operation(
-            "get", "listMilestones", "milestones", "List milestones",
-            "Live milestones ordered by `createdAt`, then `id`.",
-            "200", "The milestones.", "MilestoneList", query=ListQuery,
+            "get", "listMilestones", "milestones", "Find milestones",
+            "Live milestones, by default ordered by `createdAt`, then `id`. Filters combine "
+            "with AND. With `limit`, keyset pages: follow `next` (or the `Link` header) from "
+            "the first page to see every milestone that matched throughout and kept its sort "
+            "key exactly once, while others are created, changed and deleted.",
+            "200", "The milestones (a page of them with `limit`).", "MilestoneList",
+            query=ListQuery, response_headers=("Link",),
         ),
         Operation(
             "post", "createMilestone", "milestones", "Create a milestone",

@@ -54,14 +54,16 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412"]
 
 
 def _beyond_the_stream(response: Response) -> bool:
-    """The contract's one 400 for a schema-valid request (section 6): ``?version=N`` past the
-    milestone's last event. No schema can know how long a stream is.
+    """The contract's own 400s for a schema-valid request: ``?version=N`` past the milestone's
+    last event (section 6), and a ``cursor`` that is not the ``next`` of a page of that list
+    (section 9). No schema can know how long a stream is, nor which cursors the service made.
     """
     if response.status_code != 400:
         return False
     errors = response.json().get("errors", [])
     return bool(errors) and all(
-        error["field"] == "version" and error["message"].startswith("is beyond the stream")
+        (error["field"] == "version" and error["message"].startswith("is beyond the stream"))
+        or (error["field"] == "cursor" and error["message"].startswith("is not a cursor"))
         for error in errors
     )
 
