@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from projections.document import Document
     from projections.fold import Folded
+    from projections.progress import Standing, Transition
     from projections.records import Record
 
 
@@ -44,6 +45,19 @@ class ViewStore(Protocol):
 
     def create_next_view(self, c: Any) -> None: ...
     def swap_in_next_view(self, c: Any) -> None: ...
+    def position_of(self, c: Any, tracking: str) -> int:
+        """A projection's tracked position (0 before its first event)."""
+
+    def track_as(self, c: Any, tracking: str, position: int) -> None: ...
+    def standings(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Standing]:
+        """The project and last status of milestones, from their latest transitions."""
+
+    def write_transitions(self, c: Any, table: str, transitions: list[Transition]) -> None:
+        """Insert transitions; one already there (a catch-up's overlap) is left as it is."""
+
+    def stored_transitions(self, c: Any) -> list[Transition]: ...
+    def create_next_transitions(self, c: Any) -> None: ...
+    def swap_in_next_transitions(self, c: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -67,4 +81,8 @@ class Reads(Protocol):
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...
     def version_at(self, public_id: str, instant: str) -> int | None: ...
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
+    def transitions(self, project_id: str) -> list[tuple[str, str | None, str | None]]:
+        """(occurredAt, status before, status after) of the project's transitions, in time
+        order, then log order."""
+
     def close(self) -> None: ...

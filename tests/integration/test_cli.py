@@ -32,8 +32,9 @@ MILESTONES = Path(sys.executable).with_name("milestones")
 TIMEOUT = 60  # seconds any one command may take
 UNKNOWN_ID = "ms_" + "0" * 26
 REBUILT = re.compile(
-    r"rebuilt the view from (?P<events>[\d,]+) events in (?P<seconds>\d+\.\d\d) s "
-    r"\((?P<rate>[\d,]+) events/s\)"
+    r"^(?P<name>\w+): rebuilt the view from (?P<events>[\d,]+) events in (?P<seconds>\d+\.\d\d) s "
+    r"\((?P<rate>[\d,]+) events/s\)$",
+    re.MULTILINE,
 )
 HISTORY_ROW = re.compile(
     r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
@@ -169,10 +170,15 @@ def test_status_reports_numbers(populated: Populated) -> None:
     result = populated.cli("projection", "status")
     assert result.returncode == 0, result.stderr
     text = result.stdout.decode()
-    numbers = dict(re.findall(r"^(view position|log head|lag): +(\d+)$", text, re.MULTILINE))
+    rows = [line.split() for line in text.splitlines()]
+    assert rows[0] == ["projection", "position", "lag"]
     position, head = populated.service.reads.lag()
     assert head == 8  # 3 Created; Updated, StatusChanged, Updated, StatusChanged; Deleted
-    assert numbers == {"view position": str(position), "log head": str(head), "lag": "0"}
+    assert rows[1:] == [
+        ["milestones", str(position), "0"],
+        ["progress", str(head), "0"],
+        ["log", "head", str(head)],
+    ]
 
 
 def test_verify_finds_a_corrupted_view_and_rebuild_repairs_it(populated: Populated) -> None:
