@@ -35,8 +35,11 @@ class ProgressResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         query = parse_query(ProgressQuery, req.params)
         transitions = self._reads.transitions(project_id)
-        ends = _ends(query, transitions[0][0]) if transitions else []
-        points = series(transitions, ends)
+        # The range is checked whether or not the project has events; without since, its
+        # first event is the default, and a project that never had one has no points.
+        first_event = transitions[0][0] if transitions else query.since
+        ends = [] if first_event is None else _ends(query, first_event)
+        points = series(transitions, ends) if transitions else []
         resp.data = orjson.dumps({"data": points, "count": len(points)})
 
 
