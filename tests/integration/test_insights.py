@@ -282,14 +282,13 @@ def drop_progress(database_url: str) -> None:
     """Make the store as the previous version left it: no transitions, no such position."""
     drop = f"DROP TABLE {TRANSITIONS_TABLE}"
     if backend_of(database_url) == "sqlite":
-        with closing(sqlite3.connect(sqlite_path(database_url))) as connection, connection:
-            connection.execute(drop)
-            connection.execute("DELETE FROM tracking WHERE application_name = ?",
-                               (PROGRESS_TRACKING,))  # fmt: skip
+        with closing(sqlite3.connect(sqlite_path(database_url))) as lite, lite:
+            lite.execute(drop)
+            lite.execute("DELETE FROM tracking WHERE application_name = ?", (PROGRESS_TRACKING,))
         return
-    with psycopg.connect(database_url) as connection:
-        connection.execute(drop)
-        connection.execute(
+    with psycopg.connect(database_url) as postgres:
+        postgres.execute(drop)
+        postgres.execute(
             "DELETE FROM milestones_tracking WHERE application_name = %s", (PROGRESS_TRACKING,)
         )
 
