@@ -431,13 +431,14 @@ class PostgresReads:
             for row in self._rows(sql, [*params, after, limit])
         ]
 
-    def transitions(self, project_id: str) -> list[tuple[str, str | None, str | None]]:
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         rows = self._rows(
-            f"SELECT occurred_at, from_status, to_status FROM {TRANSITIONS_TABLE} "  # noqa: S608
-            "WHERE project_id = %s ORDER BY occurred_at, position",
+            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, "  # noqa: S608
+            f"COUNT(*) AS n FROM {TRANSITIONS_TABLE} WHERE project_id = %s "
+            "GROUP BY day, from_status, to_status ORDER BY day",
             (project_id,),
         )
-        return [(row["occurred_at"], row["from_status"], row["to_status"]) for row in rows]
+        return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
 
     def close(self) -> None:
         """The pool belongs to the application, which closes it."""

@@ -363,10 +363,11 @@ class SQLiteReads:
         rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
         return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
 
-    def transitions(self, project_id: str) -> list[tuple[str, str | None, str | None]]:
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         sql = (
-            f"SELECT occurred_at, from_status, to_status FROM {TRANSITIONS_TABLE} "  # noqa: S608
-            "WHERE project_id = ? ORDER BY occurred_at, position"
+            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, COUNT(*) "  # noqa: S608
+            f"FROM {TRANSITIONS_TABLE} WHERE project_id = ? "
+            "GROUP BY day, from_status, to_status ORDER BY day"
         )
         return self._connection().execute(sql, (project_id,)).fetchall()
 

@@ -8,9 +8,10 @@ as a running sum, so its points agree with time travel on every milestone.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from domain.due import due_instant, is_late
+from domain.due import due_instant, late_from
 from domain.milestone import Status, format_instant
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 STATUSES = tuple(status.value for status in Status)
 MAX_POINTS = 1000
 _STEPS = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
+# Many milestones share a due date, and a summary meets each one once per milestone.
+_due_instant = lru_cache(maxsize=4096)(due_instant)
+_late_from = lru_cache(maxsize=4096)(late_from)
 
 
 def summary(project_id: str, documents: Iterable[Document], now: datetime) -> dict[str, Any]:
@@ -37,14 +41,16 @@ def summary(project_id: str, documents: Iterable[Document], now: datetime) -> di
             continue
         if status == Status.REACHED:
             reached_at = document["reachedAt"]
-            if reached_at is not None and is_late(due_date, datetime.fromisoformat(reached_at)):
+            if reached_at is not None and datetime.fromisoformat(reached_at) >= _late_from(
+                due_date
+            ):
                 late += 1
             else:
                 on_time += 1
-        elif is_late(due_date, now):
+        elif now >= _late_from(due_date):  # the due rule's is_late, with its bound cached
             overdue += 1
         else:
-            candidate = (due_instant(due_date), document["id"], document)
+            candidate = (_due_instant(due_date), document["id"], document)
             if next_due is None or candidate[:2] < next_due[:2]:
                 next_due = candidate
     return {
@@ -85,25 +91,27 @@ def interval_ends(since: datetime, until: datetime, interval: str) -> list[datet
 
 
 def series(
-    transitions: Iterable[tuple[str, str | None, str | None]], ends: list[datetime]
+    days: Iterable[tuple[str, str | None, str | None, int]], ends: list[datetime]
 ) -> list[dict[str, Any]]:
-    """The counts at each end from transitions (occurredAt, before, after) in time order.
+    """The counts at each end from the transitions counted by day: (the UTC date of their
+    occurredAt, status before, status after, how many), in date order.
 
-    An event at an end itself belongs to the next point: each point is the state one
+    Every end is a midnight, so a day's transitions all come before the next midnight,
+    and an event at an end itself belongs to the next point: each point is the state one
     millisecond before its end, as time travel shows it.
     """
     counts = dict.fromkeys(STATUSES, 0)
     points: list[dict[str, Any]] = []
-    pending = iter(transitions)
+    pending = iter(days)
     upcoming = next(pending, None)
     for end in ends:
-        at = format_instant(end)
-        while upcoming is not None and upcoming[0] < at:
-            _, before, after = upcoming
+        date = end.date().isoformat()
+        while upcoming is not None and upcoming[0] < date:
+            _, before, after, how_many = upcoming
             if before is not None:
-                counts[before] -= 1
+                counts[before] -= how_many
             if after is not None:
-                counts[after] += 1
+                counts[after] += how_many
             upcoming = next(pending, None)
-        points.append({"at": at, "total": sum(counts.values()), **counts})
+        points.append({"at": format_instant(end), "total": sum(counts.values()), **counts})
     return points

@@ -24,7 +24,7 @@ class SummaryResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         parse_query(NoQuery, req.params)
-        documents = [orjson.loads(body) for body in self._reads.documents(project_id)]
+        documents = orjson.loads(b"[%b]" % b",".join(self._reads.documents(project_id)))
         resp.data = orjson.dumps({"data": summary(project_id, documents, utc_now())})
 
 
@@ -34,18 +34,19 @@ class ProgressResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         query = parse_query(ProgressQuery, req.params)
-        transitions = self._reads.transitions(project_id)
-        # The range is checked whether or not the project has events; without since, its
-        # first event is the default, and a project that never had one has no points.
-        first_event = transitions[0][0] if transitions else query.since
-        ends = [] if first_event is None else _ends(query, first_event)
-        points = series(transitions, ends) if transitions else []
+        days = self._reads.daily_transitions(project_id)
+        # The range is checked whether or not the project has events. Without since, the
+        # project's first day is the default: the first end after it is the one after its
+        # first event. A project that never had an event has no points.
+        first_day = f"{days[0][0]}T00:00:00Z" if days else query.since
+        ends = [] if first_day is None else _ends(query, first_day)
+        points = series(days, ends) if days else []
         resp.data = orjson.dumps({"data": points, "count": len(points)})
 
 
-def _ends(query: ProgressQuery, first_event: str) -> list[datetime]:
+def _ends(query: ProgressQuery, first_day: str) -> list[datetime]:
     """The interval ends the query asks for, or a 400 naming the parameter to change."""
-    since = datetime.fromisoformat(query.since or first_event)
+    since = datetime.fromisoformat(query.since or first_day)
     until = datetime.fromisoformat(query.until) if query.until else utc_now()
     # The parameters the client gave, the ones to narrow; `since` if it gave neither.
     given = [name for name in ("since", "until") if getattr(query, name) is not None]

@@ -125,15 +125,16 @@ def test_more_than_the_maximum_of_points_is_refused() -> None:
 
 
 def test_series_is_a_running_sum_and_an_event_at_an_end_belongs_to_the_next_point() -> None:
-    transitions = [
-        ("2026-03-10T08:00:00.000Z", None, "pending"),
-        ("2026-03-10T09:00:00.000Z", None, "reached"),
-        ("2026-03-11T00:00:00.000Z", "pending", "in_progress"),  # at the first end itself
-        ("2026-03-12T10:00:00.000Z", "reached", None),  # deleted
-        ("2026-03-12T11:00:00.000Z", "in_progress", "pending"),  # moved back
+    days = [
+        ("2026-03-09", None, "pending", 2),
+        ("2026-03-10", None, "reached", 1),
+        ("2026-03-10", "pending", None, 1),
+        ("2026-03-11", "pending", "in_progress", 1),  # on the day the first end begins
+        ("2026-03-12", "reached", None, 1),  # deleted
+        ("2026-03-12", "in_progress", "pending", 1),  # moved back
     ]
     ends = [at("2026-03-11T00:00:00Z") + timedelta(days=i) for i in range(3)]
-    assert series(transitions, ends) == [
+    assert series(days, ends) == [
         {"at": "2026-03-11T00:00:00.000Z", "total": 2, "pending": 1, "in_progress": 0,
          "reached": 1},
         {"at": "2026-03-12T00:00:00.000Z", "total": 2, "pending": 0, "in_progress": 1,
