@@ -18,7 +18,7 @@ from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth, parse_tokens
 from adapters.settings import Settings
 from domain.application import Milestones
-from projections.runner import catch_up
+from projections.runner import catch_up_all
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -173,15 +173,16 @@ def open_store(settings: Settings) -> Store:
 
 
 def open_service(settings: Settings) -> Service:
-    """Open the storage and the application on it, create what is missing, and bring the
-    view up to the log's head."""
+    """Open the storage and the application on it, create what is missing, and bring every
+    projection up to the log's head (one that the database did not have yet is built from
+    the whole log here)."""
     backend = _backend(settings)
     with backend.setup():
         milestones = Milestones(env=backend.env)
     store, reads = backend.open(milestones.recorder)
     milestones.lookups = reads
     backend.start(milestones.recorder)
-    catch_up(store)
+    catch_up_all(store)
     return Service(milestones, reads, store)
 
 

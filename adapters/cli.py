@@ -84,15 +84,27 @@ def _progress_bar(done: int, total: int) -> None:
     )
 
 
+def _chosen(args: argparse.Namespace) -> list[runner.Projection]:
+    """The projection the operator named, or every one."""
+    if args.name is None:
+        return list(runner.PROJECTIONS.values())
+    return [runner.PROJECTIONS[args.name]]
+
+
 @_on_store
 def rebuild(store: Store, args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    events = runner.rebuild(store.view, _progress_bar if sys.stderr.isatty() else _quiet)
-    seconds = time.perf_counter() - started
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    rate = events / seconds if seconds else 0.0
-    print(f"rebuilt the view from {events:,} events in {seconds:.2f} s ({rate:,.0f} events/s)")
+    for projection in _chosen(args):
+        started = time.perf_counter()
+        bar = _progress_bar if sys.stderr.isatty() else _quiet
+        events = runner.rebuild(store.view, bar, projection)
+        seconds = time.perf_counter() - started
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        rate = events / seconds if seconds else 0.0
+        print(
+            f"{projection.name}: rebuilt the view from {events:,} events in {seconds:.2f} s "
+            f"({rate:,.0f} events/s)"
+        )
     return 0
 
 
@@ -102,20 +114,29 @@ def _quiet(done: int, total: int) -> None:
 
 @_on_store
 def verify(store: Store, args: argparse.Namespace) -> int:
-    differences = runner.verify(store.view)
-    for public_id, live, replayed in differences:
-        print(f"{public_id}\n  view:   {_json(live)}\n  replay: {_json(replayed)}")
-    if differences:
-        print(f"{len(differences)} milestones differ between the view and the log")
-        return 1
-    print("the view equals a replay of the log")
-    return 0
+    failed = False
+    for projection in _chosen(args):
+        differences = runner.verify(store.view, projection)
+        for key, live, replayed in differences:
+            print(f"{key}\n  view:   {_json(live)}\n  replay: {_json(replayed)}")
+        if differences:
+            print(
+                f"{projection.name}: {len(differences)} {projection.rows} differ between the "
+                "view and the log"
+            )
+            failed = True
+        else:
+            print(f"{projection.name}: the view equals a replay of the log")
+    return 1 if failed else 0
 
 
 @_on_store
 def status(store: Store, args: argparse.Namespace) -> int:
-    position, head = store.reads.lag()
-    print(f"view position: {position}\nlog head:      {head}\nlag:           {head - position}")
+    tracked, head = runner.positions(store.view)
+    print(f"{'projection':<12}  {'position':>10}  {'lag':>10}")
+    for name, position in tracked.items():
+        print(f"{name:<12}  {position:>10}  {head - position:>10}")
+    print(f"{'log head':<12}  {head:>10}")
     return 0
 
 
@@ -184,18 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="worker processes (default $WEB_CONCURRENCY or 2)")
     run.set_defaults(handler=serve)
 
-    projection = commands.add_parser("projection", help="inspect, verify or rebuild the view")
-    tools = projection.add_subparsers(dest="tool", required=True)
-    tools.add_parser(
-        "rebuild",
-        help="rebuild the view from the log beside the live one and swap, while serving",
-    ).set_defaults(handler=rebuild)
-    tools.add_parser(
-        "verify", help="replay the log and compare with the view; exit 1 if they differ"
-    ).set_defaults(handler=verify)
-    tools.add_parser("status", help="the view's position, the log's head and the lag").set_defaults(
-        handler=status
+    projection = commands.add_parser(
+        "projection", help="inspect, verify or rebuild the projections (the read models)"
     )
+    tools = projection.add_subparsers(dest="tool", required=True)
+    names = list(runner.PROJECTIONS)
+    for tool, handler, text in (
+        ("rebuild", rebuild, "rebuild from the log beside the live one and swap, while serving"),
+        ("verify", verify, "replay the log and compare; exit 1 if they differ"),
+    ):
+        parser_of_tool = tools.add_parser(tool, help=f"{text} (one projection, or all)")
+        parser_of_tool.add_argument("name", nargs="?", choices=names, help="default: all")
+        parser_of_tool.set_defaults(handler=handler)
+    tools.add_parser(
+        "status", help="each projection's position and lag, and the log's head"
+    ).set_defaults(handler=status)
 
     show = commands.add_parser("history", help="a milestone's events, oldest first")
     show.add_argument("milestone_id", metavar="ms_…")

@@ -28,6 +28,7 @@ from adapters.sql import (
 from domain.ids import to_public_id
 from projections.finding import prefix_end
 from projections.fold import Folded
+from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from projections.document import Document
     from projections.finding import Find, Keys
     from projections.ports import EventFilter
+    from projections.progress import Standing, Transition
     from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
@@ -103,6 +105,31 @@ IDEMPOTENCY_KEYS = _ddl(
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key text PRIMARY KEY, fingerprint text NOT NULL, milestone_id text NOT NULL)"
 )
+
+
+def _transitions_table(table: str) -> Composed:
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {table} ("
+        'position bigint PRIMARY KEY, project_id text NOT NULL, occurred_at text COLLATE "C" '
+        "NOT NULL, milestone_id text NOT NULL, from_status text, to_status text)"
+    ).format(table=Identifier(table))
+
+
+def _by_milestone(table: str) -> Composed:
+    return SQL("CREATE INDEX IF NOT EXISTS {name} ON {table} (milestone_id, position)").format(
+        name=Identifier(f"{table}_by_milestone"), table=Identifier(table)
+    )
+
+
+# A project's series reads its transitions in time order; a milestone's latest one is its
+# standing.
+TRANSITION_INDEXES = [
+    _ddl(
+        f"CREATE INDEX IF NOT EXISTS {TRANSITIONS_TABLE}_by_project "
+        f"ON {TRANSITIONS_TABLE} (project_id, occurred_at, position)"
+    ),
+    _by_milestone(TRANSITIONS_TABLE),
+]
 UPSERT = (
     f"INSERT INTO {{table}} ({VIEW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
     "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version, "
@@ -126,6 +153,9 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         )
         self.sql_create_statements.extend(
             [_view_table(VIEW_TABLE), _words_table(VIEW_TABLE), *EVENT_INDEX, IDEMPOTENCY_KEYS]
+        )
+        self.sql_create_statements.extend(
+            [_transitions_table(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
@@ -219,10 +249,84 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         return int(row["head"]) if row else 0
 
     def view_position(self, c: Cursor[DictRow]) -> int:
-        return self._max_tracking_id(VIEW_TRACKING, c) or 0
+        return self.position_of(c, VIEW_TRACKING)
 
     def track(self, c: Cursor[DictRow], position: int) -> None:
-        self._insert_tracking(c, Tracking(VIEW_TRACKING, position))
+        self.track_as(c, VIEW_TRACKING, position)
+
+    def position_of(self, c: Cursor[DictRow], tracking: str) -> int:
+        return self._max_tracking_id(tracking, c) or 0
+
+    def track_as(self, c: Cursor[DictRow], tracking: str, position: int) -> None:
+        self._insert_tracking(c, Tracking(tracking, position))
+
+    def standings(
+        self, c: Cursor[DictRow], table: str, public_ids: list[str]
+    ) -> dict[str, Standing]:
+        if not public_ids:
+            return {}
+        c.execute(
+            SQL(
+                "SELECT DISTINCT ON (milestone_id) milestone_id, project_id, to_status "
+                "FROM {table} WHERE milestone_id = ANY(%s) ORDER BY milestone_id, position DESC"
+            ).format(table=Identifier(table)),
+            (public_ids,),
+            prepare=True,
+        )
+        return {row["milestone_id"]: (row["project_id"], row["to_status"]) for row in c.fetchall()}
+
+    def write_transitions(
+        self, c: Cursor[DictRow], table: str, transitions: list[Transition]
+    ) -> None:
+        c.executemany(
+            SQL(
+                "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (position) DO NOTHING"
+            ).format(table=Identifier(table)),
+            transitions,
+        )
+        _settle(c)
+
+    def stored_transitions(self, c: Cursor[DictRow]) -> list[Transition]:
+        c.execute(
+            SQL(
+                "SELECT position, project_id, occurred_at, milestone_id, from_status, to_status "
+                "FROM {table} ORDER BY position"
+            ).format(table=Identifier(TRANSITIONS_TABLE))
+        )
+        return [
+            (
+                row["position"],
+                row["project_id"],
+                row["occurred_at"],
+                row["milestone_id"],
+                row["from_status"],
+                row["to_status"],
+            )
+            for row in c.fetchall()
+        ]
+
+    def create_next_transitions(self, c: Cursor[DictRow]) -> None:
+        c.execute(
+            SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(NEXT_TRANSITIONS_TABLE))
+        )
+        c.execute(_transitions_table(NEXT_TRANSITIONS_TABLE))
+        # The standings of a rebuild are looked up by milestone, so that index comes first.
+        c.execute(_by_milestone(NEXT_TRANSITIONS_TABLE))
+
+    def swap_in_next_transitions(self, c: Cursor[DictRow]) -> None:
+        c.execute(SQL("DROP TABLE {table}").format(table=Identifier(TRANSITIONS_TABLE)))
+        for suffix in ("", "_pkey", "_by_milestone"):
+            kind = SQL("TABLE") if not suffix else SQL("INDEX")
+            c.execute(
+                SQL("ALTER {kind} {next} RENAME TO {live}").format(
+                    kind=kind,
+                    next=Identifier(f"{NEXT_TRANSITIONS_TABLE}{suffix}"),
+                    live=Identifier(f"{TRANSITIONS_TABLE}{suffix}"),
+                )
+            )
+        for statement in TRANSITION_INDEXES:
+            c.execute(statement)
 
     def load_documents(
         self, c: Cursor[DictRow], table: str, public_ids: list[str]
@@ -429,6 +533,15 @@ class PostgresReads:
             )
             for row in self._rows(sql, [*params, after, limit])
         ]
+
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
+        rows = self._rows(
+            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, "  # noqa: S608
+            f"COUNT(*) AS n FROM {TRANSITIONS_TABLE} WHERE project_id = %s "
+            "GROUP BY day, from_status, to_status ORDER BY day",
+            (project_id,),
+        )
+        return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
 
     def close(self) -> None:
         """The pool belongs to the application, which closes it."""

@@ -23,6 +23,7 @@ from adapters.sql import (
 from domain.ids import public_id_of_hex, to_public_id
 from projections.finding import prefix_end
 from projections.fold import Folded
+from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from projections.document import Document
     from projections.finding import Find, Keys
     from projections.ports import EventFilter
+    from projections.progress import Standing, Transition
     from projections.records import Record
 
 
@@ -82,6 +84,28 @@ EVENT_INDEX = [
     "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
 ]
+
+
+def _transitions_table(table: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        "position INTEGER PRIMARY KEY, project_id TEXT NOT NULL, occurred_at TEXT NOT NULL, "
+        "milestone_id TEXT NOT NULL, from_status TEXT, to_status TEXT)"
+    )
+
+
+# A project's series reads its transitions in time order; a milestone's latest one is its
+# standing.
+TRANSITION_INDEXES = [
+    (
+        f"CREATE INDEX IF NOT EXISTS {TRANSITIONS_TABLE}_by_project "
+        f"ON {TRANSITIONS_TABLE} (project_id, occurred_at, position)"
+    ),
+    (
+        f"CREATE INDEX IF NOT EXISTS {TRANSITIONS_TABLE}_by_milestone "
+        f"ON {TRANSITIONS_TABLE} (milestone_id, position)"
+    ),
+]
 IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
@@ -103,6 +127,8 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             _words_table(VIEW_TABLE),
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
+            _transitions_table(TRANSITIONS_TABLE),
+            *TRANSITION_INDEXES,
         ]
 
     def _create_table(self, c: SQLiteCursor) -> None:
@@ -183,10 +209,52 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         return int(c.fetchone()[0])
 
     def view_position(self, c: SQLiteCursor) -> int:
-        return self._max_tracking_id(VIEW_TRACKING, c) or 0
+        return self.position_of(c, VIEW_TRACKING)
 
     def track(self, c: SQLiteCursor, position: int) -> None:
-        self._insert_tracking(c, Tracking(VIEW_TRACKING, position))
+        self.track_as(c, VIEW_TRACKING, position)
+
+    def position_of(self, c: SQLiteCursor, tracking: str) -> int:
+        return self._max_tracking_id(tracking, c) or 0
+
+    def track_as(self, c: SQLiteCursor, tracking: str, position: int) -> None:
+        self._insert_tracking(c, Tracking(tracking, position))
+
+    def standings(self, c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[str, Standing]:
+        found = {}
+        for public_id in public_ids:
+            c.execute(
+                f"SELECT project_id, to_status FROM {table} WHERE milestone_id = ? "  # noqa: S608
+                "ORDER BY position DESC LIMIT 1",
+                (public_id,),
+            )
+            row = c.fetchone()
+            if row is not None:
+                found[public_id] = (row[0], row[1])
+        return found
+
+    def write_transitions(self, c: SQLiteCursor, table: str, transitions: list[Transition]) -> None:
+        c.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", transitions)  # noqa: S608
+
+    def stored_transitions(self, c: SQLiteCursor) -> list[Transition]:
+        c.execute(f"SELECT * FROM {TRANSITIONS_TABLE} ORDER BY position")  # noqa: S608
+        return [tuple(row) for row in c.fetchall()]
+
+    def create_next_transitions(self, c: SQLiteCursor) -> None:
+        c.execute(f"DROP TABLE IF EXISTS {NEXT_TRANSITIONS_TABLE}")
+        c.execute(_transitions_table(NEXT_TRANSITIONS_TABLE))
+        # The standings of a rebuild are looked up by milestone, so that index comes first.
+        c.execute(
+            f"CREATE INDEX {NEXT_TRANSITIONS_TABLE}_by_milestone "
+            f"ON {NEXT_TRANSITIONS_TABLE} (milestone_id, position)"
+        )
+
+    def swap_in_next_transitions(self, c: SQLiteCursor) -> None:
+        c.execute(f"DROP TABLE {TRANSITIONS_TABLE}")
+        c.execute(f"DROP INDEX {NEXT_TRANSITIONS_TABLE}_by_milestone")
+        c.execute(f"ALTER TABLE {NEXT_TRANSITIONS_TABLE} RENAME TO {TRANSITIONS_TABLE}")
+        for statement in TRANSITION_INDEXES:
+            c.execute(statement)
 
     def load_documents(
         self, c: SQLiteCursor, table: str, public_ids: list[str]
@@ -379,6 +447,14 @@ class SQLiteReads:
             )
         rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
         return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
+
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
+        sql = (
+            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, COUNT(*) "  # noqa: S608
+            f"FROM {TRANSITIONS_TABLE} WHERE project_id = ? "
+            "GROUP BY day, from_status, to_status ORDER BY day"
+        )
+        return self._connection().execute(sql, (project_id,)).fetchall()
 
     def _few_in_time(self, only: EventFilter) -> bool:
         """Whether the time bounds hold few events, so that the time index should lead.

@@ -2,7 +2,9 @@
 
 - time travel (``?version=9999``) and a PATCH on a milestone with 10,000 events;
 - a page of the event feed, unfiltered and with each filter, over 1,000,000 events;
-- a full rebuild of the view from that log, in events/s.
+- a full rebuild of the view from that log, in events/s;
+- a project's summary (1,000 milestones) and a 365-point daily progress series (a project
+  with 10,000 events), and what the progress projection costs writes.
 
 Latencies are over real HTTP against ``milestones serve --workers 2``, one fresh
 connection per request, as p50 and p99 in milliseconds.
@@ -16,10 +18,12 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 
+from bench import insights
 from bench.load import build_project_database
 from bench.rebuild import rebuild
 from bench.services import HOST, project_spec, running
@@ -77,6 +81,18 @@ def _first_event_time(port: int, after: int) -> str:
         connection.close()
 
 
+def _insight_paths() -> dict[str, str]:
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = (midnight - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = midnight.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "summary, 1,000 milestones": f"/api/projects/{insights.SUMMARY_PROJECT}/summary",
+        "progress, 365 days, 10,000 events": (
+            f"/api/projects/{insights.SERIES_PROJECT}/progress?since={since}&until={until}"
+        ),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.audit", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="log size (1,000,000)")
@@ -88,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loading {args.events:,} events through the application ...", file=sys.stderr)
         build_project_database(database, args.events - LONG_STREAM)
         long_id = _add_long_milestone(database)
+        insights.add_summary_project(database)
+        insights.add_series_project(database)
 
         with running(project_spec("project", database, workers=2), Path(workdir)) as server:
             port = server.port
@@ -118,9 +136,21 @@ def main(argv: list[str] | None = None) -> int:
                     for _ in range(max(10, args.samples // 4))
                 ]
                 print(f"{name:<44} {_latency(samples)}")
+            for name, path in _insight_paths().items():
+                samples = [_timed(port, "GET", path) for _ in range(args.samples)]
+                print(f"{name:<44} {_latency(samples)}")
 
-        result = rebuild(database)
-        print(f"\nrebuild: {result.last_line}")
+        print()
+        for projection in ("milestones", "progress"):
+            print(f"rebuild: {rebuild(database, projection).last_line}")
+        print("\nwrites/s through the application, without and with the progress projection:")
+        costs = insights.write_cost(database, 9, 300)
+        for kind in ("POST", "PATCH"):
+            without, with_ = costs[kind]
+            cost = (without - with_) / without * 100
+            print(f"{kind:<6} {without:8,.0f}   {with_:8,.0f}   ({cost:+.1f} % cost)")
+        share = costs["share"][1] * 100
+        print(f"time in the progress projection's live apply: {share:.1f} % of the writes' time")
     return 0
 
 

@@ -62,9 +62,9 @@ def best_bare_read(database: Path, runs: int = 2) -> BareRead:
     return min((bare_read(database) for _ in range(runs)), key=lambda read: read.seconds)
 
 
-def rebuild(database: Path) -> Rebuild:
-    """Time ``milestones projection rebuild``; not available until the CLI has it."""
-    argv = [milestones_command(), "projection", "rebuild"]
+def rebuild(database: Path, projection: str = "milestones") -> Rebuild:
+    """Time ``milestones projection rebuild PROJECTION``; not available until the CLI has it."""
+    argv = [milestones_command(), "projection", "rebuild", projection]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database.resolve()}"}
     started = time.perf_counter()
     completed = subprocess.run(  # noqa: S603 - our own command line

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from projections.document import Document
     from projections.finding import Find, Keys
     from projections.fold import Folded
+    from projections.progress import Standing, Transition
     from projections.records import Record
 
 
@@ -48,6 +49,19 @@ class ViewStore(Protocol):
 
     def create_next_view(self, c: Any) -> None: ...
     def swap_in_next_view(self, c: Any) -> None: ...
+    def position_of(self, c: Any, tracking: str) -> int:
+        """A projection's tracked position (0 before its first event)."""
+
+    def track_as(self, c: Any, tracking: str, position: int) -> None: ...
+    def standings(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Standing]:
+        """The project and last status of milestones, from their latest transitions."""
+
+    def write_transitions(self, c: Any, table: str, transitions: list[Transition]) -> None:
+        """Insert transitions; one already there (a catch-up's overlap) is left as it is."""
+
+    def stored_transitions(self, c: Any) -> list[Transition]: ...
+    def create_next_transitions(self, c: Any) -> None: ...
+    def swap_in_next_transitions(self, c: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,4 +88,8 @@ class Reads(Protocol):
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...
     def version_at(self, public_id: str, instant: str) -> int | None: ...
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
+        """The project's transitions counted by the UTC date of their occurredAt, status
+        before and status after, in date order: (date, before, after, how many)."""
+
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ import orjson
 
 from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.openapi import OpenApiResource
@@ -63,6 +64,8 @@ def create_app(
     app.add_route("/api/milestones/{milestone_id}", milestone)
     app.add_route("/api/milestones/{milestone_id}/history", HistoryResource(reads))
     app.add_route("/api/events", EventsResource(reads))
+    app.add_route("/api/projects/{project_id}/summary", SummaryResource(reads))
+    app.add_route("/api/projects/{project_id}/progress", ProgressResource(reads))
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(reads))

@@ -73,7 +73,21 @@ PARAMETER_EXAMPLES = {
     # The next of ?projectId=proj_01&sort=dueDate&limit=1 whose first page is EXAMPLE_MILESTONE.
     "cursor": "WyIyMDI1LTEyLTE1VDAwOjAwOjAwLjAwMDAwMCIsIm1zXzAxSzhaQUE3TTBFRUdTWUJIWDlIRFBNWUM4Il0"
     ".Nl0lmzvMlOQ5waeV",
+    "interval": "week",
 }
+EXAMPLE_SUMMARY = {
+    "projectId": "proj_01",
+    "total": 2,
+    "byStatus": {"pending": 1, "in_progress": 0, "reached": 1},
+    "overdue": 0,
+    "reachedOnTime": 1,
+    "reachedLate": 0,
+    "nextDue": EXAMPLE_CREATED,
+}
+EXAMPLE_PROGRESS = [
+    {"at": "2026-02-02T00:00:00.000Z", "total": 1, "pending": 1, "in_progress": 0, "reached": 0},
+    {"at": "2026-02-09T00:00:00.000Z", "total": 2, "pending": 1, "in_progress": 0, "reached": 1},
+]
 # Each named schema's example; each body's example is one of these.
 SCHEMA_EXAMPLES: dict[str, Any] = {
     "Milestone": EXAMPLE_MILESTONE,
@@ -84,6 +98,8 @@ SCHEMA_EXAMPLES: dict[str, Any] = {
     "DeletedMilestone": {"data": {"id": EXAMPLE_ID, "deleted": True}},
     "History": {"data": EXAMPLE_EVENTS, "count": 2},
     "EventFeed": EXAMPLE_FEED,
+    "SummaryEnvelope": {"data": EXAMPLE_SUMMARY},
+    "ProgressSeries": {"data": EXAMPLE_PROGRESS, "count": 2},
     "Health": {"data": {"status": "ok"}},
     "Readiness": EXAMPLE_READY,
     "ReadinessProblem": {

@@ -99,6 +99,13 @@ class EventType(StrEnum):
     UPDATED = "Updated"
 
 
+class Interval(StrEnum):
+    """The length of a progress series' intervals."""
+
+    DAY = "day"
+    WEEK = "week"
+
+
 # --- Checks ---------------------------------------------------------------------------------
 
 
@@ -323,6 +330,7 @@ Ignored = Annotated[Any, WithJsonSchema({})]
 ProjectFilter = Annotated[str, PlainValidator(_single), _string(minLength=1)]
 StatusFilter = Annotated[Status, _choice(Status)]
 TypeFilter = Annotated[EventType, _choice(EventType)]
+IntervalParam = Annotated[Interval, _choice(Interval)]
 MilestoneFilter = Annotated[
     str, PlainValidator(_milestone_id), _string(pattern=MILESTONE_ID_PATTERN)
 ]

@@ -23,6 +23,8 @@ from adapters.http.fields import (
     Ignored,
     Instant,
     InstantParam,
+    Interval,
+    IntervalParam,
     LimitParam,
     LowerBoundParam,
     MilestoneFilter,
@@ -177,6 +179,21 @@ class EventsQuery(Query):
     until: InstantParam = _optional("Only events that occurred at or before this instant.")
 
 
+class ProgressQuery(Query):
+    since: InstantParam = _optional(
+        "The series starts with the first interval end after this instant. Default: the "
+        "project's first event."
+    )
+    until: InstantParam = _optional(
+        "The series ends with the first interval end at or after this instant; not before "
+        "`since`. Default: now."
+    )
+    interval: IntervalParam = Field(
+        Interval.DAY,
+        description="`day`: points at every UTC midnight; `week`: at every Monday 00:00:00Z.",
+    )
+
+
 # --- Response bodies ------------------------------------------------------------------------
 
 
@@ -315,6 +332,53 @@ class EventFeed(_Model):
     data: list[FeedEvent]
     count: Count
     next: Position | None
+
+
+class StatusCounts(_Model):
+    pending: Count
+    in_progress: Count = Field(alias="in_progress")
+    reached: Count
+
+
+class ProjectSummary(_Model):
+    """Over the project's live milestones, now. `overdue`: not reached and past the due
+    moment (a date-time, after it; a date `D`, from `D+1` 00:00:00Z on).
+    `reachedOnTime`/`reachedLate`: reached milestones with a `dueDate` whose `reachedAt` is /
+    is not within their due moment. `nextDue`: the milestone that is neither reached nor
+    overdue with the earliest due instant (ties by `id`), or null.
+    """
+
+    project_id: str
+    total: Count
+    by_status: StatusCounts
+    overdue: Count
+    reached_on_time: Count
+    reached_late: Count
+    next_due: Milestone | None
+
+
+class SummaryEnvelope(_Model):
+    data: ProjectSummary
+
+
+class ProgressPoint(_Model):
+    """The project at `at` (events at `at` itself count from the next point on): every
+    milestone as it was then, also one deleted later, as `?asOf=` one millisecond before
+    `at` shows it.
+    """
+
+    at: Instant
+    total: Count
+    pending: Count
+    in_progress: Count = Field(alias="in_progress")
+    reached: Count
+
+
+class ProgressSeries(_Model):
+    """One point per interval end, oldest first; `count` is the length of `data`."""
+
+    data: list[ProgressPoint]
+    count: Count
 
 
 class FieldError(_Model):

@@ -22,8 +22,21 @@ from adapters.http.examples import (
     SCHEMA_EXAMPLES,
 )
 from adapters.http.fields import MILESTONE_ID_PATTERN
-from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
-from adapters.http.paths import MILESTONE_ID_PATHS, OPEN_PATHS, TABLE, Operation
+from adapters.http.models import (
+    EventsQuery,
+    ListQuery,
+    MilestoneQuery,
+    NoQuery,
+    ProgressQuery,
+    Query,
+)
+from adapters.http.paths import (
+    MILESTONE_ID_PATHS,
+    OPEN_PATHS,
+    PROJECT_ID_PATHS,
+    TABLE,
+    Operation,
+)
 from adapters.http.validation import parse_query
 
 if TYPE_CHECKING:
@@ -58,7 +71,7 @@ def _schemas() -> dict[str, Schema]:
         schema_generator=_Generator,
     )
     schemas: dict[str, Schema] = top["$defs"]
-    for query in (ListQuery, MilestoneQuery, EventsQuery):  # the enums that filters name
+    for query in (ListQuery, MilestoneQuery, EventsQuery, ProgressQuery):  # their enums
         schemas |= query.model_json_schema(schema_generator=_Generator).get("$defs", {})
     for name, example in SCHEMA_EXAMPLES.items():
         schemas[name]["examples"] = [example]
@@ -206,6 +219,14 @@ def _parameters() -> dict[str, Schema]:
         "schema": {"type": "string", "pattern": MILESTONE_ID_PATTERN},
         "example": EXAMPLE_ID,
     }
+    parameters["ProjectIdPath"] = {
+        "name": "project_id",
+        "in": "path",
+        "required": True,
+        "description": "The project's id, percent-encoded; one without milestones is empty.",
+        "schema": {"type": "string", "minLength": 1},
+        "example": "proj_01",
+    }
     return parameters
 
 
@@ -292,6 +313,8 @@ def _paths() -> dict[str, Schema]:
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
+        if path in PROJECT_ID_PATHS:
+            item = {"parameters": [_ref("parameters", "ProjectIdPath")]} | item
         paths[path] = item
     return paths
 
@@ -329,6 +352,7 @@ def openapi_document() -> dict[str, Any]:
         "tags": [
             {"name": "milestones", "description": "Milestones and their current state."},
             {"name": "audit", "description": "Events: per milestone and the global feed."},
+            {"name": "projects", "description": "A project's summary and progress series."},
             {"name": "operations", "description": "Liveness, readiness, metrics, this document."},
         ],
         "paths": _paths(),

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.http.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
-from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.http.models import (
+    EventsQuery,
+    ListQuery,
+    MilestoneQuery,
+    NoQuery,
+    ProgressQuery,
+    Query,
+)
 
 Schema = dict[str, Any]
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +49,7 @@ class Operation:
 WRITE = ("CacheControl", "ETag")
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
 MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
+PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
 OPEN_PATHS = ("/health", "/ready", "/openapi.json")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
@@ -105,6 +113,26 @@ TABLE: dict[str, list[Operation]] = {
             "Every event of every milestone in commit order. A consumer that follows `next` "
             "from `after=0` sees every event exactly once.",
             "200", "A page of the feed.", "EventFeed", query=EventsQuery,
+        ),
+    ],
+    "/api/projects/{project_id}/summary": [
+        Operation(
+            "get", "getProjectSummary", "projects", "Where a project stands now",
+            "Counts by status, overdue, reached on time or late, and the milestone due next, "
+            "over the project's live milestones (a write that was answered is in the next "
+            "summary). A project without live milestones gets zeros and a null `nextDue`.",
+            "200", "The summary.", "SummaryEnvelope", errors=(400, 503),
+        ),
+    ],
+    "/api/projects/{project_id}/progress": [
+        Operation(
+            "get", "getProjectProgress", "projects", "How a project stood over time",
+            "The project's counts by status at the end of each interval, folded from the "
+            "events: every milestone as it was then, one deleted later included. Each point "
+            "equals what `?asOf=` one millisecond before `at` gives on each of the project's "
+            "milestones. More than 1,000 points is a 400 naming the parameter to narrow; a "
+            "project that never had a milestone gets an empty list.",
+            "200", "The series.", "ProgressSeries", query=ProgressQuery, errors=(400, 503),
         ),
     ],
     "/health": [

@@ -32,8 +32,9 @@ MILESTONES = Path(sys.executable).with_name("milestones")
 TIMEOUT = 60  # seconds any one command may take
 UNKNOWN_ID = "ms_" + "0" * 26
 REBUILT = re.compile(
-    r"rebuilt the view from (?P<events>[\d,]+) events in (?P<seconds>\d+\.\d\d) s "
-    r"\((?P<rate>[\d,]+) events/s\)"
+    r"^(?P<name>\w+): rebuilt the view from (?P<events>[\d,]+) events in (?P<seconds>\d+\.\d\d) s "
+    r"\((?P<rate>[\d,]+) events/s\)$",
+    re.MULTILINE,
 )
 HISTORY_ROW = re.compile(
     r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
@@ -169,10 +170,15 @@ def test_status_reports_numbers(populated: Populated) -> None:
     result = populated.cli("projection", "status")
     assert result.returncode == 0, result.stderr
     text = result.stdout.decode()
-    numbers = dict(re.findall(r"^(view position|log head|lag): +(\d+)$", text, re.MULTILINE))
+    rows = [line.split() for line in text.splitlines()]
+    assert rows[0] == ["projection", "position", "lag"]
     position, head = populated.service.reads.lag()
     assert head == 8  # 3 Created; Updated, StatusChanged, Updated, StatusChanged; Deleted
-    assert numbers == {"view position": str(position), "log head": str(head), "lag": "0"}
+    assert rows[1:] == [
+        ["milestones", str(position), "0"],
+        ["progress", str(head), "0"],
+        ["log", "head", str(head)],
+    ]
 
 
 def test_verify_finds_a_corrupted_view_and_rebuild_repairs_it(populated: Populated) -> None:
@@ -291,3 +297,49 @@ def test_export_then_import_into_an_empty_store(populated: Populated, tmp_path: 
     assert refused.returncode == 1
     assert b"empty" in refused.stderr
     assert populated.service.reads.lag() == (8, 8)
+
+
+def _drop_transitions_of(database_url: str, milestone_id: str) -> None:
+    """With the backend's plain driver: forget the progress projection's rows of a milestone."""
+    if database_url.startswith("sqlite:"):
+        with closing(sqlite3.connect(sqlite_path(database_url))) as lite, lite:
+            lite.execute("DELETE FROM status_transitions WHERE milestone_id = ?", (milestone_id,))
+    else:
+        with psycopg.connect(database_url, connect_timeout=5) as connection:
+            connection.execute(
+                "DELETE FROM status_transitions WHERE milestone_id = %s", (milestone_id,)
+            )
+
+
+def test_the_tools_take_a_projection_by_name(populated: Populated) -> None:
+    _drop_transitions_of(populated.url, populated.ids["busy"])
+    verified = populated.cli("projection", "verify", "progress")
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    report = verified.stdout.decode()
+    # busy's Created and two StatusChanged events are missing from the transitions.
+    assert "progress: 3 transitions differ between the view and the log" in report
+    assert "milestones:" not in report, "only the projection named is verified"
+    assert populated.cli("projection", "verify", "milestones").returncode == 0
+
+    rebuilt = populated.cli("projection", "rebuild", "progress")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    match = REBUILT.search(rebuilt.stdout.decode())
+    assert match is not None, rebuilt.stdout
+    assert match["name"] == "progress"
+    assert "milestones:" not in rebuilt.stdout.decode()
+    verified = populated.cli("projection", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.decode().splitlines() == [
+        "milestones: the view equals a replay of the log",
+        "progress: the view equals a replay of the log",
+    ]
+    progress = populated.client.simulate_get("/api/projects/proj_cli/progress")
+    assert progress.status_code == 200, progress.text
+    assert progress.json["data"][-1]["reached"] == 1
+
+
+def test_an_unknown_projection_is_a_usage_error(populated: Populated) -> None:
+    for tool in ("verify", "rebuild"):
+        result = populated.cli("projection", tool, "bogus")
+        assert result.returncode == 2, result
+        assert b"invalid choice: 'bogus'" in result.stderr
