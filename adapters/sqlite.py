@@ -7,6 +7,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 from eventsourcing.persistence import Tracking
@@ -200,8 +201,11 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 class SQLiteReads:
     """The queries behind every read: one connection per thread, no transaction around them."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self._path = path
+        # A tool's reads never create or write the file; serving's may find it missing
+        # only before the recorder created it, which it has by now.
+        self._uri = f"file:{quote(path)}?mode=ro" if read_only else path
         self._inode = Path(path).stat().st_ino
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -209,7 +213,12 @@ class SQLiteReads:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                self._uri,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self._uri != self._path,
+            )
             connection.execute("PRAGMA query_only = 1")
             self._local.connection = connection
             self._connections.append(connection)
