@@ -218,19 +218,16 @@ def open_store(settings: Settings, *, read_only: bool = True) -> Store:
     """
     if settings.database_url.startswith("sqlite"):
         path = str(Path(sqlite_path(settings.database_url)).resolve())
-        _check_sqlite_store(path)
-        env = {**_sqlite_env(settings, path), "CREATE_TABLE": "false"}
+        uri = _existing_sqlite_store(path, read_only=read_only)
+        env = {**_sqlite_env(settings, uri), "CREATE_TABLE": "false"}
         reads: Reads
-        if read_only:
-            # The library opens SQLite names as URIs: mode=ro never writes, never creates.
-            env["SQLITE_DBNAME"] = f"file:{quote(path)}?mode=ro"
         factory = InfrastructureFactory.construct(Environment(Milestones.name, env))
         from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
 
         recorder = factory.application_recorder()
         if not isinstance(recorder, MilestonesRecorder):
             raise TypeError(recorder)
-        reads = SQLiteReads(path, read_only=read_only)
+        reads = SQLiteReads(path, uri=uri)
         return Store(view=recorder, reads=reads, factory=factory)
     backend = _backend(settings)  # also refuses a URL of an unknown kind
     _check_postgres_store(settings)
@@ -240,11 +237,35 @@ def open_store(settings: Settings, *, read_only: bool = True) -> Store:
     return Store(view=view, reads=reads, factory=factory)
 
 
-def _check_sqlite_store(path: str) -> None:
+def _existing_sqlite_store(path: str, *, read_only: bool) -> str:
+    """The URI to open an existing store by (the library opens SQLite names as URIs);
+    StoreMissing when there is none.
+
+    ``mode=ro`` and ``mode=rw`` never create the file. On a read-only file system a
+    read-only open of a WAL database fails without its -shm file; with no -wal file
+    there is nothing beyond the file itself to read, so it is opened as immutable.
+    """
     if not Path(path).is_file():
         msg = f"no database at {path}"
         raise StoreMissing(msg)
-    with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)) as connection:
+    base = f"file:{quote(path)}"
+    uri = f"{base}?mode={'ro' if read_only else 'rw'}"
+    try:
+        _holds_a_store(uri, path)
+    except sqlite3.OperationalError as error:
+        if not read_only:
+            msg = f"cannot open {path} for writing: {error}"
+            raise StorageUnwritable(msg) from error
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise
+        uri = f"{base}?immutable=1"
+        _holds_a_store(uri, path)
+    return uri
+
+
+def _holds_a_store(uri: str, path: str) -> None:
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
         found = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
         ).fetchone()

@@ -7,7 +7,6 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import orjson
 from eventsourcing.persistence import Tracking
@@ -201,11 +200,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 class SQLiteReads:
     """The queries behind every read: one connection per thread, no transaction around them."""
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, uri: str | None = None) -> None:
         self._path = path
-        # A tool's reads never create or write the file; serving's may find it missing
-        # only before the recorder created it, which it has by now.
-        self._uri = f"file:{quote(path)}?mode=ro" if read_only else path
+        # A tool's reads open a read-only URI, which never creates or writes the file.
+        self._uri = uri or path
         self._inode = Path(path).stat().st_ino
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
