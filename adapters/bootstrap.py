@@ -119,7 +119,7 @@ def _sqlite(settings: Settings) -> _Backend:
 
 def _sqlite_env(settings: Settings, path: str) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "adapters.sqlite:MilestonesSQLiteFactory",
         "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),

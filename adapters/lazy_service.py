@@ -41,8 +41,10 @@ class LazyService:
         open_service: Callable[[], Service],
         on_open: Callable[[Service], None] = lambda service: None,
         retry_after: float = RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._open = open_service
+        self._clock = clock
         self._on_open = on_open
         self._retry_after = retry_after
         self._service: Service | None = None
@@ -60,7 +62,7 @@ class LazyService:
             return self._service
 
     def _attempt(self) -> Service:
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_attempt:
             raise StorageUnavailable(self._reason)
         try:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteCursor,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+)
 
 from adapters.sql import row_changes, sql_conditions
 from domain.ids import public_id_of_hex, to_public_id
@@ -62,6 +67,27 @@ IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
 )
+
+
+# Bytes of write-ahead log kept after a checkpoint. Without a limit the file stays as
+# large as it ever grew (about 4 MB, the checkpoint interval, and more after a long read).
+JOURNAL_SIZE_LIMIT = 1 << 20
+
+
+class MilestonesSQLiteFactory(SQLiteFactory):
+    """The library's SQLite factory, whose connections truncate the WAL after checkpoints."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        create = pool._create_connection  # noqa: SLF001 - the library's one connection hook
+
+        def create_connection() -> SQLiteConnection:
+            connection = create()
+            connection.cursor().execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            return connection
+
+        pool._create_connection = create_connection  # type: ignore[method-assign]  # noqa: SLF001
 
 
 class MilestonesRecorder(SQLiteProcessRecorder):
