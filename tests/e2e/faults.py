@@ -9,6 +9,7 @@ privilege to make them is missing the tests skip with the reason, except in CI.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import subprocess
@@ -126,10 +127,11 @@ def fill(directory: Path) -> Path:
 
 @dataclass
 class Answer:
-    status: int
+    status: int  # 0: the connection broke before an answer
     seconds: float
     body: Any
     key: str
+    body_title: str
 
 
 @dataclass
@@ -159,19 +161,19 @@ class Writers:
 
     def _write(self, number: int) -> None:
         while not self._stop.is_set():
-            key = uuid.uuid4().hex
+            key, title = uuid.uuid4().hex, f"writer {number}"
             started = time.monotonic()
             try:
                 status, _, body = self.client.request(
                     "POST",
                     "/api/milestones",
-                    {"projectId": "proj_faults", "title": f"writer {number}"},
+                    {"projectId": "proj_faults", "title": title},
                     {"Idempotency-Key": key},
                 )
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:
                 status, body = 0, repr(error)
             with self._lock:
-                self.answers.append(Answer(status, time.monotonic() - started, body, key))
+                self.answers.append(Answer(status, time.monotonic() - started, body, key, title))
             time.sleep(self.pause)
 
     def acknowledged(self) -> list[str]:

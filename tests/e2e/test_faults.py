@@ -5,6 +5,8 @@ write is lost, and that the service recovers without a restart.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -139,7 +141,7 @@ def test_an_outage_under_write_load_degrades_then_heals(cluster: Cluster, server
     for made in writers.acknowledged():
         assert client.request("GET", f"/api/milestones/{made}")[0] == 200, made
     for answer in during:
-        retried = create(client, "writer 0", key=answer.key)
+        retried = create(client, answer.body_title, key=answer.key)
         assert retried[0] in {200, 201}, retried
     assert server.worker_pids() == workers
     assert_projection_verifies(url)
@@ -184,3 +186,46 @@ def test_a_full_disk_is_507_until_space_returns(tmp_path: Path, servers: Servers
         server.stop()
         integrity = run_milestones(disk / "m.db", "projection", "verify")
         assert integrity.returncode == 0, integrity
+
+
+# --- workers killed under load ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_workers_killed_under_load_lose_no_acknowledged_write(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, servers: Servers
+) -> None:
+    if backend == "postgres":
+        database: Path | str = request.getfixturevalue("cluster").create_database()
+    else:
+        database = tmp_path / "killed.db"
+    server = servers.start(database)
+    client = server.client
+    kills = 3
+    with Writers(client, threads=2) as writers:
+        for _ in range(kills):
+            time.sleep(1.0)
+            victim = min(server.worker_pids())
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while victim in server.worker_pids() or len(server.worker_pids()) < 2:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.05)
+        time.sleep(1.0)
+    answers = writers.answers
+    failed = [a for a in answers if a.status != 201]
+    # Only a request the killed worker was running meets the kill: its connection breaks.
+    assert all(a.status == 0 for a in failed), failed
+    assert len(failed) <= kills, failed
+    acknowledged = writers.acknowledged()
+    assert len(acknowledged) > 10 * kills, len(acknowledged)
+    for made in acknowledged:
+        assert client.request("GET", f"/api/milestones/{made}")[0] == 200, made
+    # A write cut off by the kill is safe to retry by its key.
+    for answer in failed:
+        assert create(client, answer.body_title, key=answer.key)[0] in {200, 201}
+    assert server.process.poll() is None  # the server kept running
+    assert client.request("GET", "/ready")[0] == 200
+    assert_projection_verifies(database)
