@@ -19,7 +19,7 @@ from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth, parse_tokens
 from adapters.lazy_service import LazyService, StorageUnavailable, lazy_application, lazy_reads
 from adapters.settings import Settings
-from adapters.storage_faults import Fault, FaultEpisodes, sqlite_probe
+from adapters.storage_faults import Fault, FaultEpisodes, StorageUnwritable, sqlite_probe
 from domain.application import Milestones
 from projections.runner import catch_up
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # The advisory lock key under which processes set up a PostgreSQL database ("mile").
 SETUP_LOCK = 0x6D696C65
+
+__all__ = ["Service", "StorageUnwritable", "Store", "StoreMissing", "open_service", "open_store"]
 
 
 @dataclass
@@ -124,10 +126,6 @@ def _sqlite_env(settings: Settings, path: str) -> dict[str, str]:
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
     }
-
-
-class StorageUnwritable(Exception):
-    """The SQLite file or its directory cannot be written: one line naming the path."""
 
 
 def _prepare_sqlite_path(path: str) -> None:
@@ -319,6 +317,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         service.milestones.observers.extend([metrics.count_events, faults.succeeded])
 
     lazy = LazyService(lambda: open_service(settings), on_open)
+    faults.on_unwritable = lazy.reset
     reads = lazy_reads(lazy)
     metrics = Metrics(reads)
     with suppress(StorageUnavailable):

@@ -51,6 +51,7 @@ class LazyService:
         self._lock = threading.Lock()
         self._next_attempt = 0.0
         self._reason = ""
+        self._error: Exception | None = None  # why the last attempt failed
 
     def get(self) -> Service:
         service = self._service
@@ -64,7 +65,7 @@ class LazyService:
     def _attempt(self) -> Service:
         now = self._clock()
         if now < self._next_attempt:
-            raise StorageUnavailable(self._reason)
+            raise StorageUnavailable(self._reason) from self._error
         try:
             service = self._open()
         except Exception as error:
@@ -72,12 +73,23 @@ class LazyService:
             reason = one_line(error)
             if reason != self._reason:  # once per outage, not once a second
                 log.warning("the storage cannot be opened yet: %s", reason)
-            self._reason = reason
+            self._reason, self._error = reason, error
             raise StorageUnavailable(reason) from error
         if self._reason:
             log.warning("the storage is open again")
         self._on_open(service)
         return service
+
+    def reset(self) -> None:
+        """Close the service, so that the next use opens it afresh: after its file became
+        unwritable, connections opened meanwhile stay read-only until they are reopened."""
+        with self._lock:
+            service, self._service = self._service, None
+        if service is not None:
+            try:
+                service.close()
+            except Exception as error:  # noqa: BLE001 - it is being thrown away
+                log.warning("closing the storage failed: %s", one_line(error))
 
     def close(self) -> None:
         if self._service is not None:

@@ -37,6 +37,10 @@ class CommitOutcomeUnknown(OperationalError):
     """The connection broke while the transaction committed: it may or may not have."""
 
 
+class StorageUnwritable(Exception):
+    """The SQLite file or its directory cannot be written: one line naming the path."""
+
+
 class Fault(enum.Enum):
     FULL = "the storage is full"
     UNWRITABLE = "the database is read-only or cannot be written"
@@ -58,6 +62,8 @@ def classify(error: BaseException) -> Fault:
 def _fault_of(error: BaseException) -> Fault | None:
     if isinstance(error, CommitOutcomeUnknown):
         return Fault.OUTCOME_UNKNOWN
+    if isinstance(error, StorageUnwritable):
+        return Fault.UNWRITABLE
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     sqlstate = getattr(error, "sqlstate", None)
@@ -86,14 +92,20 @@ class FaultEpisodes:
         self._probe = probe
         self._lock = threading.Lock()
         self.current: Fault | None = None
+        # Called as the database becomes unwritable and as it becomes writable again, to
+        # reopen connections that SQLite opened read-only meanwhile.
+        self.on_unwritable: Callable[[], None] = lambda: None
 
     def failed(self, fault: Fault) -> None:
         if fault not in {Fault.FULL, Fault.UNWRITABLE}:
             return
         with self._lock:
-            if self.current != fault:
+            began = self.current != fault
+            if began:
                 log.error("writes fail: %s", fault.value)
             self.current = fault
+        if began and fault is Fault.UNWRITABLE:
+            self.on_unwritable()
 
     def succeeded(self, *_: object) -> None:
         """A write committed: any episode is over."""
@@ -114,9 +126,11 @@ class FaultEpisodes:
         if self.current is None:
             return
         with self._lock:
-            if self.current is not None:
-                log.error("writes work again after: %s", self.current.value)
-            self.current = None
+            ended, self.current = self.current, None
+        if ended is not None:
+            log.error("writes work again after: %s", ended.value)
+        if ended is Fault.UNWRITABLE:
+            self.on_unwritable()
 
 
 def sqlite_probe(path: str) -> Callable[[Fault | None], Fault | None]:

@@ -11,8 +11,7 @@ from adapters.http.metrics import CONTENT_TYPE
 from adapters.http.models import NoQuery
 from adapters.http.problems import FAULT_TYPES, PROBLEM_JSON, problem_body
 from adapters.http.validation import parse_query
-from adapters.lazy_service import one_line
-from adapters.storage_faults import FaultEpisodes
+from adapters.storage_faults import FaultEpisodes, classify
 
 if TYPE_CHECKING:
     from adapters.http.metrics import Metrics
@@ -40,7 +39,8 @@ class ReadyResource:
         except Exception as error:  # noqa: BLE001 - any storage failure means "not ready"
             resp.status = falcon.HTTP_503
             resp.content_type = PROBLEM_JSON
-            resp.data = problem_body(503, f"storage unreachable: {one_line(error)}")
+            cause = classify(error)  # the reason itself goes to the log, not to the world
+            resp.data = problem_body(503, cause.value, type=FAULT_TYPES[cause])
             return
         lag = head - position
         body = {"position": position, "head": head, "lag": lag}

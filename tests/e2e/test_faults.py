@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.faults import Cluster, Writers, fill, make_cluster, mount_tmpfs
+from tests.e2e.faults import Cluster, Writers, fill, make_cluster, mount_tmpfs, unavailable
 from tests.e2e.harness import assert_projection_verifies, free_port, run_milestones, servers_in
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ OUTAGE = 8.0  # seconds the database is down under load
 UNAVAILABLE = "urn:milestones:problem:storage-unavailable"
 UNKNOWN = "urn:milestones:problem:commit-outcome-unknown"
 FULL = "urn:milestones:problem:storage-full"
+UNWRITABLE = "urn:milestones:problem:storage-unwritable"
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +231,52 @@ def test_workers_killed_under_load_lose_no_acknowledged_write(
     assert server.process.poll() is None  # the server kept running
     assert client.request("GET", "/ready")[0] == 200
     assert_projection_verifies(database)
+
+
+# --- a database that becomes unwritable ------------------------------------------------------
+
+
+def test_an_unwritable_database_is_503_without_killing_workers(
+    tmp_path: Path, servers: Servers
+) -> None:
+    """The file made immutable (root may write any file, but no one an immutable one),
+    then workers replaced while it is: they boot, and every answer says what is wrong."""
+    with mount_tmpfs(tmp_path / "disk", "16m") as disk:
+        server = servers.start(disk / "m.db")
+        client = server.client
+        kept = [wait_for_write(client)]
+        database = disk / "m.db"
+        frozen = subprocess.run(["chattr", "+i", str(database)], capture_output=True, check=False)
+        if frozen.returncode != 0:
+            unavailable(f"chattr +i needs root and a file system with it: {frozen.stderr!r}")
+        try:
+            assert_problem(client.request("GET", "/ready"), 503, UNWRITABLE)
+            killed = server.worker_pids()
+            for victim in killed:
+                os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while len(server.worker_pids() - killed) < 2:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.05)
+            for _ in range(6):  # reaches both new workers
+                answer = create(client, "while frozen")
+                if answer[0] == 201:
+                    kept.append(answer[2]["data"]["id"])  # a connection opened before
+                    continue
+                assert_problem(answer, 503, UNWRITABLE)
+            assert_problem(client.request("GET", "/ready"), 503, UNWRITABLE)
+            assert server.process.poll() is None
+            assert "Worker failed to boot" not in server.stderr()
+        finally:
+            subprocess.run(["chattr", "-i", str(database)], check=True)
+        deadline = time.monotonic() + 15
+        while client.request("GET", "/ready")[0] != 200:
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.2)
+        after = [create(client, f"thawed {number}") for number in range(6)]
+        assert [answer[0] for answer in after] == [201] * 6, after
+        kept.extend(answer[2]["data"]["id"] for answer in after)
+        for made in kept:
+            assert client.request("GET", f"/api/milestones/{made}")[0] == 200, made
+        server.stop()
+        assert_projection_verifies(database)
