@@ -49,6 +49,7 @@ EVENTS_TABLE = "milestones_events"
 LIBRARY_ATTEMPTS = 10
 LIBRARY_RETRY_WAIT = 0.2
 STORAGE_TIMEOUT = "MILESTONES_STORAGE_TIMEOUT"
+RECONNECT_TIMEOUT = 1.0
 DEFAULT_STORAGE_TIMEOUT = 5.0
 
 
@@ -73,6 +74,10 @@ class BoundedPostgresFactory(PostgresFactory):
         timeout = float(self.env.get(STORAGE_TIMEOUT) or DEFAULT_STORAGE_TIMEOUT)
         pool = self.datastore.pool
         pool.timeout = attempt_timeout(timeout)
+        # The pool retries a lost connection with a growing backoff for as long as this
+        # (the library's five minutes): after an outage it could still be waiting while the
+        # server answers again. Given up after a second, the next request tries afresh.
+        pool.reconnect_timeout = RECONNECT_TIMEOUT
         # The library builds the pool with a dict of connection arguments.
         cast("dict[str, Any]", pool.kwargs)["connect_timeout"] = max(1, round(timeout))
 
