@@ -53,10 +53,15 @@ RECONNECT_TIMEOUT = 1.0
 DEFAULT_STORAGE_TIMEOUT = 5.0
 
 
+# Seconds of the storage timeout kept for the statements themselves and the jitter of
+# the library's pauses.
+TIMEOUT_MARGIN = 0.3
+
+
 def attempt_timeout(storage_timeout: float) -> float:
     """How long one attempt may wait for a connection, so that all of the library's
     attempts together end within ``storage_timeout`` seconds."""
-    waits = (LIBRARY_ATTEMPTS - 1) * LIBRARY_RETRY_WAIT
+    waits = (LIBRARY_ATTEMPTS - 1) * LIBRARY_RETRY_WAIT + TIMEOUT_MARGIN
     return max(0.05, (storage_timeout - waits) / LIBRARY_ATTEMPTS)
 
 
