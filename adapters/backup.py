@@ -48,6 +48,18 @@ class StoreNotEmpty(Exception):
     """Import replays a whole log, so it only goes into a store that holds no events."""
 
 
+class MalformedLine(ValueError):
+    """A line of an import that is not an exported event; says which, and why."""
+
+    def __init__(self, number: int, error: Exception, recorded: int) -> None:
+        reason = str(error) if not isinstance(error, KeyError) else f"no field {error}"
+        super().__init__(
+            f"line {number} is not an exported event ({reason}); "
+            f"{recorded:,} events were imported before it"
+        )
+        self.number = number
+
+
 def import_lines(service: Service, lines: Iterable[bytes]) -> int:
     """Record the events of an exported log; how many there were."""
     with service.store.read_transaction() as c:
@@ -62,14 +74,17 @@ def import_lines(service: Service, lines: Iterable[bytes]) -> int:
         service.milestones.events.put(batch, idempotency_keys=keys)
         count, batch, keys = count + len(batch), [], []
 
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        event = orjson.loads(line)
-        batch.append(domain_event(event))
-        if "idempotencyKey" in event:
-            key, fingerprint = event["idempotencyKey"], event["requestFingerprint"]
-            keys.append(IdempotencyKey(key, fingerprint, from_public_id(event["milestoneId"])))
+        try:
+            event = orjson.loads(line)
+            batch.append(domain_event(event))
+            if "idempotencyKey" in event:
+                key, fingerprint = event["idempotencyKey"], event["requestFingerprint"]
+                keys.append(IdempotencyKey(key, fingerprint, from_public_id(event["milestoneId"])))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise MalformedLine(number, error, count) from error
         if len(batch) == BATCH:
             record()
     if batch:

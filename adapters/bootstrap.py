@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.utils import Environment
 
 from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth, parse_tokens
+from adapters.lazy_service import LazyService, StorageUnavailable, lazy_application, lazy_reads
 from adapters.settings import Settings
+from adapters.storage_faults import Fault, FaultEpisodes, StorageUnwritable, sqlite_probe
 from domain.application import Milestones
 from projections.runner import catch_up_all
 
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
 # The advisory lock key under which processes set up a PostgreSQL database ("mile").
 SETUP_LOCK = 0x6D696C65
+
+__all__ = ["Service", "StorageUnwritable", "Store", "StoreMissing", "open_service", "open_store"]
 
 
 @dataclass
@@ -57,6 +62,10 @@ class Store:
     def close(self) -> None:
         self.reads.close()
         self.factory.close()
+
+
+class StoreMissing(Exception):
+    """A tool was pointed at storage that holds no store; tools never create one."""
 
 
 def sqlite_path(database_url: str) -> str:
@@ -94,7 +103,7 @@ def _sqlite(settings: Settings) -> _Backend:
     from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
 
     path = sqlite_path(settings.database_url)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _prepare_sqlite_path(path)
 
     def open_recorder(recorder: Any) -> tuple[ViewStore, Reads]:
         if not isinstance(recorder, MilestonesRecorder):
@@ -102,15 +111,38 @@ def _sqlite(settings: Settings) -> _Backend:
         return recorder, SQLiteReads(path)
 
     def start(recorder: MilestonesRecorder) -> None:
-        recorder.analyze()
+        # Statistics only help the planner: a full disk or a read-only file must not keep
+        # a worker from serving.
+        with suppress(OperationalError):
+            recorder.analyze()
 
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+    return _Backend(_sqlite_env(settings, path), nullcontext, open_recorder, start)
+
+
+def _sqlite_env(settings: Settings, path: str) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "adapters.sqlite:MilestonesSQLiteFactory",
         "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
     }
-    return _Backend(env, nullcontext, open_recorder, start)
+
+
+def _prepare_sqlite_path(path: str) -> None:
+    """Make the database's directory, and say in one line what is wrong when it cannot be
+    written (SQLite would only say "unable to open database file")."""
+    file = Path(path)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        msg = f"cannot create the directory {file.parent}: {error.strerror}"
+        raise StorageUnwritable(msg) from error
+    # SQLite writes the file and, beside it, its -wal and -shm files.
+    for needed in (file.parent, *(f for f in (file,) if f.exists())):
+        if not os.access(needed, os.W_OK):
+            kind = "directory" if needed.is_dir() else "database file"
+            msg = f"the {kind} {needed} is not writable"
+            raise StorageUnwritable(msg)
 
 
 def _postgres(settings: Settings) -> _Backend:
@@ -147,29 +179,113 @@ def _setup_lock(settings: Settings) -> Iterator[None]:
 
 def _postgres_env(settings: Settings) -> dict[str, str]:
     url = urlsplit(settings.database_url)
+    try:
+        port = url.port or 5432
+    except ValueError as error:
+        msg = f"DATABASE_URL has a bad port: {error}"
+        raise ValueError(msg) from error
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "adapters.postgres:BoundedPostgresFactory",
         "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
         "POSTGRES_HOST": url.hostname or "localhost",
-        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(url.username or ""),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout),
         "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+        "MILESTONES_STORAGE_TIMEOUT": str(settings.storage_timeout),
     }
 
 
-def open_store(settings: Settings) -> Store:
-    """Open the storage for a tool: the tables are created if missing, the view is left
-    as it is, and no application is built."""
-    backend = _backend(settings)
-    with backend.setup():
-        factory = InfrastructureFactory.construct(Environment(Milestones.name, backend.env))
-        view, reads = backend.open(factory.application_recorder())
+def check_storage(settings: Settings) -> None:
+    """Refuse, in one line, storage that serving could never write: a bad URL, or an
+    SQLite path that cannot be written. An unreachable PostgreSQL server is not refused:
+    workers connect when it answers."""
+    _backend(settings)
+
+
+def open_store(settings: Settings, *, read_only: bool = True) -> Store:
+    """Open an existing store for a tool: nothing is created, the view is left as it is,
+    and no application is built. A read-only store opens read-only, so a database on a
+    read-only file or a full disk can still be exported and verified.
+
+    Raises StoreMissing when the storage holds no store.
+    """
+    if settings.database_url.startswith("sqlite"):
+        path = str(Path(sqlite_path(settings.database_url)).resolve())
+        uri = _existing_sqlite_store(path, read_only=read_only)
+        env = {**_sqlite_env(settings, uri), "CREATE_TABLE": "false"}
+        reads: Reads
+        factory = InfrastructureFactory.construct(Environment(Milestones.name, env))
+        from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
+
+        recorder = factory.application_recorder()
+        if not isinstance(recorder, MilestonesRecorder):
+            raise TypeError(recorder)
+        reads = SQLiteReads(path, uri=uri)
+        return Store(view=recorder, reads=reads, factory=factory)
+    backend = _backend(settings)  # also refuses a URL of an unknown kind
+    _check_postgres_store(settings)
+    env = {**backend.env, "CREATE_TABLE": "false"}
+    factory = InfrastructureFactory.construct(Environment(Milestones.name, env))
+    view, reads = backend.open(factory.application_recorder())
     return Store(view=view, reads=reads, factory=factory)
+
+
+def _existing_sqlite_store(path: str, *, read_only: bool) -> str:
+    """The URI to open an existing store by (the library opens SQLite names as URIs);
+    StoreMissing when there is none.
+
+    ``mode=ro`` and ``mode=rw`` never create the file. On a read-only file system a
+    read-only open of a WAL database fails without its -shm file; with no -wal file
+    there is nothing beyond the file itself to read, so it is opened as immutable.
+    """
+    if not Path(path).is_file():
+        msg = f"no database at {path}"
+        raise StoreMissing(msg)
+    base = f"file:{quote(path)}"
+    uri = f"{base}?mode={'ro' if read_only else 'rw'}"
+    try:
+        _holds_a_store(uri, path)
+    except sqlite3.OperationalError as error:
+        if not read_only:
+            msg = f"cannot open {path} for writing: {error}"
+            raise StorageUnwritable(msg) from error
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise
+        uri = f"{base}?immutable=1"
+        _holds_a_store(uri, path)
+    return uri
+
+
+def _holds_a_store(uri: str, path: str) -> None:
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
+        ).fetchone()
+    if found is None:
+        msg = f"{path} holds no milestones store"
+        raise StoreMissing(msg)
+
+
+def _check_postgres_store(settings: Settings) -> None:
+    import psycopg  # noqa: PLC0415
+
+    from adapters.postgres import EVENTS_TABLE  # noqa: PLC0415
+
+    # A connection of its own says why it fails (the pool would only time out).
+    with psycopg.connect(
+        settings.database_url, autocommit=True, connect_timeout=settings.connect_timeout
+    ) as connection:
+        row = connection.execute("SELECT to_regclass(%s)", (EVENTS_TABLE,)).fetchone()
+    if row is None or row[0] is None:
+        database = unquote(urlsplit(settings.database_url).path.lstrip("/"))
+        msg = f"the PostgreSQL database {database} holds no milestones store"
+        raise StoreMissing(msg)
 
 
 def open_service(settings: Settings) -> Service:
@@ -195,9 +311,18 @@ def _stderr_lines(line: bytes) -> None:
 def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
     settings = Settings.from_environ()
-    service = open_service(settings)
-    metrics = Metrics(service.reads)
-    service.milestones.observers.append(metrics.count_events)
+    # Opened on first use, so that a worker boots and answers while the database is down.
+    faults = FaultEpisodes(_probe(settings))
+
+    def on_open(service: Service) -> None:
+        service.milestones.observers.extend([metrics.count_events, faults.succeeded])
+
+    lazy = LazyService(lambda: open_service(settings), on_open)
+    faults.on_unwritable = lazy.reset
+    reads = lazy_reads(lazy)
+    metrics = Metrics(reads)
+    with suppress(StorageUnavailable):
+        lazy.get()
     auth = None
     if settings.api_tokens is not None:
         # Configured but empty would silently leave the API open: refuse to start instead.
@@ -208,11 +333,19 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     elif settings.metrics_require_token:
         raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
     return create_app(
-        service.milestones,
-        service.reads,
+        lazy_application(lazy),
+        reads,
         metrics=metrics,
         access_log=_stderr_lines if settings.access_log else None,
         auth=auth,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
+        faults=faults,
     )
+
+
+def _probe(settings: Settings) -> Callable[[Fault | None], Fault | None] | None:
+    """What ``/ready`` can see of a write fault without writing: SQLite's file only."""
+    if settings.database_url.startswith("sqlite"):
+        return sqlite_probe(str(Path(sqlite_path(settings.database_url)).resolve()))
+    return None

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import PersistenceError
 from gunicorn.app.base import BaseApplication
 
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
-from adapters.bootstrap import Store, open_service, open_store
+from adapters.bootstrap import (
+    StorageUnwritable,
+    Store,
+    StoreMissing,
+    check_storage,
+    open_service,
+    open_store,
+)
+from adapters.lazy_service import one_line
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
 from projections import runner
@@ -45,6 +56,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def serve(args: argparse.Namespace) -> int:
+    check_storage(Settings.from_environ())  # one line naming the path, before gunicorn starts
     options: dict[str, Any] = {}
     if args.bind:
         options["bind"] = [args.bind]
@@ -57,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
 Tool = Callable[[Store, argparse.Namespace], int]
 
 
-def _on_store(tool: Tool) -> Callable[[argparse.Namespace], int]:
+def _on_store(tool: Tool, *, read_only: bool = True) -> Callable[[argparse.Namespace], int]:
     """Run a tool on the storage named by the environment, closed afterwards.
 
     Only the storage is opened: no application is built and the view is left as it is,
@@ -65,7 +77,7 @@ def _on_store(tool: Tool) -> Callable[[argparse.Namespace], int]:
     """
 
     def run(args: argparse.Namespace) -> int:
-        store = open_store(Settings.from_environ())
+        store = open_store(Settings.from_environ(), read_only=read_only)
         try:
             return tool(store, args)
         finally:
@@ -91,8 +103,7 @@ def _chosen(args: argparse.Namespace) -> list[runner.Projection]:
     return [runner.PROJECTIONS[args.name]]
 
 
-@_on_store
-def rebuild(store: Store, args: argparse.Namespace) -> int:
+def _rebuild(store: Store, args: argparse.Namespace) -> int:
     for projection in _chosen(args):
         started = time.perf_counter()
         bar = _progress_bar if sys.stderr.isatty() else _quiet
@@ -110,6 +121,9 @@ def rebuild(store: Store, args: argparse.Namespace) -> int:
 
 def _quiet(done: int, total: int) -> None:
     pass
+
+
+rebuild = _on_store(_rebuild, read_only=False)  # it writes, but never creates a store
 
 
 @_on_store
@@ -177,7 +191,9 @@ def export(store: Store, args: argparse.Namespace) -> int:
 
 def import_(args: argparse.Namespace) -> int:
     # Import records events, so it goes through the application.
-    service = open_service(Settings.from_environ())
+    settings = Settings.from_environ()
+    check_storage(settings)
+    service = open_service(settings)
     try:
         count = import_lines(service, sys.stdin.buffer)
     except StoreNotEmpty:
@@ -193,51 +209,130 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        msg = f"must be 1 or more, not {number}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def _command(commands: Any, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=f"{summary}. {details}".strip()
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="milestones",
         description="An event-sourced Milestones service. DATABASE_URL selects the storage.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('milestones')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("serve", help="serve the HTTP API with gunicorn")
+    run = _command(
+        commands,
+        "serve",
+        "Serve the HTTP API with gunicorn",
+        "Each worker opens the storage itself and answers 503 while it cannot; "
+        "it connects when the storage answers.",
+    )
     run.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:$PORT or :8000)")
-    run.add_argument("--workers", type=int, help="worker processes (default $WEB_CONCURRENCY or 2)")
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        help="worker processes, 1 or more (default $WEB_CONCURRENCY or 2)",
+    )
     run.set_defaults(handler=serve)
 
-    projection = commands.add_parser(
-        "projection", help="inspect, verify or rebuild the projections (the read models)"
+    projection = _command(
+        commands, "projection", "Inspect, verify or rebuild the projections (the read models)"
     )
     tools = projection.add_subparsers(dest="tool", required=True)
     names = list(runner.PROJECTIONS)
-    for tool, handler, text in (
-        ("rebuild", rebuild, "rebuild from the log beside the live one and swap, while serving"),
-        ("verify", verify, "replay the log and compare; exit 1 if they differ"),
+    for tool, handler, summary, details in (
+        (
+            "rebuild",
+            rebuild,
+            "Rebuild from the log beside the live rows and swap, while serving",
+            "",
+        ),
+        (
+            "verify",
+            verify,
+            "Replay the log and compare with the stored rows",
+            "Read-only. Exit status 0: they are equal; 1: they differ; 2: it could not run.",
+        ),
     ):
-        parser_of_tool = tools.add_parser(tool, help=f"{text} (one projection, or all)")
+        parser_of_tool = _command(tools, tool, f"{summary} (one projection, or all)", details)
         parser_of_tool.add_argument("name", nargs="?", choices=names, help="default: all")
         parser_of_tool.set_defaults(handler=handler)
-    tools.add_parser(
-        "status", help="each projection's position and lag, and the log's head"
+    _command(
+        tools,
+        "status",
+        "Print each projection's position and lag, and the log's head",
+        "Read-only.",
     ).set_defaults(handler=status)
 
-    show = commands.add_parser("history", help="a milestone's events, oldest first")
+    show = _command(commands, "history", "Print a milestone's events, oldest first", "Read-only.")
     show.add_argument("milestone_id", metavar="ms_…")
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(handler=history)
 
-    commands.add_parser(
-        "export", help="write the whole event log to stdout as JSON Lines"
+    _command(
+        commands,
+        "export",
+        "Write the whole event log to stdout as JSON Lines",
+        "Read-only; a consistent copy, also of a database that cannot be written.",
     ).set_defaults(handler=export)
-    commands.add_parser(
-        "import", help="replay an exported log from stdin into an empty store"
+    _command(
+        commands,
+        "import",
+        "Replay an exported log from stdin into an empty store",
+        "A malformed line stops the import with its line number.",
     ).set_defaults(handler=import_)
     return parser
 
 
+# Exit status of a command that could not run (argparse's usage errors are 2 as well).
+COULD_NOT_RUN = 2
+
+
+def _expected_failures() -> tuple[type[Exception], ...]:
+    """Failures an operator meets in ordinary use: a one-line message, not a traceback."""
+    failures: list[type[Exception]] = [
+        ValueError,  # a bad DATABASE_URL or setting, a malformed import line
+        OSError,
+        StoreMissing,
+        StorageUnwritable,
+        PersistenceError,
+        sqlite3.Error,
+    ]
+    try:
+        import psycopg  # noqa: PLC0415 - only with the [postgres] extra
+    except ImportError:  # pragma: no cover - the tests install it
+        pass
+    else:
+        failures.append(psycopg.Error)
+    return tuple(failures)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except _expected_failures() as error:
+        command = " ".join(filter(None, [args.command, getattr(args, "tool", None)]))
+        print(f"milestones {command}: {_describe(error)}", file=sys.stderr)
+        return COULD_NOT_RUN
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, PersistenceError) or type(error).__module__.startswith("psycopg"):
+        return f"the database cannot be used: {one_line(error)}"
+    return one_line(error)
 
 
 if __name__ == "__main__":

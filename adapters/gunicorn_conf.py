@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import open_service
+from adapters.bootstrap import StorageUnwritable, check_storage, open_service
+from adapters.lazy_service import one_line
 from adapters.settings import Settings
 
 # Workers write their metrics to files here and a scrape adds them up (prometheus_client's
@@ -44,7 +45,18 @@ def on_starting(server: Any) -> None:
         directory.mkdir(parents=True)
     else:
         os.environ[METRICS_DIR] = tempfile.mkdtemp(prefix="milestones-metrics-")
-    open_service(Settings.from_environ()).close()
+    settings = Settings.from_environ()
+    try:
+        check_storage(settings)
+    except (ValueError, StorageUnwritable) as error:
+        # gunicorn prints a RuntimeError as one line and exits 1.
+        raise RuntimeError(one_line(error)) from error
+    try:
+        open_service(settings).close()
+    except Exception as error:  # noqa: BLE001 - workers open it when it answers
+        server.log.warning(
+            "storage not ready, workers will connect when it is: %s", one_line(error)
+        )
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -8,12 +8,18 @@ excludes them too.
 
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresProcessRecorder,
+)
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.sql import (
@@ -25,6 +31,7 @@ from adapters.sql import (
     word_rows,
     words_table,
 )
+from adapters.storage_faults import CommitOutcomeUnknown
 from domain.ids import to_public_id
 from projections.finding import prefix_end
 from projections.fold import Folded
@@ -48,6 +55,48 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
+
+# The library retries a failed statement this many times, this many seconds apart
+# (eventsourcing.postgres); each attempt may wait for a pooled connection.
+LIBRARY_ATTEMPTS = 10
+LIBRARY_RETRY_WAIT = 0.2
+STORAGE_TIMEOUT = "MILESTONES_STORAGE_TIMEOUT"
+RECONNECT_TIMEOUT = 1.0
+DEFAULT_STORAGE_TIMEOUT = 5.0
+
+
+# Seconds of the storage timeout kept for the statements themselves and the jitter of
+# the library's pauses.
+TIMEOUT_MARGIN = 0.3
+
+
+def attempt_timeout(storage_timeout: float) -> float:
+    """How long one attempt may wait for a connection, so that all of the library's
+    attempts together end within ``storage_timeout`` seconds."""
+    waits = (LIBRARY_ATTEMPTS - 1) * LIBRARY_RETRY_WAIT + TIMEOUT_MARGIN
+    return max(0.05, (storage_timeout - waits) / LIBRARY_ATTEMPTS)
+
+
+class BoundedPostgresFactory(PostgresFactory):
+    """The library's factory with bounded waits for the database.
+
+    Its pool waits for a connection as long as its connect timeout (whole seconds), ten
+    times over; during an outage a request would hang past the worker timeout. Here each
+    attempt waits a share of ``MILESTONES_STORAGE_TIMEOUT``, so a request meets an outage
+    with a 503 within that time, and connecting gives up after that time too.
+    """
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        timeout = float(self.env.get(STORAGE_TIMEOUT) or DEFAULT_STORAGE_TIMEOUT)
+        pool = self.datastore.pool
+        pool.timeout = attempt_timeout(timeout)
+        # The pool retries a lost connection with a growing backoff for as long as this
+        # (the library's five minutes): after an outage it could still be waiting while the
+        # server answers again. Given up after a second, the next request tries afresh.
+        pool.reconnect_timeout = RECONNECT_TIMEOUT
+        # The library builds the pool with a dict of connection arguments.
+        cast("dict[str, Any]", pool.kwargs)["connect_timeout"] = max(1, round(timeout))
 
 
 def _view_table(table: str) -> Composed:
@@ -158,6 +207,9 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
             [_transitions_table(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
 
+        # Per thread: whether the transaction being written has reached its commit.
+        self._committing = threading.local()
+
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         super()._create_table(curs)
         curs.execute(
@@ -182,6 +234,27 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         rows = {row["id"]: (row["version"], orjson.loads(row["body"])) for row in c.fetchall()}
         self.write_rows(c, VIEW_TABLE, Folded(rows=rows))
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, retried as it does, except after the commit was sent.
+
+        A retry then could record the events twice, or answer a conflict for a write
+        that did commit: the caller is told that the outcome is unknown instead.
+        """
+        insert = PostgresApplicationRecorder.insert_events.__wrapped__  # without its retries
+        for attempt in range(1, LIBRARY_ATTEMPTS + 1):
+            self._committing.active = False
+            try:
+                return cast("Sequence[int] | None", insert(self, stored_events, **kwargs))
+            except (InterfaceError, OperationalError) as error:
+                if self._committing.active:
+                    raise CommitOutcomeUnknown(str(error)) from error
+                if attempt == LIBRARY_ATTEMPTS:
+                    raise
+                time.sleep(LIBRARY_RETRY_WAIT)
+        return None  # not reached: the last attempt returns or raises
+
     def _fetch_ids_after_insert_events(
         self,
         curs: Cursor[DictRow],
@@ -204,6 +277,8 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
                 for position, e in zip(positions, stored_events, strict=True)
             ]
             apply_records(self, curs, records, idempotency_keys)
+        # All that is left of the transaction is its commit.
+        self._committing.active = True
         return positions
 
     @contextmanager

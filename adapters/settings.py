@@ -23,6 +23,8 @@ class Settings:
     pool_max_overflow: int = 8
     # Seconds to wait for a PostgreSQL connection.
     connect_timeout: int = 5
+    # Seconds a request waits for an unreachable PostgreSQL server before a 503.
+    storage_timeout: float = 5.0
     # Seconds a client may take to send a request body before it gets a 408.
     body_timeout: float = 10.0
     # Bearer tokens, one a line ("TOKEN" or "TOKEN read-only"); None: no authentication.
@@ -52,6 +54,7 @@ class Settings:
             pool_max_overflow=int(number("MILESTONES_POOL_MAX_OVERFLOW", cls.pool_max_overflow)),
             connect_timeout=int(number("MILESTONES_CONNECT_TIMEOUT", cls.connect_timeout)),
             body_timeout=number("MILESTONES_BODY_TIMEOUT", cls.body_timeout),
+            storage_timeout=number("MILESTONES_STORAGE_TIMEOUT", cls.storage_timeout),
             api_tokens=tokens,
             metrics_require_token=flag("MILESTONES_METRICS_REQUIRE_TOKEN", default=False),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),

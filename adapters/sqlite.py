@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteCursor,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+)
 
 from adapters.sql import (
     FIND_COLUMNS,
@@ -110,6 +115,27 @@ IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
 )
+
+
+# Bytes of write-ahead log kept after a checkpoint. Without a limit the file stays as
+# large as it ever grew (about 4 MB, the checkpoint interval, and more after a long read).
+JOURNAL_SIZE_LIMIT = 1 << 20
+
+
+class MilestonesSQLiteFactory(SQLiteFactory):
+    """The library's SQLite factory, whose connections truncate the WAL after checkpoints."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        create = pool._create_connection  # noqa: SLF001 - the library's one connection hook
+
+        def create_connection() -> SQLiteConnection:
+            connection = create()
+            connection.cursor().execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            return connection
+
+        pool._create_connection = create_connection  # type: ignore[method-assign]  # noqa: SLF001
 
 
 class MilestonesRecorder(SQLiteProcessRecorder):
@@ -327,8 +353,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 class SQLiteReads:
     """The queries behind every read: one connection per thread, no transaction around them."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, uri: str | None = None) -> None:
         self._path = path
+        # A tool's reads open a read-only URI, which never creates or writes the file.
+        self._uri = uri or path
         self._inode = Path(path).stat().st_ino
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -336,7 +364,12 @@ class SQLiteReads:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                self._uri,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self._uri != self._path,
+            )
             connection.execute("PRAGMA query_only = 1")
             self._local.connection = connection
             self._connections.append(connection)

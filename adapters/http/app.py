@@ -14,6 +14,7 @@ from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.storage_faults import FaultEpisodes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -45,6 +46,7 @@ def create_app(
     auth: BearerAuth | None = None,
     cors_origins: Sequence[str] = (),
     body_timeout: float = 10.0,
+    faults: FaultEpisodes | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts."""
     middleware: list[Any] = [RequestContext(metrics, access_log)]
@@ -58,7 +60,8 @@ def create_app(
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     # "status=" is a bad filter, not an absent one.
     app.req_options.keep_blank_qs_values = True
-    problems.install(app)
+    faults = faults or FaultEpisodes()
+    problems.install(app, faults)
     milestone = MilestoneResource(milestones, reads, body_timeout)
     app.add_route("/api/milestones", MilestonesResource(milestones, reads, body_timeout))
     app.add_route("/api/milestones/{milestone_id}", milestone)
@@ -68,7 +71,7 @@ def create_app(
     app.add_route("/api/projects/{project_id}/progress", ProgressResource(reads))
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/health", HealthResource())
-    app.add_route("/ready", ReadyResource(reads))
+    app.add_route("/ready", ReadyResource(reads, faults))
     if metrics is not None:
         app.add_route("/metrics", MetricsResource(metrics))
     return app

@@ -9,8 +9,9 @@ import orjson
 
 from adapters.http.metrics import CONTENT_TYPE
 from adapters.http.models import NoQuery
-from adapters.http.problems import PROBLEM_JSON, problem_body
+from adapters.http.problems import FAULT_TYPES, PROBLEM_JSON, problem_body
 from adapters.http.validation import parse_query
+from adapters.storage_faults import FaultEpisodes, classify
 
 if TYPE_CHECKING:
     from adapters.http.metrics import Metrics
@@ -27,8 +28,9 @@ class HealthResource:
 
 
 class ReadyResource:
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, faults: FaultEpisodes | None = None) -> None:
         self._reads = reads
+        self._faults = faults or FaultEpisodes()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         parse_query(NoQuery, req.params)
@@ -37,10 +39,18 @@ class ReadyResource:
         except Exception as error:  # noqa: BLE001 - any storage failure means "not ready"
             resp.status = falcon.HTTP_503
             resp.content_type = PROBLEM_JSON
-            resp.data = problem_body(503, f"storage unreachable: {type(error).__name__}")
+            cause = classify(error)  # the reason itself goes to the log, not to the world
+            resp.data = problem_body(503, cause.value, type=FAULT_TYPES[cause])
             return
         lag = head - position
         body = {"position": position, "head": head, "lag": lag}
+        fault = self._faults.check()
+        if fault is not None:
+            # Reads still work, but a load balancer should send writes elsewhere.
+            resp.status = falcon.HTTP_503
+            resp.content_type = PROBLEM_JSON
+            resp.data = problem_body(503, fault.value, type=FAULT_TYPES[fault], **body)
+            return
         if lag > MAX_READY_LAG:
             resp.status = falcon.HTTP_503
             resp.content_type = PROBLEM_JSON

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 import orjson
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.http.validation import ValidationFailed
+from adapters.lazy_service import StorageUnavailable
+from adapters.storage_faults import Fault, FaultEpisodes, classify
 from domain.ids import InvalidMilestoneId
 from domain.milestone import (
     ConcurrentUpdate,
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 def problem_body(status: int, detail: str, **extra: Any) -> bytes:
     return orjson.dumps(
         {
-            "type": "about:blank",
+            "type": extra.pop("type", "about:blank"),
             "title": falcon.code_to_http_status(status).partition(" ")[2],
             "status": status,
             "detail": detail,
@@ -70,7 +72,9 @@ def _unexpected(
     _respond(resp, 500, "the server failed to handle this request")
 
 
-def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
+def install(
+    app: falcon.App[falcon.Request, falcon.Response], faults: FaultEpisodes | None = None
+) -> None:
     """Map every error to a problem response; the handler of the nearest class wins."""
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(Exception, _unexpected)
@@ -88,6 +92,41 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     )
     reused = "this Idempotency-Key was used with a different request body"
     app.add_error_handler(IdempotencyKeyReused, _handler(409, lambda _: reused))
-    unavailable = _handler(503, lambda _: "the storage is busy or unreachable")
-    app.add_error_handler(OperationalError, unavailable)
-    app.add_error_handler(sqlite3.DatabaseError, unavailable)  # SQLite reads go direct
+    storage = _storage_fault(faults or FaultEpisodes())
+    app.add_error_handler(OperationalError, storage)
+    app.add_error_handler(InterfaceError, storage)
+    app.add_error_handler(sqlite3.DatabaseError, storage)  # SQLite reads go direct
+    app.add_error_handler(StorageUnavailable, storage)
+
+
+# The problem types of the storage's faults; README, Operations, says what each means.
+FAULT_TYPES = {
+    Fault.FULL: "urn:milestones:problem:storage-full",
+    Fault.UNWRITABLE: "urn:milestones:problem:storage-unwritable",
+    Fault.UNREACHABLE: "urn:milestones:problem:storage-unavailable",
+    Fault.OUTCOME_UNKNOWN: "urn:milestones:problem:commit-outcome-unknown",
+}
+FAULT_DETAILS = {
+    Fault.FULL: "the storage is full; writes resume when space is freed",
+    Fault.UNWRITABLE: "the database is read-only or cannot be written; reads still work",
+    Fault.UNREACHABLE: "the storage is busy or unreachable; try again shortly",
+    Fault.OUTCOME_UNKNOWN: (
+        "the connection to the database broke while this write committed, so it may or may "
+        "not have been recorded; read the resource, or retry (with the same Idempotency-Key "
+        "for a POST)"
+    ),
+}
+
+
+def _storage_fault(faults: FaultEpisodes) -> Any:
+    def handle(
+        req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
+    ) -> None:
+        fault = classify(error)
+        faults.failed(fault)
+        status = 507 if fault is Fault.FULL else 503
+        _respond(resp, status, FAULT_DETAILS[fault], type=FAULT_TYPES[fault])
+        if fault is not Fault.OUTCOME_UNKNOWN:
+            resp.set_header("Retry-After", "1")
+
+    return handle

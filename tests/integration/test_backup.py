@@ -293,6 +293,7 @@ def test_a_second_import_of_the_same_log_is_refused(source: str, database_url: s
 
 def test_importing_an_empty_log_leaves_an_empty_store(database_url: str, tmp_path: Path) -> None:
     empty = f"sqlite:///{tmp_path}/empty.db"
+    open_service(Settings(database_url=empty)).close()  # export never creates a store
     assert export(empty) == b""
     result = milestones(database_url, "import", stdin=b"")
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,166 @@
+"""What went wrong with the storage, told apart so that clients and operators see it.
+
+A full disk, a database that cannot be written and an unreachable server each get their
+own answer; each episode is logged once when it begins and once when it ends, and
+``/ready`` reports it while it lasts.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sqlite3
+import threading
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from eventsourcing.persistence import OperationalError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+# SQLite's primary result codes (the low byte of an extended code).
+SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 3, 8, 10, 13, 14
+UNWRITABLE_CODES = frozenset({SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN, SQLITE_IOERR})
+# PostgreSQL's SQLSTATEs for a full disk and a read-only server.
+PG_DISK_FULL, PG_READ_ONLY = "53100", "25006"
+# Free bytes on the database's file system at which a full disk counts as over.
+RECOVERED_FREE_BYTES = 1 << 20
+
+
+class CommitOutcomeUnknown(OperationalError):
+    """The connection broke while the transaction committed: it may or may not have."""
+
+
+class StorageUnwritable(Exception):
+    """The SQLite file or its directory cannot be written: one line naming the path."""
+
+
+class Fault(enum.Enum):
+    FULL = "the storage is full"
+    UNWRITABLE = "the database is read-only or cannot be written"
+    UNREACHABLE = "the storage is busy or unreachable"
+    OUTCOME_UNKNOWN = "the connection to the database broke while this write committed"
+
+
+def classify(error: BaseException) -> Fault:
+    """The fault behind a storage error, looking through the errors it wraps."""
+    seen: BaseException | None = error
+    while seen is not None:
+        fault = _fault_of(seen)
+        if fault is not None:
+            return fault
+        seen = seen.__cause__ or seen.__context__
+    return Fault.UNREACHABLE
+
+
+def _fault_of(error: BaseException) -> Fault | None:
+    if isinstance(error, CommitOutcomeUnknown):
+        return Fault.OUTCOME_UNKNOWN
+    if isinstance(error, StorageUnwritable):
+        return Fault.UNWRITABLE
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    sqlstate = getattr(error, "sqlstate", None)
+    # The library keeps only the text of some errors it wraps.
+    if (
+        primary == SQLITE_FULL
+        or sqlstate == PG_DISK_FULL
+        or "database or disk is full" in str(error)
+    ):
+        return Fault.FULL
+    if primary in UNWRITABLE_CODES or sqlstate == PG_READ_ONLY:
+        return Fault.UNWRITABLE
+    return None
+
+
+class FaultEpisodes:
+    """The write fault under way in this process, if any, logged once as it begins and
+    once as it ends.
+
+    ``probe`` looks at the storage without writing and says what would stop a write now
+    (None: nothing it can see); with it, ``/ready`` notices a disk that has space again,
+    or a file that became read-only before any write failed.
+    """
+
+    def __init__(self, probe: Callable[[Fault | None], Fault | None] | None = None) -> None:
+        self._probe = probe
+        self._lock = threading.Lock()
+        self.current: Fault | None = None
+        # Called as the database becomes unwritable and as it becomes writable again, to
+        # reopen connections that SQLite opened read-only meanwhile.
+        self.on_unwritable: Callable[[], None] = lambda: None
+
+    def failed(self, fault: Fault) -> None:
+        if fault not in {Fault.FULL, Fault.UNWRITABLE}:
+            return
+        with self._lock:
+            began = self.current != fault
+            if began:
+                log.error("writes fail: %s", fault.value)
+            self.current = fault
+        if began and fault is Fault.UNWRITABLE:
+            self.on_unwritable()
+
+    def succeeded(self, *_: object) -> None:
+        """A write committed: any episode is over."""
+        self._end()
+
+    def check(self) -> Fault | None:
+        """The fault that stops writes now, as far as it can be seen."""
+        if self._probe is None:
+            return self.current
+        seen = self._probe(self.current)
+        if seen is None:
+            self._end()
+        else:
+            self.failed(seen)
+        return seen
+
+    def _end(self) -> None:
+        if self.current is None:
+            return
+        with self._lock:
+            ended, self.current = self.current, None
+        if ended is not None:
+            log.error("writes work again after: %s", ended.value)
+        if ended is Fault.UNWRITABLE:
+            self.on_unwritable()
+
+
+def sqlite_probe(path: str) -> Callable[[Fault | None], Fault | None]:
+    """Whether the file and its directory can be written, and, during a full disk,
+    whether its file system has space again."""
+    file = Path(path)
+
+    def probe(current: Fault | None) -> Fault | None:
+        if not all(os.access(p, os.W_OK) for p in (file, file.parent) if p.exists()):
+            return Fault.UNWRITABLE
+        if current is Fault.FULL:
+            stats = os.statvfs(file.parent)
+            if stats.f_bavail * stats.f_frsize < RECOVERED_FREE_BYTES:
+                return Fault.FULL
+        if current is Fault.UNWRITABLE:
+            return _unwritable_now(file)
+        return None
+
+    return probe
+
+
+def _unwritable_now(file: Path) -> Fault | None:
+    """After a write failed as unwritable: whether a write transaction can begin now."""
+    try:
+        # mode=rw: opens the file for writing, never creates it.
+        uri = f"file:{quote(str(file))}?mode=rw"
+        with closing(sqlite3.connect(uri, uri=True, timeout=0.1)) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+    except sqlite3.OperationalError as error:
+        if classify(error) is Fault.UNWRITABLE:
+            return Fault.UNWRITABLE
+    return None
