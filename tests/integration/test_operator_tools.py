@@ -181,7 +181,7 @@ def test_every_help_explains_its_command() -> None:
         (("projection",), ["Inspect, verify or rebuild"]),
         (("projection", "verify"), ["1: they differ", "2: it could not run"]),
         (("projection", "status"), ["lag", "Read-only"]),
-        (("projection", "rebuild"), ["Rebuild the view"]),
+        (("projection", "rebuild"), ["Rebuild from the log", "one projection, or all"]),
         (("history",), ["events, oldest first"]),
         (("export",), ["JSON Lines", "Read-only"]),
         (("import",), ["empty store", "line number"]),
@@ -236,7 +236,7 @@ def test_a_read_only_database_can_be_exported_and_verified(
     assert "equals a replay" in verified.stdout
     status = run("projection", "status", database_url=url)
     assert status.returncode == 0, status.stderr
-    assert "lag:           0" in status.stdout
+    assert status.stdout.split("\n")[1].split() == ["milestones", "4", "0"]
     history = run("history", ids[0], "--json", database_url=url)
     assert history.returncode == 0, history.stderr
     assert [event["type"] for event in orjson.loads(history.stdout)] == ["Created", "Updated"]
