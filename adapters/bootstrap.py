@@ -14,8 +14,9 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from adapters.http.app import create_app
+from adapters.http.identity import parse_tokens
 from adapters.http.metrics import Metrics
-from adapters.http.middleware import BearerAuth, parse_tokens
+from adapters.http.middleware import BearerAuth
 from adapters.settings import Settings
 from domain.application import Milestones
 from projections.runner import catch_up
@@ -191,21 +192,27 @@ def _stderr_lines(line: bytes) -> None:
     os.write(sys.stderr.fileno(), line)
 
 
-def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
-    """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
-    settings = Settings.from_environ()
-    service = open_service(settings)
-    metrics = Metrics(service.reads)
-    service.milestones.observers.append(metrics.count_events)
-    auth = None
+def authentication(settings: Settings) -> BearerAuth | None:
+    """The bearer-token check the settings ask for; a ValueError for unusable settings (a
+    malformed tokens line is named by its number, never by its token)."""
     if settings.api_tokens is not None:
         # Configured but empty would silently leave the API open: refuse to start instead.
         tokens = parse_tokens(settings.api_tokens)
         if not tokens:
             raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
-        auth = BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
-    elif settings.metrics_require_token:
+        return BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
+    if settings.metrics_require_token:
         raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
+    return None
+
+
+def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
+    """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
+    settings = Settings.from_environ()
+    auth = authentication(settings)
+    service = open_service(settings)
+    metrics = Metrics(service.reads)
+    service.milestones.observers.append(metrics.count_events)
     return create_app(
         service.milestones,
         service.reads,
@@ -214,4 +221,6 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         auth=auth,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
+        # With tokens, the token names the actor: a client can never choose its own.
+        actor_header=settings.actor_header if auth is None else None,
     )

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import open_service
+from adapters.bootstrap import authentication, open_service
 from adapters.settings import Settings
 
 # Workers write their metrics to files here and a scrape adds them up (prometheus_client's
@@ -44,7 +44,9 @@ def on_starting(server: Any) -> None:
         directory.mkdir(parents=True)
     else:
         os.environ[METRICS_DIR] = tempfile.mkdtemp(prefix="milestones-metrics-")
-    open_service(Settings.from_environ()).close()
+    settings = Settings.from_environ()
+    authentication(settings)  # unusable token settings stop the server before it forks
+    open_service(settings).close()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -50,7 +50,7 @@ EVENT_INDEX = [
     (
         "CREATE TABLE IF NOT EXISTS event_index ("
         "position INTEGER PRIMARY KEY, milestone_id TEXT NOT NULL, project_id TEXT NOT NULL, "
-        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL)"
+        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL, actor TEXT)"
     ),
     "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
@@ -58,6 +58,9 @@ EVENT_INDEX = [
     "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
 ]
+# Created after the actor column is known to exist (see MilestonesRecorder._create_table).
+ACTOR_INDEX = "CREATE INDEX IF NOT EXISTS event_index_by_actor ON event_index (actor, position)"
+ENTRY_COLUMNS = "position, milestone_id, project_id, version, type, occurred_at, actor"
 IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
@@ -80,6 +83,15 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
         ]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        # An event index made before events recorded their actor lacks the column; its
+        # entries are of such events, so NULL is their actor.
+        c.execute("PRAGMA table_info(event_index)")
+        if "actor" not in {row[1] for row in c.fetchall()}:
+            c.execute("ALTER TABLE event_index ADD COLUMN actor TEXT")
+        c.execute(ACTOR_INDEX)
 
     def analyze(self) -> None:
         """Fresh statistics (sampled, so quick at any size): with them the planner takes the
@@ -176,7 +188,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
-        c.executemany("INSERT OR IGNORE INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+        c.executemany(
+            f"INSERT OR IGNORE INTO event_index ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            folded.entries,
+        )
 
     def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))
@@ -279,6 +294,7 @@ class SQLiteReads:
             ("i.type = ?", only.type),
             ("i.occurred_at >= ?", only.since),
             ("i.occurred_at <= ?", only.until),
+            ("i.actor = ?", only.actor),
         )
         if params:
             index = " INDEXED BY event_index_by_time" if self._few_in_time(only) else ""

@@ -42,6 +42,8 @@ EXAMPLE_EVENTS: list[dict[str, Any]] = [
         "version": 1,
         "type": "Created",
         "occurredAt": "2026-02-01T09:00:00.000Z",
+        "actor": "ci-deploy",
+        "requestId": "3f2a9c4e8b1d4f6a9e0c7b5d2a1f8e6c",
         "payload": {k: v for k, v in EXAMPLE_CREATED.items() if k not in {"id", "createdAt"}},
     },
     {
@@ -49,6 +51,8 @@ EXAMPLE_EVENTS: list[dict[str, Any]] = [
         "version": 2,
         "type": "StatusChanged",
         "occurredAt": "2026-02-19T10:30:00.000Z",
+        "actor": "alice@example.com",
+        "requestId": "9b7e1d2c4a6f4e8d8c3b2a1f0e9d8c7b",
         "payload": {"from": "pending", "to": "reached", "reachedAt": "2026-02-19T10:30:00.000Z"},
     },
 ]
@@ -65,6 +69,7 @@ PARAMETER_EXAMPLES = {
     "type": "StatusChanged",
     "since": "2026-02-01T00:00:00Z",
     "until": "2026-03-01T00:00:00Z",
+    "actor": "alice@example.com",
 }
 # Each named schema's example; each body's example is one of these.
 SCHEMA_EXAMPLES: dict[str, Any] = {
