@@ -1,8 +1,10 @@
 """Export the event log as JSON Lines, and import such a file into an empty store.
 
 A line is an event as the feed shows it: position, milestoneId, version, type,
-occurredAt, payload. Ids, versions and times survive a round trip exactly, on either
-backend, because occurredAt is stored at millisecond precision in the first place.
+occurredAt, actor, requestId, payload. Ids, versions, times, actors and request ids
+survive a round trip exactly, on either backend, because occurredAt is stored at
+millisecond precision in the first place. A line without actor or requestId (from an
+export made before events had them) imports with both null.
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ def domain_event(event: dict[str, Any]) -> Milestone.Event:
             "to_status": Status(payload["to"]),
             "reached_at": _instant(payload["reachedAt"]),
         }
+    # Who made it, exactly as recorded; a line exported before events had them has neither.
+    fields |= {"actor": event.get("actor"), "request_id": event.get("requestId")}
     event_class: type[Milestone.Event] = EVENT_CLASSES[kind]
     return event_class(
         originator_id=from_public_id(event["milestoneId"]),

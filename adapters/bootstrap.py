@@ -15,8 +15,9 @@ from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.utils import Environment
 
 from adapters.http.app import create_app
+from adapters.http.identity import parse_tokens
 from adapters.http.metrics import Metrics
-from adapters.http.middleware import BearerAuth, parse_tokens
+from adapters.http.middleware import BearerAuth
 from adapters.lazy_service import LazyService, StorageUnavailable, lazy_application, lazy_reads
 from adapters.settings import Settings
 from adapters.storage_faults import Fault, FaultEpisodes, StorageUnwritable, sqlite_probe
@@ -308,9 +309,24 @@ def _stderr_lines(line: bytes) -> None:
     os.write(sys.stderr.fileno(), line)
 
 
+def authentication(settings: Settings) -> BearerAuth | None:
+    """The bearer-token check the settings ask for; a ValueError for unusable settings (a
+    malformed tokens line is named by its number, never by its token)."""
+    if settings.api_tokens is not None:
+        # Configured but empty would silently leave the API open: refuse to start instead.
+        tokens = parse_tokens(settings.api_tokens)
+        if not tokens:
+            raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
+        return BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
+    if settings.metrics_require_token:
+        raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
+    return None
+
+
 def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
     settings = Settings.from_environ()
+    auth = authentication(settings)
     # Opened on first use, so that a worker boots and answers while the database is down.
     faults = FaultEpisodes(_probe(settings))
 
@@ -323,15 +339,6 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     metrics = Metrics(reads)
     with suppress(StorageUnavailable):
         lazy.get()
-    auth = None
-    if settings.api_tokens is not None:
-        # Configured but empty would silently leave the API open: refuse to start instead.
-        tokens = parse_tokens(settings.api_tokens)
-        if not tokens:
-            raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
-        auth = BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
-    elif settings.metrics_require_token:
-        raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
     return create_app(
         lazy_application(lazy),
         reads,
@@ -341,6 +348,8 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
         faults=faults,
+        # With tokens, the token names the actor: a client can never choose its own.
+        actor_header=settings.actor_header if auth is None else None,
     )
 
 

@@ -171,11 +171,14 @@ def history(store: Store, args: argparse.Namespace) -> int:
     if args.json:
         print(_json(events))
         return 0
-    print(f"{'version':>7}  {'occurredAt':<24}  {'type':<13}  payload")
-    for event in events:
+    # The actor column is as wide as the longest actor; "-" for one the event did not record.
+    actors = [event["actor"] or "-" for event in events]
+    width = max(len("actor"), *map(len, actors))
+    print(f"{'version':>7}  {'occurredAt':<24}  {'type':<13}  {'actor':<{width}}  payload")
+    for event, actor in zip(events, actors, strict=True):
         print(
             f"{event['version']:>7}  {event['occurredAt']:<24}  {event['type']:<13}  "
-            f"{_json(event['payload'])}"
+            f"{actor:<{width}}  {_json(event['payload'])}"
         )
     return 0
 

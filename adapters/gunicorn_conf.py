@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import StorageUnwritable, check_storage, open_service
+from adapters.bootstrap import StorageUnwritable, authentication, check_storage, open_service
 from adapters.lazy_service import one_line
 from adapters.settings import Settings
 
@@ -48,6 +48,7 @@ def on_starting(server: Any) -> None:
     settings = Settings.from_environ()
     try:
         check_storage(settings)
+        authentication(settings)  # unusable token settings stop the server before it forks
     except (ValueError, StorageUnwritable) as error:
         # gunicorn prints a RuntimeError as one line and exits 1.
         raise RuntimeError(one_line(error)) from error

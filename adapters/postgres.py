@@ -139,8 +139,12 @@ EVENT_INDEX = [
     _ddl(
         "CREATE TABLE IF NOT EXISTS event_index ("
         "position bigint PRIMARY KEY, milestone_id text NOT NULL, project_id text NOT NULL, "
-        'version bigint NOT NULL, type text NOT NULL, occurred_at text COLLATE "C" NOT NULL)'
+        'version bigint NOT NULL, type text NOT NULL, occurred_at text COLLATE "C" NOT NULL, '
+        "actor text)"
     ),
+    # An event index made before events recorded their actor lacks the column; its entries
+    # are of such events, so NULL is their actor.
+    _ddl("ALTER TABLE event_index ADD COLUMN IF NOT EXISTS actor text"),
     _ddl(
         "CREATE INDEX IF NOT EXISTS event_index_by_milestone "
         "ON event_index (milestone_id, position)"
@@ -149,7 +153,9 @@ EVENT_INDEX = [
     # A rare type (Deleted) would otherwise mean a scan of the whole log.
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)"),
     _ddl("CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)"),
+    _ddl("CREATE INDEX IF NOT EXISTS event_index_by_actor ON event_index (actor, position)"),
 ]
+ENTRY_COLUMNS = "position, milestone_id, project_id, version, type, occurred_at, actor"
 IDEMPOTENCY_KEYS = _ddl(
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key text PRIMARY KEY, fingerprint text NOT NULL, milestone_id text NOT NULL)"
@@ -206,7 +212,6 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         self.sql_create_statements.extend(
             [_transitions_table(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
-
         # Per thread: whether the transaction being written has reached its commit.
         self._committing = threading.local()
 
@@ -457,7 +462,7 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
         c.executemany(
-            "INSERT INTO event_index VALUES (%s, %s, %s, %s, %s, %s) "
+            f"INSERT INTO event_index ({ENTRY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
             "ON CONFLICT (position) DO NOTHING",
             folded.entries,
         )
@@ -586,6 +591,7 @@ class PostgresReads:
             ("i.type = %s", only.type),
             ("i.occurred_at >= %s", only.since),
             ("i.occurred_at <= %s", only.until),
+            ("i.actor = %s", only.actor),
         )
         if params:
             sql = (

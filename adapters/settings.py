@@ -27,8 +27,11 @@ class Settings:
     storage_timeout: float = 5.0
     # Seconds a client may take to send a request body before it gets a 408.
     body_timeout: float = 10.0
-    # Bearer tokens, one a line ("TOKEN" or "TOKEN read-only"); None: no authentication.
+    # Bearer tokens, one a line ("TOKEN NAME", "TOKEN NAME read-only", or the older "TOKEN"
+    # and "TOKEN read-only"); None: no authentication.
     api_tokens: str | None = None
+    # The header an authenticating proxy names the caller in; used only without tokens.
+    actor_header: str | None = None
     metrics_require_token: bool = False
     cors_origins: tuple[str, ...] = field(default=())
     access_log: bool = True
@@ -56,6 +59,7 @@ class Settings:
             body_timeout=number("MILESTONES_BODY_TIMEOUT", cls.body_timeout),
             storage_timeout=number("MILESTONES_STORAGE_TIMEOUT", cls.storage_timeout),
             api_tokens=tokens,
+            actor_header=environ.get("MILESTONES_ACTOR_HEADER") or None,
             metrics_require_token=flag("MILESTONES_METRICS_REQUIRE_TOKEN", default=False),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             access_log=flag("MILESTONES_ACCESS_LOG", default=True),

@@ -81,7 +81,7 @@ EVENT_INDEX = [
     (
         "CREATE TABLE IF NOT EXISTS event_index ("
         "position INTEGER PRIMARY KEY, milestone_id TEXT NOT NULL, project_id TEXT NOT NULL, "
-        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL)"
+        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL, actor TEXT)"
     ),
     "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
     "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
@@ -111,6 +111,11 @@ TRANSITION_INDEXES = [
         f"ON {TRANSITIONS_TABLE} (milestone_id, position)"
     ),
 ]
+
+
+# Created after the actor column is known to exist (see MilestonesRecorder._create_table).
+ACTOR_INDEX = "CREATE INDEX IF NOT EXISTS event_index_by_actor ON event_index (actor, position)"
+ENTRY_COLUMNS = "position, milestone_id, project_id, version, type, occurred_at, actor"
 IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
@@ -164,6 +169,12 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             self._add_find_keys(c)
         for statement in VIEW_INDEXES:  # after the columns they index exist
             c.execute(statement)
+        # An event index made before events recorded their actor lacks the column; its
+        # entries are of such events, so NULL is their actor.
+        c.execute("PRAGMA table_info(event_index)")
+        if "actor" not in {row[1] for row in c.fetchall()}:
+            c.execute("ALTER TABLE event_index ADD COLUMN actor TEXT")
+        c.execute(ACTOR_INDEX)
 
     def _add_find_keys(self, c: SQLiteCursor) -> None:
         """Give a view written before finding existed its keys and words, from its documents."""
@@ -323,7 +334,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
-        c.executemany("INSERT OR IGNORE INTO event_index VALUES (?, ?, ?, ?, ?, ?)", folded.entries)
+        c.executemany(
+            f"INSERT OR IGNORE INTO event_index ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            folded.entries,
+        )
 
     def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))
@@ -465,6 +479,7 @@ class SQLiteReads:
             ("i.type = ?", only.type),
             ("i.occurred_at >= ?", only.since),
             ("i.occurred_at <= ?", only.until),
+            ("i.actor = ?", only.actor),
         )
         if params:
             index = " INDEXED BY event_index_by_time" if self._few_in_time(only) else ""

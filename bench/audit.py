@@ -1,7 +1,8 @@
 """``python -m bench.audit``: the audit and replay figures, on one large SQLite log.
 
 - time travel (``?version=9999``) and a PATCH on a milestone with 10,000 events;
-- a page of the event feed, unfiltered and with each filter, over 1,000,000 events;
+- a page of the event feed, unfiltered and with each filter (``actor`` too: one of the
+  bulk load's 50 actors, so 1 in 50 events), over 1,000,000 events;
 - a full rebuild of the view from that log, in events/s;
 - a project's summary (1,000 milestones) and a 365-point daily progress series (a project
   with 10,000 events), and what the progress projection costs writes.
@@ -20,11 +21,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 
 from bench import insights
-from bench.load import build_project_database
+from bench.load import build_project_database, bulk_actor
 from bench.rebuild import rebuild
 from bench.services import HOST, project_spec, running
 
@@ -121,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
                 "feed, since (recent)": f"since={since}",
                 "feed, until (early)": f"until={until}&after=1000",
                 "feed, projectId + type": "projectId=bulk_00500&type=Updated",
+                "feed, actor (1 in 50 events)": f"actor={quote(bulk_actor(7))}&after=500000",
+                "feed, actor + type": f"actor={quote(bulk_actor(7))}&type=StatusChanged",
+                "feed, actor (absent)": "actor=nobody",
             }
             print(f"\n{args.events:,} events; long stream {long_id} ({LONG_STREAM:,} events)\n")
             samples = [_timed(port, "GET", version) for _ in range(args.samples)]

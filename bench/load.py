@@ -22,6 +22,13 @@ _SEED_CLIENTS = 4  # enough to keep two workers busy; writes serialise in SQLite
 CHANGES_PER_BULK_MILESTONE = 9
 # Milestones per save(*aggregates): one transaction of ~10,000 events, quick and bounded.
 BULK_BATCH = 1_000
+# Each bulk milestone is made and changed by one of this many actors, in turn.
+BULK_ACTORS = 50
+
+
+def bulk_actor(number: int) -> str:
+    """The actor of the bulk milestone of this number."""
+    return f"user_{number % BULK_ACTORS:02d}@example.com"
 
 
 class SeedFailed(RuntimeError):
@@ -97,6 +104,7 @@ def build_project_database(path: Path, total_events: int) -> LoadStats:
     # Imported here: only this part of the bench runs the project's code in-process.
     from adapters.bootstrap import open_service  # noqa: PLC0415
     from adapters.settings import Settings  # noqa: PLC0415
+    from domain.caller import Caller  # noqa: PLC0415
     from domain.milestone import Milestone, Status  # noqa: PLC0415
 
     started = time.perf_counter()
@@ -112,19 +120,23 @@ def build_project_database(path: Path, total_events: int) -> LoadStats:
             batch: list[Milestone] = []
             while len(batch) < BULK_BATCH and events < total_events:
                 number = milestones
+                caller = Caller(bulk_actor(number), f"bulk-{number}")
                 milestone = Milestone.create(
                     project_id=f"bulk_{number // MILESTONES_PER_PROJECT:05d}",
                     title=f"Bulk milestone {number}",
                     description="Loaded by the benchmark: an ordinary description of a "
                     "deliverable, reviewed and agreed.",
                     due_date="2026-09-30",
+                    caller=caller,
                 )
                 changes = min(CHANGES_PER_BULK_MILESTONE, total_events - events - 1)
                 for change in range(changes):
                     if change % 2 == 0:
-                        milestone.update(title=f"Bulk milestone {number} revision {change}")
+                        title = f"Bulk milestone {number} revision {change}"
+                        milestone.update(title=title, caller=caller)
                     else:
-                        milestone.update(status=statuses[(change // 2 + 1) % len(statuses)])
+                        status = statuses[(change // 2 + 1) % len(statuses)]
+                        milestone.update(status=status, caller=caller)
                 batch.append(milestone)
                 events += 1 + changes
                 milestones += 1

@@ -11,6 +11,7 @@ import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from domain.caller import ANONYMOUS, Caller
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import (
     ConcurrentUpdate,
@@ -70,20 +71,24 @@ class Milestones(Application[Any]):
         description: str = "",
         status: Status | None = None,
         due_date: str | None = None,
+        caller: Caller = ANONYMOUS,
     ) -> Milestone:
-        milestone = _new_milestone(project_id, title, description, status, due_date)
+        milestone = _new_milestone(project_id, title, description, status, due_date, caller=caller)
         self.save(milestone)
         return milestone
 
-    def create_once(self, key: str, command: Mapping[str, Any]) -> Milestone:
+    def create_once(
+        self, key: str, command: Mapping[str, Any], caller: Caller = ANONYMOUS
+    ) -> Milestone:
         """What ``create(**command)`` makes, once per idempotency key.
 
         The first call records the key with the milestone; a retry with the same command
         gets the milestone as that first call made it, and nothing is recorded; the key
-        with another command raises IdempotencyKeyReused.
+        with another command raises IdempotencyKeyReused. Who calls is not part of the
+        command: the first caller's Created event is the one that stays.
         """
         fingerprint = request_fingerprint(command)
-        milestone = _new_milestone(**command)
+        milestone = _new_milestone(**command, caller=caller)
         try:
             self.save(milestone, idempotency_keys=[IdempotencyKey(key, fingerprint, milestone.id)])
         except IntegrityError:
@@ -103,11 +108,18 @@ class Milestones(Application[Any]):
         changes: dict[str, Any],
         *,
         if_version: Container[int] | None = None,
+        caller: Caller = ANONYMOUS,
     ) -> Milestone:
-        return self._change(milestone_id, lambda m: m.update(**changes), if_version)
+        return self._change(milestone_id, lambda m: m.update(**changes, caller=caller), if_version)
 
-    def delete(self, milestone_id: UUID, *, if_version: Container[int] | None = None) -> Milestone:
-        return self._change(milestone_id, Milestone.delete, if_version)
+    def delete(
+        self,
+        milestone_id: UUID,
+        *,
+        if_version: Container[int] | None = None,
+        caller: Caller = ANONYMOUS,
+    ) -> Milestone:
+        return self._change(milestone_id, lambda m: m.delete(caller), if_version)
 
     def get(self, milestone_id: UUID, version: int | None = None) -> Milestone:
         try:
@@ -172,6 +184,8 @@ def _new_milestone(
     description: str = "",
     status: Status | None = None,
     due_date: str | None = None,
+    *,
+    caller: Caller = ANONYMOUS,
 ) -> Milestone:
     return Milestone.create(
         project_id=project_id,
@@ -179,4 +193,5 @@ def _new_milestone(
         description=description,
         status=status or Status.PENDING,
         due_date=due_date,
+        caller=caller,
     )

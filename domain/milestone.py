@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
+from domain.caller import ANONYMOUS, Caller
 from domain.ids import new_milestone_uuid
 
 if TYPE_CHECKING:
@@ -76,8 +77,19 @@ def format_instant(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _who_was_not_recorded(state: dict[str, Any]) -> None:
+    """The upcast of a record from before events carried who made them."""
+    state["actor"] = None
+    state["request_id"] = None
+
+
 class Milestone(Aggregate):
     class Event(Aggregate.Event):
+        # Who made the change and in which request: facts recorded with the event, decided
+        # by the caller's adapter, never by the aggregate.
+        actor: str | None
+        request_id: str | None
+
         @staticmethod
         def create_timestamp() -> datetime:
             return utc_now()
@@ -85,7 +97,8 @@ class Milestone(Aggregate):
     class Created(Event, Aggregate.Created):
         # Version 2 added reached_at, for milestones created as reached. Version 1 records
         # could only create milestones that were not reached, so theirs is null.
-        class_version = 2
+        # Version 3 added actor and request_id; older records did not know them.
+        class_version = 3
 
         project_id: str
         title: str
@@ -98,23 +111,35 @@ class Milestone(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["reached_at"] = None
 
+        upcast_v2_v3 = staticmethod(_who_was_not_recorded)
+
     class Updated(Event):
+        # Version 2 added actor and request_id.
+        class_version = 2
         changes: dict[str, Any]
+        upcast_v1_v2 = staticmethod(_who_was_not_recorded)
 
         def apply(self, aggregate: Any) -> None:
             for name, value in self.changes.items():
                 setattr(aggregate, name, value)
 
     class StatusChanged(Event):
+        # Version 2 added actor and request_id.
+        class_version = 2
         from_status: Status
         to_status: Status
         reached_at: datetime | None
+        upcast_v1_v2 = staticmethod(_who_was_not_recorded)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = Status(self.to_status)
             aggregate.reached_at = self.reached_at
 
     class Deleted(Event):
+        # Version 2 added actor and request_id.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_who_was_not_recorded)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.deleted = True
 
@@ -146,6 +171,7 @@ class Milestone(Aggregate):
         status: Status = Status.PENDING,
         due_date: str | None = None,
         milestone_id: UUID | None = None,
+        caller: Caller = ANONYMOUS,
     ) -> Milestone:
         # One clock reading is the event time, the createdAt, the id's time and,
         # for a milestone created as reached, its reachedAt.
@@ -162,9 +188,12 @@ class Milestone(Aggregate):
             status=status,
             due_date=due_date,
             reached_at=now if status is Status.REACHED else None,
+            **caller.recorded(),
         )
 
-    def update(self, *, status: Status | None = None, **fields: Any) -> None:
+    def update(
+        self, *, status: Status | None = None, caller: Caller = ANONYMOUS, **fields: Any
+    ) -> None:
         """Change any of the EDITABLE fields and the status; unchanged values are no change."""
         self._refuse_if_deleted()
         unknown = set(fields) - set(EDITABLE)
@@ -173,15 +202,15 @@ class Milestone(Aggregate):
             raise TypeError(msg)
         changes = {name: value for name, value in fields.items() if getattr(self, name) != value}
         if changes:
-            self.trigger_event(self.Updated, changes=changes)
+            self.trigger_event(self.Updated, changes=changes, **caller.recorded())
         if status is not None and status != self.status:
-            self._change_status(Status(status))
+            self._change_status(Status(status), caller)
 
-    def delete(self) -> None:
+    def delete(self, caller: Caller = ANONYMOUS) -> None:
         self._refuse_if_deleted()
-        self.trigger_event(self.Deleted)
+        self.trigger_event(self.Deleted, **caller.recorded())
 
-    def _change_status(self, status: Status) -> None:
+    def _change_status(self, status: Status, caller: Caller) -> None:
         now = utc_now()
         # reachedAt is a fact of event time: the first StatusChanged to reached sets it,
         # leaving reached keeps it, reaching again keeps the first value.
@@ -194,6 +223,7 @@ class Milestone(Aggregate):
             from_status=self.status,
             to_status=status,
             reached_at=reached_at,
+            **caller.recorded(),
         )
 
     def _refuse_if_deleted(self) -> None:

@@ -35,8 +35,13 @@ def wire_name(attribute: str) -> str:
 
 
 def _own_fields(event_class: type) -> dict[str, Any]:
-    """The fields an event class adds to the library's, in their order, with their types."""
-    inherited = {field.name for field in dataclasses.fields(Aggregate.Created)}
+    """The fields an event class adds to the library's and to what every milestone event
+    records (who made it), in their order, with their types."""
+    inherited = {
+        field.name
+        for base in (Aggregate.Created, Milestone.Event)
+        for field in dataclasses.fields(base)
+    }
     hints = typing.get_type_hints(event_class)
     return {
         field.name: hints[field.name]

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 def event_document(public_id: str, version: int, topic: str, stored: bytes) -> Document:
-    """``{milestoneId, version, type, occurredAt, payload}`` of one stored record."""
+    """``{milestoneId, version, type, occurredAt, actor, requestId, payload}`` of one stored
+    record; ``actor`` and ``requestId`` are None for records from before events had them."""
     state = decode(topic, stored)
     kind = event_type(topic)
     return {
@@ -20,6 +21,8 @@ def event_document(public_id: str, version: int, topic: str, stored: bytes) -> D
         "version": version,
         "type": kind,
         "occurredAt": stored_instant(state["timestamp"]),
+        "actor": state["actor"],
+        "requestId": state["request_id"],
         "payload": _payload(kind, state),
     }
 

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 Row = tuple[int, "Document | None"]  # version, document (None once deleted)
-# position, milestone, project, version, type, occurredAt: what the event feed filters on
-Entry = tuple[int, str, str, int, str, str]
+# position, milestone, project, version, type, occurredAt, actor: what the feed filters on
+Entry = tuple[int, str, str, int, str, str, str | None]
 
 _STATUS, _REACHED_AT = WIRE_NAMES["status"], WIRE_NAMES["reached_at"]
 
@@ -86,7 +86,9 @@ def fold(
         if index:
             project_id = (after or before or {}).get("projectId", "")
             occurred_at = stored_instant(state["timestamp"])
-            folded.entries.append((position, public_id, project_id, version, kind, occurred_at))
+            folded.entries.append(
+                (position, public_id, project_id, version, kind, occurred_at, state["actor"])
+            )
     folded.rows = {
         public_id: (version, documents[public_id]) for public_id, version in versions.items()
     }

@@ -71,6 +71,7 @@ class EventFilter:
     type: str | None = None
     since: str | None = None  # instants in their canonical text form compare as text
     until: str | None = None
+    actor: str | None = None
 
 
 class Reads(Protocol):

@@ -9,6 +9,7 @@ import orjson
 
 from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
@@ -47,13 +48,20 @@ def create_app(
     cors_origins: Sequence[str] = (),
     body_timeout: float = 10.0,
     faults: FaultEpisodes | None = None,
+    actor_header: str | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """The WSGI application over ready-built parts."""
+    """The WSGI application over ready-built parts.
+
+    The actor of a request is its token's name under ``auth``; without ``auth``, the value
+    of ``actor_header`` (set by an authenticating proxy), if named.
+    """
     middleware: list[Any] = [RequestContext(metrics, access_log)]
     if cors_origins:
         middleware.append(_Cors(allow_origins=list(cors_origins), expose_headers=_EXPOSED))
     if auth is not None:
         middleware.append(auth)
+    elif actor_header is not None:
+        middleware.append(ActorHeader(actor_header))
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=middleware)
     json_handler = falcon.media.JSONHandler(dumps=orjson.dumps, loads=orjson.loads)
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler

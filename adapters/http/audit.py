@@ -46,6 +46,7 @@ class EventsResource:
             type=query.type,
             since=query.since,
             until=query.until,
+            actor=query.actor,
         )
         records = self._reads.events(query.after, query.limit, only)
         events = [

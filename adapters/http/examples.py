@@ -42,6 +42,8 @@ EXAMPLE_EVENTS: list[dict[str, Any]] = [
         "version": 1,
         "type": "Created",
         "occurredAt": "2026-02-01T09:00:00.000Z",
+        "actor": "ci-deploy",
+        "requestId": "3f2a9c4e8b1d4f6a9e0c7b5d2a1f8e6c",
         "payload": {k: v for k, v in EXAMPLE_CREATED.items() if k not in {"id", "createdAt"}},
     },
     {
@@ -49,6 +51,8 @@ EXAMPLE_EVENTS: list[dict[str, Any]] = [
         "version": 2,
         "type": "StatusChanged",
         "occurredAt": "2026-02-19T10:30:00.000Z",
+        "actor": "alice@example.com",
+        "requestId": "9b7e1d2c4a6f4e8d8c3b2a1f0e9d8c7b",
         "payload": {"from": "pending", "to": "reached", "reachedAt": "2026-02-19T10:30:00.000Z"},
     },
 ]
@@ -74,6 +78,7 @@ PARAMETER_EXAMPLES = {
     "cursor": "WyIyMDI1LTEyLTE1VDAwOjAwOjAwLjAwMDAwMCIsIm1zXzAxSzhaQUE3TTBFRUdTWUJIWDlIRFBNWUM4Il0"
     ".Nl0lmzvMlOQ5waeV",
     "interval": "week",
+    "actor": "alice@example.com",
 }
 EXAMPLE_SUMMARY = {
     "projectId": "proj_01",

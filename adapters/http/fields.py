@@ -23,6 +23,7 @@ from domain.milestone import Status, format_instant
 MAX_POSITION = 2**62
 MAX_PAGE = 1000
 MAX_DESCRIPTION = 10_000
+MAX_ACTOR = 200  # a token's name is at most 64; a proxy's header value at most this
 
 # --- Patterns: what the document publishes and what the checks match -----------------------
 # Character classes are spelled out: in some regex dialects ``\d`` and ``\s`` are Unicode-wide.
@@ -264,6 +265,13 @@ def _milestone_id(value: Any) -> str:
     return text
 
 
+def _actor_filter(value: Any) -> str:
+    text = _single(value)
+    if len(text) > MAX_ACTOR:
+        _fail(f"must be at most {MAX_ACTOR} characters")
+    return text
+
+
 # --- Field types ----------------------------------------------------------------------------
 
 
@@ -323,6 +331,27 @@ Instant = Annotated[str, _string(format="date-time", pattern=INSTANT_PATTERN, de
 Version = Annotated[int, Field(ge=1, le=MAX_POSITION)]
 Position = Annotated[int, Field(ge=1, le=MAX_POSITION)]
 Count = Annotated[int, Field(ge=0)]
+Actor = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_ACTOR}, {"type": "null"}],
+            "description": "Who recorded the event: the bearer token's name, or the value of "
+            "the header the operator's authenticating proxy sets; null when the service did "
+            "not know (no tokens, no such header) and for events recorded before actors were.",
+        }
+    ),
+]
+RequestId = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}],
+            "description": "The `X-Request-Id` of the request that recorded the event; null "
+            "for events recorded before request ids were.",
+        }
+    ),
+]
 # Accepted and dropped, whatever the value, so that a client can send back a whole milestone.
 Ignored = Annotated[Any, WithJsonSchema({})]
 
@@ -331,6 +360,9 @@ ProjectFilter = Annotated[str, PlainValidator(_single), _string(minLength=1)]
 StatusFilter = Annotated[Status, _choice(Status)]
 TypeFilter = Annotated[EventType, _choice(EventType)]
 IntervalParam = Annotated[Interval, _choice(Interval)]
+ActorFilter = Annotated[
+    str, PlainValidator(_actor_filter), _string(minLength=1, maxLength=MAX_ACTOR)
+]
 MilestoneFilter = Annotated[
     str, PlainValidator(_milestone_id), _string(pattern=MILESTONE_ID_PATTERN)
 ]

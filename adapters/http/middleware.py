@@ -16,6 +16,7 @@ from domain.milestone import format_instant
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from adapters.http.identity import Token
     from adapters.http.metrics import Metrics
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -45,6 +46,7 @@ class RequestContext:
         ):
             request_id = os.urandom(16).hex()
         req.context.request_id = request_id
+        req.context.actor = None  # until authentication or the proxy's header names one
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
@@ -76,12 +78,13 @@ class RequestContext:
 class BearerAuth:
     """Requires ``Authorization: Bearer <token>`` on /api (and optionally /metrics).
 
-    A read-only token may read but not write. Tokens are compared in constant time, each
-    one every time, and never logged.
+    A read-only token may read but not write. The token's name is the request's actor,
+    whatever else the request sends. Tokens are compared in constant time, each one every
+    time, and never logged.
     """
 
-    def __init__(self, tokens: dict[str, bool], *, protect_metrics: bool) -> None:
-        self._tokens = [(token.encode(), read_only) for token, read_only in tokens.items()]
+    def __init__(self, tokens: dict[str, Token], *, protect_metrics: bool) -> None:
+        self._tokens = [(token.encode(), named) for token, named in tokens.items()]
         self._protect_metrics = protect_metrics
 
     def process_resource(
@@ -94,37 +97,21 @@ class BearerAuth:
         if not protected or req.method == "OPTIONS":  # CORS preflights carry no credentials
             return
         scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
-        read_only = self._access(token.strip()) if scheme.lower() == "bearer" else None
-        if read_only is None:
+        found = self._access(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
             raise falcon.HTTPUnauthorized(
                 description="a valid bearer token is required",
                 challenges=['Bearer realm="milestones"'],
             )
-        if read_only and req.method not in SAFE_METHODS:
+        if found.read_only and req.method not in SAFE_METHODS:
             raise falcon.HTTPForbidden(description="this token may only read")
+        req.context.actor = found.name
 
-    def _access(self, token: str) -> bool | None:
-        """Whether the token is read-only; None for an unknown token."""
+    def _access(self, token: str) -> Token | None:
+        """What the token stands for; None for an unknown token."""
         presented = token.encode()
-        found: bool | None = None
-        for candidate, read_only in self._tokens:
+        found: Token | None = None
+        for candidate, named in self._tokens:
             if hmac.compare_digest(candidate, presented):
-                found = read_only
+                found = named
         return found
-
-
-def parse_tokens(text: str) -> dict[str, bool]:
-    """Tokens, one a line: ``TOKEN`` or ``TOKEN read-only``; blank lines and ``#`` comments.
-
-    The value is whether the token is read-only.
-    """
-    tokens = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        words = line.split("#", 1)[0].split()
-        if not words:
-            continue
-        if len(words) > 2 or (len(words) == 2 and words[1] not in {"read-only", "read-write"}):  # noqa: PLR2004
-            msg = f"token line {number}: expected 'TOKEN' or 'TOKEN read-only'"
-            raise ValueError(msg)
-        tokens[words[0]] = words[1:] == ["read-only"]
-    return tokens

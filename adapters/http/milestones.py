@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import falcon
 import orjson
 
+from adapters.http.identity import caller_of
 from adapters.http.inputs import idempotency_key, if_match, none_match, read_json
 from adapters.http.models import ListQuery, MilestoneQuery, NoQuery
 from adapters.http.paging import list_find, render
@@ -42,9 +43,9 @@ class MilestonesResource:
         command = parse_create(read_json(req, self._body_timeout))
         key = idempotency_key(req)
         if key is None:
-            milestone = self._milestones.create(**command)
+            milestone = self._milestones.create(**command, caller=caller_of(req))
         else:
-            milestone = self._milestones.create_once(key, command)
+            milestone = self._milestones.create_once(key, command, caller_of(req))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/milestones/{to_public_id(milestone.id)}"
         resp.cache_control = ["no-store"]
@@ -76,14 +77,16 @@ class MilestoneResource:
         parse_query(NoQuery, req.params)
         changes = parse_update(read_json(req, self._body_timeout))
         milestone = self._milestones.update(
-            from_public_id(milestone_id), changes, if_version=if_match(req)
+            from_public_id(milestone_id), changes, if_version=if_match(req), caller=caller_of(req)
         )
         resp.cache_control = ["no-store"]
         _send(resp, milestone)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
         parse_query(NoQuery, req.params)
-        self._milestones.delete(from_public_id(milestone_id), if_version=if_match(req))
+        self._milestones.delete(
+            from_public_id(milestone_id), if_version=if_match(req), caller=caller_of(req)
+        )
         resp.cache_control = ["no-store"]
         resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
 

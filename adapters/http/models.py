@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from adapters.http.fields import (
+    Actor,
+    ActorFilter,
     AfterParam,
     Count,
     CursorParam,
@@ -34,6 +36,7 @@ from adapters.http.fields import (
     ProjectFilter,
     ProjectId,
     ReachedAtInput,
+    RequestId,
     SearchParam,
     SortParam,
     StatusFilter,
@@ -177,6 +180,7 @@ class EventsQuery(Query):
     type: TypeFilter = _optional("Only this type of event.")
     since: LowerBoundParam = _optional("Only events that occurred at or after this instant.")
     until: InstantParam = _optional("Only events that occurred at or before this instant.")
+    actor: ActorFilter = _optional("Only events recorded by this actor (exact match).")
 
 
 class ProgressQuery(Query):
@@ -270,6 +274,8 @@ class _Event(_Model):
     milestone_id: MilestoneId
     version: Version
     occurred_at: Instant
+    actor: Actor
+    request_id: RequestId
 
 
 class CreatedEvent(_Event):

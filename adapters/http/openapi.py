@@ -343,7 +343,12 @@ def openapi_document() -> dict[str, Any]:
             "Every response carries `X-Request-Id` and `X-Content-Type-Options: nosniff`. "
             "Authentication is off by default (so the security requirements include the "
             "empty one); when the service is configured with API tokens, /api (and, if so "
-            "configured, /metrics) require `Authorization: Bearer <token>`.",
+            "configured, /metrics) require `Authorization: Bearer <token>`. Every event "
+            "records its `actor` (the token's name; without tokens, the value of the header "
+            "an authenticating proxy sets, if the operator names one, where a value that is "
+            "not 1-200 printable characters is a 400 naming the header; else null) and its "
+            "`requestId` (the request's `X-Request-Id`). With tokens, no header a client "
+            "sends chooses its actor.",
             "contact": {"name": "Milestones maintainers"},
             "license": {"name": "MIT", "identifier": "MIT"},
         },
@@ -367,7 +372,8 @@ def openapi_document() -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "Only when the service is configured with API tokens "
                     "(MILESTONES_API_TOKENS_FILE): every /api route then requires a token, "
-                    "and a read-only token may not write. Off by default.",
+                    "and a read-only token may not write. The token's name is the actor of "
+                    "the events its requests record. Off by default.",
                 }
             },
         },

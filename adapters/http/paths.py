@@ -103,7 +103,8 @@ TABLE: dict[str, list[Operation]] = {
         Operation(
             "get", "getMilestoneHistory", "audit", "A milestone's events",
             "Oldest first, also after the milestone was deleted; 404 only for an id that "
-            "never existed.",
+            "never existed. Each event names who recorded it (`actor`) and in which request "
+            "(`requestId`).",
             "200", "The events.", "History", errors=(400, 404, 503),
         ),
     ],
@@ -111,7 +112,8 @@ TABLE: dict[str, list[Operation]] = {
         Operation(
             "get", "listEvents", "audit", "The global event feed",
             "Every event of every milestone in commit order. A consumer that follows `next` "
-            "from `after=0` sees every event exactly once.",
+            "from `after=0` sees every event exactly once. `actor` finds what one caller "
+            "recorded.",
             "200", "A page of the feed.", "EventFeed", query=EventsQuery,
         ),
     ],

@@ -336,7 +336,7 @@ def test_env_server_never_logs_a_token(with_env: Server) -> None:
     [
         pytest.param("missing", None, id="missing-file"),
         pytest.param("malformed", f"{READ_WRITE} read-only extra\n", id="malformed-line"),
-        pytest.param("unknown-access", f"{READ_WRITE} admin\n", id="unknown-access"),
+        pytest.param("bad-name", f"{READ_WRITE} adm!n\n", id="bad-name"),
     ],
 )
 def test_a_broken_tokens_file_stops_the_server(

@@ -291,7 +291,9 @@ def check_history(client: testing.TestClient, model: Model) -> list[Event]:
     history: list[Event] = body["data"]
     assert body["count"] == len(history) == len(model.events)
     for version, event in enumerate(history, start=1):
-        assert list(event) == ["milestoneId", "version", "type", "occurredAt", "payload"]
+        assert list(event) == [
+            "milestoneId", "version", "type", "occurredAt", "actor", "requestId", "payload"
+        ]  # fmt: skip
         assert event["milestoneId"] == model.public_id
         assert event["version"] == version
         assert instant(event["occurredAt"]) == event["occurredAt"]

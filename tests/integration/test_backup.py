@@ -200,6 +200,8 @@ def check_log(log: bytes) -> list[dict[str, Any]]:
             "version",
             "type",
             "occurredAt",
+            "actor",
+            "requestId",
             "payload",
         ]
     positions = [event["position"] for event in events]

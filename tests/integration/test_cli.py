@@ -38,7 +38,7 @@ REBUILT = re.compile(
 )
 HISTORY_ROW = re.compile(
     r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
-    r" +(?P<payload>\{.*\})"
+    r" +(?P<actor>\S+) +(?P<payload>\{.*\})"
 )
 
 
@@ -77,23 +77,30 @@ class Populated:
 
 @pytest.fixture
 def populated(database_url: str) -> Iterator[Populated]:
-    """Three milestones made over HTTP: one patched and reached, one left alone, one deleted."""
+    """Three milestones made over HTTP: one patched and reached, one left alone, one deleted;
+    the actor named by a proxy's header, except on the second PATCH, which names none."""
     service = open_service(Settings(database_url=database_url))
-    client = testing.TestClient(create_app(service.milestones, service.reads))
+    app = create_app(service.milestones, service.reads, actor_header="X-Forwarded-User")
+    client = testing.TestClient(app)
     ids = {}
     for name in ("busy", "quiet", "gone"):
         result = client.simulate_post(
             "/api/milestones",
             json={"projectId": "proj_cli", "title": f"{name} milestone", "dueDate": "2026-03-01"},
+            headers={"X-Forwarded-User": "creator@example.com"},
         )
         assert result.status_code == 201, result.text
         ids[name] = result.json["data"]["id"]
-    for body in (
-        {"title": "Busy, renamed", "description": 'with "quotes" and spaces'},
-        {"status": "in_progress"},
-        {"status": "reached", "dueDate": None},
+    for body, who in (
+        (
+            {"title": "Busy, renamed", "description": 'with "quotes" and spaces'},
+            {"X-Forwarded-User": "editor"},
+        ),
+        ({"status": "in_progress"}, {}),
+        ({"status": "reached", "dueDate": None}, {"X-Forwarded-User": "a-much-longer-actor-name"}),
     ):
-        assert client.simulate_patch(f"/api/milestones/{ids['busy']}", json=body).status_code == 200
+        patched = client.simulate_patch(f"/api/milestones/{ids['busy']}", json=body, headers=who)
+        assert patched.status_code == 200
     assert client.simulate_delete(f"/api/milestones/{ids['gone']}").status_code == 200
     yield Populated(database_url, service, client, ids)
     service.close()
@@ -235,7 +242,7 @@ def test_history_as_a_table(populated: Populated) -> None:
     result = populated.cli("history", populated.ids["busy"])
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.decode().splitlines()
-    assert header.split() == ["version", "occurredAt", "type", "payload"]
+    assert header.split() == ["version", "occurredAt", "type", "actor", "payload"]
     parsed = []
     for row in rows:
         match = HISTORY_ROW.fullmatch(row)
@@ -245,15 +252,21 @@ def test_history_as_a_table(populated: Populated) -> None:
                 "version": int(match["version"]),
                 "occurredAt": match["occurredAt"],
                 "type": match["type"],
+                "actor": None if match["actor"] == "-" else match["actor"],
                 "payload": orjson.loads(match["payload"]),
             }
         )
     expected = [
-        {key: event[key] for key in ("version", "occurredAt", "type", "payload")}
+        {key: event[key] for key in ("version", "occurredAt", "type", "actor", "payload")}
         for event in populated.history("busy")
     ]
     assert parsed == expected
     assert len(parsed) == 5
+    # Created, Updated, StatusChanged (no actor), Updated and StatusChanged of one PATCH.
+    assert [event["actor"] for event in parsed] == [
+        "creator@example.com", "editor", None, "a-much-longer-actor-name",
+        "a-much-longer-actor-name",
+    ]  # fmt: skip
 
 
 def test_history_of_a_bad_or_unknown_id_fails(populated: Populated) -> None:

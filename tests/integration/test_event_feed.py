@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from adapters.bootstrap import Service
 
 PROBLEM = "application/problem+json"
-EVENT_KEYS = ["position", "milestoneId", "version", "type", "occurredAt", "payload"]
+EVENT_KEYS = [
+    "position", "milestoneId", "version", "type", "occurredAt", "actor", "requestId", "payload"
+]  # fmt: skip
 UNKNOWN_ID = "ms_" + "0" * 26
 Event = dict[str, Any]
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from domain.application import Milestones
 from domain.ids import to_public_id
-from domain.milestone import MilestoneDeleted, Status
+from domain.milestone import Milestone, MilestoneDeleted, Status
 from projections.document import document_of as document_of_aggregate
 from projections.events import event_document
 from projections.fold import Folded, fold
@@ -284,15 +284,19 @@ def test_a_version_1_created_record_is_upcast() -> None:
     app.create(project_id="p", title="t", due_date="2026-03-01")
     ((position, public_id, version, topic, stored),) = stored_records(app)
     state = orjson.loads(stored)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == Milestone.Created.class_version
+    # Version 1 had neither reached_at nor who made the event.
     assert state.pop("reached_at") is None
+    assert (state.pop("actor"), state.pop("request_id")) == (None, None)
     old = (position, public_id, version, topic, orjson.dumps(state))
     (row,) = fold([old], no_documents).rows.values()
     assert row == fold(stored_records(app), no_documents).rows[public_id]
     assert row[1] is not None
     assert row[1]["reachedAt"] is None
     assert list(row[1]) == KEYS
-    assert event_document(public_id, version, topic, old[4])["payload"]["reachedAt"] is None
+    document = event_document(public_id, version, topic, old[4])
+    assert document["payload"]["reachedAt"] is None
+    assert (document["actor"], document["requestId"]) == (None, None)
 
 
 def test_event_documents_of_a_history() -> None:
@@ -309,7 +313,9 @@ def test_event_documents_of_a_history() -> None:
     assert set(EVENT_TYPES) == {"Created", "Updated", "StatusChanged", "Deleted"}
     assert [e["version"] for e in history] == [1, 2, 3, 4]
     for event in history:
-        assert list(event) == ["milestoneId", "version", "type", "occurredAt", "payload"]
+        assert list(event) == [
+            "milestoneId", "version", "type", "occurredAt", "actor", "requestId", "payload"
+        ]  # fmt: skip
         assert event["milestoneId"] == public_id
         assert INSTANT.fullmatch(event["occurredAt"])
     created, updated, changed, deleted = (e["payload"] for e in history)

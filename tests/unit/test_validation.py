@@ -488,6 +488,7 @@ def test_no_parameters_are_the_defaults() -> None:
         "type": None,
         "since": None,
         "until": None,
+        "actor": None,
     }
     assert parse_query(MilestoneQuery, {}).model_dump() == {"version": None, "as_of": None}
 
@@ -507,6 +508,7 @@ def test_every_bad_feed_parameter_is_named_in_one_failure() -> None:
         "type": "Renamed",
         "since": "soon",
         "until": ["2026-01-01T00:00Z", "2026-02-01T00:00Z"],
+        "actor": "a" * 201,
         "colour": "red",
     }
     assert query_errors(EventsQuery, params) == {
@@ -517,6 +519,7 @@ def test_every_bad_feed_parameter_is_named_in_one_failure() -> None:
         "type": "must be one of Created, Deleted, StatusChanged, Updated",
         "since": "must be an ISO 8601 date-time with offset",
         "until": "must be given at most once",
+        "actor": "must be at most 200 characters",
         "colour": UNKNOWN,
     }
 
@@ -541,6 +544,15 @@ def test_feed_bounds_in_the_form_stored_instants_compare_in() -> None:
     # A lower bound rounds up to the next whole millisecond, an upper one down.
     assert (query.since, query.until) == ("2026-02-19T10:30:00.124Z", "2026-02-19T10:30:00.123Z")
     assert parse_query(EventsQuery, {"type": "StatusChanged"}).type == "StatusChanged"
+
+
+def test_the_feed_actor_filter_is_an_exact_name() -> None:
+    assert parse_query(EventsQuery, {"actor": "alice@example.com"}).actor == "alice@example.com"
+    assert parse_query(EventsQuery, {"actor": "a" * 200}).actor == "a" * 200
+    assert query_errors(EventsQuery, {"actor": ""}) == {"actor": "must not be empty"}
+    assert query_errors(EventsQuery, {"actor": ["a", "b"]}) == {
+        "actor": "must be given at most once"
+    }
 
 
 def test_a_milestone_query_takes_a_version_and_an_instant_together() -> None:
