@@ -17,6 +17,7 @@ from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth, parse_tokens
 from adapters.settings import Settings
+from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
 from projections.runner import catch_up
 
@@ -40,8 +41,10 @@ class Service:
     milestones: Milestones
     reads: Reads
     store: ViewStore
+    webhooks: WebhookStore
 
     def close(self) -> None:
+        self.webhooks.close()
         self.reads.close()
         self.milestones.close()
 
@@ -182,7 +185,16 @@ def open_service(settings: Settings) -> Service:
     milestones.lookups = reads
     backend.start(milestones.recorder)
     catch_up(store)
-    return Service(milestones, reads, store)
+    return Service(milestones, reads, store, open_webhooks(settings))
+
+
+def open_webhooks(settings: Settings) -> WebhookStore:
+    """The webhook tables (subscriptions, progress, delivery log, lease), created if missing."""
+    return WebhookStore(
+        settings.database_url,
+        lock_timeout=settings.lock_timeout,
+        connect_timeout=settings.connect_timeout,
+    )
 
 
 def _stderr_lines(line: bytes) -> None:
@@ -195,7 +207,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
     settings = Settings.from_environ()
     service = open_service(settings)
-    metrics = Metrics(service.reads)
+    metrics = Metrics(service.reads, service.webhooks)
     service.milestones.observers.append(metrics.count_events)
     auth = None
     if settings.api_tokens is not None:
@@ -214,4 +226,6 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         auth=auth,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
+        webhooks=service.webhooks,
+        allow_private_webhooks=settings.webhook_allow_private,
     )

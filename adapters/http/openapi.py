@@ -196,6 +196,14 @@ def _parameters() -> dict[str, Schema]:
         "schema": {"type": "string", "pattern": MILESTONE_ID_PATTERN},
         "example": EXAMPLE_ID,
     }
+    parameters["WebhookIdPath"] = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "description": "The subscription's id; any other text is a 404.",
+        "schema": {"type": "string"},
+        "example": "wh_01KGC6WBM0EQ3TMJVCHM71YEJV",
+    }
     return parameters
 
 
@@ -282,6 +290,8 @@ def _paths() -> dict[str, Schema]:
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
+        if "{webhook_id}" in path:
+            item = {"parameters": [_ref("parameters", "WebhookIdPath")]} | item
         paths[path] = item
     return paths
 
@@ -319,6 +329,7 @@ def openapi_document() -> dict[str, Any]:
         "tags": [
             {"name": "milestones", "description": "Milestones and their current state."},
             {"name": "audit", "description": "Events: per milestone and the global feed."},
+            {"name": "webhooks", "description": "Signed, ordered delivery of events to URLs."},
             {"name": "operations", "description": "Liveness, readiness, metrics, this document."},
         ],
         "paths": _paths(),

@@ -11,6 +11,7 @@ import orjson
 from eventsourcing.persistence import OperationalError
 
 from adapters.http.validation import ValidationFailed
+from adapters.webhooks.store import WebhookNotFound
 from domain.ids import InvalidMilestoneId
 from domain.milestone import (
     ConcurrentUpdate,
@@ -78,6 +79,7 @@ def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     not_found = _handler(404, lambda _: "no milestone has this id")
     app.add_error_handler(MilestoneNotFound, not_found)
     app.add_error_handler(InvalidMilestoneId, not_found)
+    app.add_error_handler(WebhookNotFound, _handler(404, lambda _: "no webhook has this id"))
     app.add_error_handler(
         VersionMismatch,
         _handler(412, lambda e: f"If-Match does not match the current version {e.actual}"),  # type: ignore[attr-defined]

@@ -116,7 +116,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The service on a fresh SQLite file, shared by the whole module."""
     path = tmp_path_factory.mktemp("fuzz") / "milestones.db"
     service = open_service(Settings(database_url=f"sqlite:///{path}"))
-    yield create_app(service.milestones, service.reads, metrics=Metrics(service.reads))
+    yield create_app(
+        service.milestones, service.reads, metrics=Metrics(service.reads), webhooks=service.webhooks
+    )
     service.close()
 
 
@@ -152,7 +154,10 @@ def test_linked_sequences(tmp_path: Path) -> None:
             path = tmp_path / f"scenario-{next(scenarios)}.db"
             self.service = open_service(Settings(database_url=f"sqlite:///{path}"))
             self.app = create_app(
-                self.service.milestones, self.service.reads, metrics=Metrics(self.service.reads)
+                self.service.milestones,
+                self.service.reads,
+                metrics=Metrics(self.service.reads),
+                webhooks=self.service.webhooks,
             )
 
         def teardown(self) -> None:
