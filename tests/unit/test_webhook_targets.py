@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import time
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks import Webhook
@@ -54,7 +56,7 @@ def test_secrets_are_whsec_and_32_random_bytes() -> None:
     first, second = signing.new_secret(), signing.new_secret()
     assert first != second
     assert first.startswith("whsec_")
-    assert len(base64.b64decode(first.removeprefix("whsec_"))) == 32  # noqa: PLR2004
+    assert len(base64.b64decode(first.removeprefix("whsec_"))) == 32
 
 
 def test_signatures_verify_with_the_standardwebhooks_library() -> None:
@@ -62,8 +64,6 @@ def test_signatures_verify_with_the_standardwebhooks_library() -> None:
     body = b'{"position":7,"type":"Created"}'
     msg_id = signing.message_id("wh_01KGC6WBM0EQ3TMJVCHM71YEJV", 7)
     assert msg_id == "msg_01KGC6WBM0EQ3TMJVCHM71YEJV_7"
-    import time  # noqa: PLC0415
-
     headers = signing.headers(secret, msg_id, int(time.time()), body)
     assert Webhook(secret).verify(body, headers) == {"position": 7, "type": "Created"}
     assert (
@@ -71,7 +71,5 @@ def test_signatures_verify_with_the_standardwebhooks_library() -> None:
     )
 
 
-def _when(headers: dict[str, str]) -> object:
-    from datetime import UTC, datetime  # noqa: PLC0415
-
+def _when(headers: dict[str, str]) -> datetime:
     return datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
