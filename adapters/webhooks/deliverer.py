@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import orjson
@@ -25,7 +25,7 @@ from adapters.webhooks import sender
 from adapters.webhooks.store import WebhookNotFound
 from projections.events import feed_document
 from projections.ports import EventFilter
-from projections.records import event_type
+from projections.records import Record, event_type
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +44,12 @@ class DeliveryConfig:
     allow_private: bool = False
     lease_seconds: float = 3.0  # another deliverer takes over this long after one dies
     poll_seconds: float = 0.02  # how often the leader looks for new events
+
+
+@dataclass
+class _Page:
+    project_id: str | None = None
+    records: list[Record] = field(default_factory=list)
 
 
 class DeliveryMetrics:
@@ -151,10 +157,11 @@ class Deliverer:
 
     def _deliver(self, webhook_id: str) -> None:
         """Deliver one subscription's events while leading and while it stays enabled."""
+        read = _Page()  # events read ahead, kept while the filter stays the same
         with sender.new_client() as client:
             while self._leading.is_set():
                 try:
-                    if not self._step(client, webhook_id):
+                    if not self._step(client, webhook_id, read):
                         return
                 except WebhookNotFound:
                     return
@@ -162,8 +169,13 @@ class Deliverer:
                     log.exception("delivery to %s failed; trying again", webhook_id)
                     self._wait(1.0)
 
-    def _step(self, client: httpx.Client, webhook_id: str) -> bool:
-        """One attempt, or a wait for events or for the next try; False to stop the thread."""
+    def _step(self, client: httpx.Client, webhook_id: str, read: _Page) -> bool:
+        """One attempt, or a wait for events or for the next try; False to stop the thread.
+
+        ``read`` holds the events read ahead for the subscription's project filter; the
+        subscription itself is read afresh every time, so a change or a delete counts from
+        the next attempt on.
+        """
         pending = self._store.pending(webhook_id)
         sub = pending.subscription
         if not sub.enabled:
@@ -173,7 +185,7 @@ class Deliverer:
             self._wait(min(delay, 0.5))
             return True
         head = self._head
-        records = self._reads.events(sub.position, BATCH, EventFilter(project_id=sub.project_id))
+        records = self._read_ahead(read, sub.position, sub.project_id)
         wanted = [record for record in records if event_type(record[3]) in sub.types]
         if not wanted:
             last = records[-1][0] if len(records) == BATCH else max(head, sub.position)
@@ -197,3 +209,14 @@ class Deliverer:
         if recorded and self._metrics is not None:
             self._metrics.count(outcome.error, outcome.delivered, outcome.attempt)
         return recorded or self._leading.is_set()
+
+    def _read_ahead(self, read: _Page, position: int, project_id: str | None) -> list[Record]:
+        """The events after ``position`` (a page of them): from ``read`` while it has some
+        for this project filter, else from the log."""
+        if read.project_id == project_id:
+            read.records = [record for record in read.records if record[0] > position]
+            if read.records:
+                return read.records
+        read.project_id = project_id
+        read.records = self._reads.events(position, BATCH, EventFilter(project_id=project_id))
+        return read.records
