@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import orjson
@@ -30,11 +30,12 @@ from projections.records import Record, event_type
 if TYPE_CHECKING:
     import httpx
 
-    from adapters.webhooks.store import WebhookStore
+    from adapters.webhooks.store import Pending, WebhookStore
     from projections.ports import Reads
 
 log = logging.getLogger(__name__)
 BATCH = 200  # events read at once for one subscription
+REFRESH = 0.25  # seconds a subscription's thread trusts what it last read of it
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class DeliveryConfig:
 
 @dataclass
 class _Page:
+    """What one subscription's thread keeps between attempts."""
+
+    webhook_id: str
+    pending: Pending | None = None
+    refreshed: float = 0.0
     project_id: str | None = None
     records: list[Record] = field(default_factory=list)
 
@@ -157,11 +163,11 @@ class Deliverer:
 
     def _deliver(self, webhook_id: str) -> None:
         """Deliver one subscription's events while leading and while it stays enabled."""
-        read = _Page()  # events read ahead, kept while the filter stays the same
+        read = _Page(webhook_id)  # events read ahead, kept while the filter stays the same
         with sender.new_client() as client:
             while self._leading.is_set():
                 try:
-                    if not self._step(client, webhook_id, read):
+                    if not self._step(client, read):
                         return
                 except WebhookNotFound:
                     return
@@ -169,14 +175,18 @@ class Deliverer:
                     log.exception("delivery to %s failed; trying again", webhook_id)
                     self._wait(1.0)
 
-    def _step(self, client: httpx.Client, webhook_id: str, read: _Page) -> bool:
+    def _step(self, client: httpx.Client, read: _Page) -> bool:
         """One attempt, or a wait for events or for the next try; False to stop the thread.
 
-        ``read`` holds the events read ahead for the subscription's project filter; the
-        subscription itself is read afresh every time, so a change or a delete counts from
-        the next attempt on.
+        ``read`` holds the events read ahead for the subscription's project filter and the
+        subscription as last read, which is read afresh at least every ``REFRESH`` seconds
+        (so a change, a disable or a delete counts within that time) and after anything
+        but a delivery.
         """
-        pending = self._store.pending(webhook_id)
+        pending = read.pending
+        if pending is None or time.monotonic() - read.refreshed > REFRESH:
+            pending = read.pending = self._store.pending(read.webhook_id)
+            read.refreshed = time.monotonic()
         sub = pending.subscription
         if not sub.enabled:
             return False
@@ -187,8 +197,11 @@ class Deliverer:
         head = self._head
         records = self._read_ahead(read, sub.position, sub.project_id)
         wanted = [record for record in records if event_type(record[3]) in sub.types]
+        read.pending = None
         if not wanted:
-            last = records[-1][0] if len(records) == BATCH else max(head, sub.position)
+            # Every event up to the last one read was looked at; with none read (afresh,
+            # after ``head`` was), every event up to the head.
+            last = records[-1][0] if records else head
             if last > sub.position:
                 self._store.pass_over(self.holder, sub.id, sub.position, last)
             else:
@@ -208,6 +221,9 @@ class Deliverer:
         )
         if recorded and self._metrics is not None:
             self._metrics.count(outcome.error, outcome.delivered, outcome.attempt)
+        if recorded and outcome.delivered:  # the progress this thread just wrote
+            moved = replace(sub, position=outcome.position, attempt=0)
+            read.pending = replace(pending, subscription=moved, next_try=0.0, failing_since=None)
         return recorded or self._leading.is_set()
 
     def _read_ahead(self, read: _Page, position: int, project_id: str | None) -> list[Record]:

@@ -348,3 +348,15 @@ def test_patch_and_delete(hooks: Hooks, receiver: Receiver) -> None:
         assert (status, body["detail"]) == (404, "no webhook has this id")
     assert hooks.call("GET", f"{path}/deliveries")[0] == 404
     assert hooks.call("GET", "/api/webhooks")[1] == {"data": [], "count": 0}
+
+
+def test_subscriptions_stay_out_of_the_export(hooks: Hooks, receiver: Receiver) -> None:
+    """They are configuration with a secret, not history: a restore subscribes afresh."""
+    from adapters.backup import export_lines  # noqa: PLC0415
+
+    secret = hooks.subscribe(receiver.url)["secret"]
+    hooks.create()
+    exported = b"".join(export_lines(hooks.service.store))
+    assert exported.count(b"\n") == 1
+    assert secret.encode() not in exported
+    assert receiver.url.encode() not in exported
