@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from adapters.webhooks import sender
+from adapters.webhooks.committer import Committer
 from adapters.webhooks.store import WebhookNotFound
 from projections.events import feed_document
 from projections.ports import EventFilter
@@ -120,6 +121,18 @@ class Deliverer:
                 log.warning("could not release the lease", exc_info=True)
 
     def _lead(self, stop: threading.Event) -> None:
+        self._committer = Committer(
+            self._store,
+            self.holder,
+            retry=self._config.retry_seconds,
+            give_up=self._config.give_up_seconds,
+        )
+        try:
+            self._leading_until(stop)
+        finally:
+            self._committer.stop()
+
+    def _leading_until(self, stop: threading.Event) -> None:
         self._leading.set()
         renewed = time.monotonic()
         while not stop.is_set():
@@ -212,13 +225,7 @@ class Deliverer:
         outcome = sender.attempt(
             client, pending, record[0], body, allow_private=self._config.allow_private
         )
-        recorded = self._store.record(
-            self.holder,
-            pending,
-            outcome,
-            retry=self._config.retry_seconds,
-            give_up=self._config.give_up_seconds,
-        )
+        recorded = self._committer.record(pending, outcome)
         if recorded and self._metrics is not None:
             self._metrics.count(outcome.error, outcome.delivered, outcome.attempt)
         if recorded and outcome.delivered:  # the progress this thread just wrote

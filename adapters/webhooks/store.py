@@ -339,15 +339,43 @@ class WebhookStore:
     def record(
         self, holder: str, pending: Pending, outcome: Outcome, *, retry: float, give_up: float
     ) -> bool:
-        """The attempt's log row and the progress it makes, in one transaction.
+        """One attempt's outcome; see ``record_many``."""
+        return self.record_many(holder, [(pending, outcome)], retry=retry, give_up=give_up)[0]
+
+    def record_many(
+        self,
+        holder: str,
+        attempts: Sequence[tuple[Pending, Outcome]],
+        *,
+        retry: float,
+        give_up: float,
+    ) -> list[bool]:
+        """Attempts' log rows and the progress they make, in one transaction.
 
         Delivered: the position moves to the event. Failed: the next try waits twice as
         long as the one before (from ``retry``, at most an hour); after ``give_up`` seconds
-        of failing the subscription is disabled. False if the lease was lost meanwhile or
-        another deliverer moved the progress, and nothing is written.
+        of failing the subscription is disabled. An attempt is not recorded (False) if the
+        lease was lost meanwhile or another deliverer moved that progress.
         """
-        sub = pending.subscription
         holds, held = self._holds(holder)
+        with self._transaction() as c:
+            return [
+                self._record(c, (holds, held), pending, outcome, retry=retry, give_up=give_up)
+                for pending, outcome in attempts
+            ]
+
+    def _record(
+        self,
+        c: Any,
+        lease: tuple[str, tuple[Any, ...]],
+        pending: Pending,
+        outcome: Outcome,
+        *,
+        retry: float,
+        give_up: float,
+    ) -> bool:
+        holds, held = lease
+        sub = pending.subscription
         progress: tuple[int, int, float, float | None]
         if outcome.delivered:
             progress = (outcome.position, 0, 0.0, None)
@@ -355,29 +383,28 @@ class WebhookStore:
             since = pending.failing_since or outcome.at
             wait = min(retry * 2 ** (outcome.attempt - 1), 3600.0)
             progress = (sub.position, outcome.attempt, outcome.at + wait, since)
-        with self._transaction() as c:
-            moved = self._execute(
-                c,
-                "UPDATE webhook_progress SET position = ?, attempt = ?, next_try = ?, "  # noqa: S608
-                f"failing_since = ? WHERE webhook_id = ? AND position = ? AND attempt = ? "
-                f"AND {holds}",
-                (*progress, sub.id, sub.position, sub.attempt, *held),
-            )
-            if moved.rowcount != 1:
-                return False
-            at = format_instant(datetime.fromtimestamp(outcome.at, UTC))
-            self._execute(
-                c,
-                "INSERT INTO webhook_deliveries (webhook_id, position, attempt, at, status, "
-                "error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sub.id, outcome.position, outcome.attempt, at, outcome.status, outcome.error,
-                 outcome.duration_ms),
-            )  # fmt: skip
-            if (outcome.position + outcome.attempt) % 64 == 0:  # now and then, not every time
-                self._prune(c, sub.id)
-            failing_since = progress[3]
-            if failing_since is not None and outcome.at - failing_since >= give_up:
-                self._execute(c, "UPDATE webhooks SET enabled = 0 WHERE id = ?", (sub.id,))
+        moved = self._execute(
+            c,
+            "UPDATE webhook_progress SET position = ?, attempt = ?, next_try = ?, "  # noqa: S608
+            f"failing_since = ? WHERE webhook_id = ? AND position = ? AND attempt = ? "
+            f"AND {holds}",
+            (*progress, sub.id, sub.position, sub.attempt, *held),
+        )
+        if moved.rowcount != 1:
+            return False
+        at = format_instant(datetime.fromtimestamp(outcome.at, UTC))
+        self._execute(
+            c,
+            "INSERT INTO webhook_deliveries (webhook_id, position, attempt, at, status, "
+            "error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (sub.id, outcome.position, outcome.attempt, at, outcome.status, outcome.error,
+             outcome.duration_ms),
+        )  # fmt: skip
+        if (outcome.position + outcome.attempt) % 64 == 0:  # now and then, not every time
+            self._prune(c, sub.id)
+        failing_since = progress[3]
+        if failing_since is not None and outcome.at - failing_since >= give_up:
+            self._execute(c, "UPDATE webhooks SET enabled = 0 WHERE id = ?", (sub.id,))
         return True
 
     def _prune(self, c: Any, webhook_id: str) -> None:
