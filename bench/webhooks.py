@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -236,17 +237,28 @@ def writes(database_url: str, workdir: Path, count: int, subscriptions: int) -> 
     return round(rate)
 
 
-def _fresh(kind: str, workdir: Path, name: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / name}.db"
+POSTGRES = os.environ.get("MILESTONES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _admin(statement: str) -> None:
     import psycopg  # noqa: PLC0415
 
-    server = os.environ.get("MILESTONES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(statement)
+
+
+@contextmanager
+def _fresh(kind: str, workdir: Path, name: str) -> Iterator[str]:
+    """A new database of this kind, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / name}.db"
+        return
     database = f"milestones_bench_{name}_{os.getpid()}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        admin.execute(f'CREATE DATABASE "{database}"')
-    return f"{server}/{database}"
+    _admin(f'CREATE DATABASE "{database}"')
+    try:
+        yield f"{POSTGRES}/{database}"
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,22 +269,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", type=int, default=1000)
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"backend": args.backend}
-    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as directory:
-        workdir = Path(directory)
-        fresh = iter(range(100))
-
-        def database() -> str:
-            return _fresh(args.backend, workdir, f"db{next(fresh)}")
-
-        results["latency"] = latency(database(), workdir, args.latency_writes)
-        print(json.dumps(results), flush=True)
-        results["deliveries_per_s_1_subscription"] = throughput(database(), workdir, args.events, 1)
-        results["deliveries_per_s_10_subscriptions"] = throughput(
-            database(), workdir, args.events // 5, 10
-        )
-        print(json.dumps(results), flush=True)
-        results["creates_per_s_0_subscriptions"] = writes(database(), workdir, args.writes, 0)
-        results["creates_per_s_10_subscriptions"] = writes(database(), workdir, args.writes, 10)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    runs: list[tuple[str, Any]] = [
+        ("latency", lambda url: latency(url, workdir, args.latency_writes)),
+        ("deliveries_per_s_1_subscription", lambda url: throughput(url, workdir, args.events, 1)),
+        (
+            "deliveries_per_s_10_subscriptions",
+            lambda url: throughput(url, workdir, args.events // 5, 10),
+        ),
+        ("creates_per_s_0_subscriptions", lambda url: writes(url, workdir, args.writes, 0)),
+        ("creates_per_s_10_subscriptions", lambda url: writes(url, workdir, args.writes, 10)),
+    ]
+    try:
+        for number, (name, run) in enumerate(runs):
+            with _fresh(args.backend, workdir, f"db{number}") as url:
+                results[name] = run(url)
+            print(json.dumps(results), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results, indent=2))
     return 0
 

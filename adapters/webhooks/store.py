@@ -161,9 +161,12 @@ class WebhookStore:
         if self._postgres:
             import psycopg  # noqa: PLC0415 - SQLite users need not install it
 
-            return psycopg.connect(
+            postgres = psycopg.connect(
                 self._url, autocommit=True, connect_timeout=self._connect_timeout
             )
+            # As on SQLite (see below): a lost commit of progress only repeats a delivery.
+            postgres.execute("SET synchronous_commit = off")
+            return postgres
         from adapters.bootstrap import sqlite_path  # noqa: PLC0415
 
         connection = sqlite3.connect(
