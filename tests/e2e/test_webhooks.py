@@ -166,8 +166,10 @@ def test_a_killed_deliverer_beside_serve_is_replaced(
     server = servers.start(database, env=HOOKS_ENV)
     _subscribe(server, receiver.url)
     (old,) = server.deliverer_pids()
+    assert f":{old}:" in _wait_for_a_deliverer(database)
     os.kill(old, signal.SIGKILL)
     milestone, _ = _create(server, "After the crash")
-    receiver.wait_for(lambda got: len(got) >= 1, timeout=10)  # the lease runs out in 3 s
+    # The lease runs out within 3 s; the replacement starts 1 s after the crash.
+    receiver.wait_for(lambda got: len(got) >= 1, timeout=15)
     assert receiver.requests[0].event["milestoneId"] == milestone
     assert server.deliverer_pids() - {old}
