@@ -18,9 +18,16 @@ from adapters.http.app import create_app
 from adapters.http.identity import parse_tokens
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth
-from adapters.lazy_service import LazyService, StorageUnavailable, lazy_application, lazy_reads
+from adapters.lazy_service import (
+    LazyService,
+    StorageUnavailable,
+    lazy_application,
+    lazy_reads,
+    lazy_webhooks,
+)
 from adapters.settings import Settings
 from adapters.storage_faults import Fault, FaultEpisodes, StorageUnwritable, sqlite_probe
+from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
 from projections.runner import catch_up_all
 
@@ -46,8 +53,10 @@ class Service:
     milestones: Milestones
     reads: Reads
     store: ViewStore
+    webhooks: WebhookStore
 
     def close(self) -> None:
+        self.webhooks.close()
         self.reads.close()
         self.milestones.close()
 
@@ -300,7 +309,16 @@ def open_service(settings: Settings) -> Service:
     milestones.lookups = reads
     backend.start(milestones.recorder)
     catch_up_all(store)
-    return Service(milestones, reads, store)
+    return Service(milestones, reads, store, open_webhooks(settings))
+
+
+def open_webhooks(settings: Settings) -> WebhookStore:
+    """The webhook tables (subscriptions, progress, delivery log, lease), created if missing."""
+    return WebhookStore(
+        settings.database_url,
+        lock_timeout=settings.lock_timeout,
+        connect_timeout=settings.connect_timeout,
+    )
 
 
 def _stderr_lines(line: bytes) -> None:
@@ -335,8 +353,8 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
 
     lazy = LazyService(lambda: open_service(settings), on_open)
     faults.on_unwritable = lazy.reset
-    reads = lazy_reads(lazy)
-    metrics = Metrics(reads)
+    reads, webhooks = lazy_reads(lazy), lazy_webhooks(lazy)
+    metrics = Metrics(reads, webhooks)
     with suppress(StorageUnavailable):
         lazy.get()
     return create_app(
@@ -350,6 +368,8 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         faults=faults,
         # With tokens, the token names the actor: a client can never choose its own.
         actor_header=settings.actor_header if auth is None else None,
+        webhooks=webhooks,
+        allow_private_webhooks=settings.webhook_allow_private,
     )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -22,6 +25,7 @@ from adapters.bootstrap import (
     check_storage,
     open_service,
     open_store,
+    open_webhooks,
 )
 from adapters.lazy_service import one_line
 from adapters.settings import Settings
@@ -57,6 +61,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(args: argparse.Namespace) -> int:
     check_storage(Settings.from_environ())  # one line naming the path, before gunicorn starts
+    if args.no_deliver:
+        os.environ["MILESTONES_DELIVER"] = "0"  # read by the gunicorn settings' hooks
     options: dict[str, Any] = {}
     if args.bind:
         options["bind"] = [args.bind]
@@ -208,6 +214,66 @@ def import_(args: argparse.Namespace) -> int:
     return 0
 
 
+def deliver(args: argparse.Namespace) -> int:
+    """Deliver webhooks until SIGTERM or SIGINT; one process at a time holds the lease."""
+    from adapters.webhooks.deliverer import Deliverer, DeliveryMetrics  # noqa: PLC0415
+
+    settings = Settings.from_environ()
+    store = open_store(settings)
+    webhooks = open_webhooks(settings)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    if os.environ.get("MILESTONES_DELIVER_BESIDE") == str(os.getppid()):
+        # Started by a server: stop when it is gone, even if it was killed outright.
+        threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
+    try:
+        Deliverer(webhooks, store.reads, delivery_config(settings), DeliveryMetrics()).run(stop)
+    finally:
+        webhooks.close()
+        store.close()
+    return 0
+
+
+def _stop_with_parent(stop: threading.Event) -> None:
+    parent = os.getppid()
+    while not stop.wait(0.5):
+        if os.getppid() != parent:
+            stop.set()
+
+
+def delivery_config(settings: Settings) -> Any:
+    from adapters.webhooks.deliverer import DeliveryConfig  # noqa: PLC0415
+
+    return DeliveryConfig(
+        retry_seconds=settings.webhook_retry_seconds,
+        give_up_seconds=settings.webhook_give_up_seconds,
+        allow_private=settings.webhook_allow_private,
+    )
+
+
+@_on_store
+def webhooks_status(store: Store, args: argparse.Namespace) -> int:
+    webhooks = open_webhooks(Settings.from_environ())
+    try:
+        holder, expires = webhooks.lease()
+        subscriptions = webhooks.subscriptions()
+    finally:
+        webhooks.close()
+    head = store.reads.lag()[1]
+    live = holder and expires > time.time()
+    print(f"deliverer: {holder if live else 'none running'}\nlog head:  {head}")
+    print(f"{'id':<29}  {'state':<8}  {'position':>8}  {'behind':>6}  {'attempt':>7}  url")
+    for sub in subscriptions:
+        state = "failing" if sub.enabled and sub.attempt else "enabled" if sub.enabled else (
+            "disabled")  # fmt: skip
+        print(
+            f"{sub.id:<29}  {state:<8}  {sub.position:>8}  {head - sub.position:>6}  "
+            f"{sub.attempt:>7}  {sub.url}"
+        )
+    return 0
+
+
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -248,7 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         help="worker processes, 1 or more (default $WEB_CONCURRENCY or 2)",
     )
+    run.add_argument(
+        "--no-deliver", action="store_true", help="do not run a webhook deliverer beside it"
+    )
     run.set_defaults(handler=serve)
+    commands.add_parser(
+        "deliver", help="deliver webhooks (one process at a time delivers; others stand by)"
+    ).set_defaults(handler=deliver)
+    commands.add_parser(
+        "webhooks", help="each webhook subscription's position and state"
+    ).set_defaults(handler=webhooks_status)
 
     projection = _command(
         commands, "projection", "Inspect, verify or rebuild the projections (the read models)"

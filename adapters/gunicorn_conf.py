@@ -60,6 +60,15 @@ def on_starting(server: Any) -> None:
         )
 
 
+def when_ready(server: Any) -> None:
+    """Beside the workers, one webhook deliverer (``milestones serve --no-deliver``: none)."""
+    if os.environ.get("MILESTONES_DELIVER", "1") != "0":
+        from adapters.webhooks.process import DelivererProcess  # noqa: PLC0415
+
+        server.milestones_deliverer = DelivererProcess()
+        server.milestones_deliverer.start()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess  # noqa: PLC0415 - after the directory is set
 
@@ -67,4 +76,7 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
+    deliverer = getattr(server, "milestones_deliverer", None)
+    if deliverer is not None:
+        deliverer.stop()
     shutil.rmtree(os.environ[METRICS_DIR], ignore_errors=True)

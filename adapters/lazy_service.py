@@ -115,3 +115,8 @@ def lazy_application(lazy: LazyService) -> Any:
 def lazy_reads(lazy: LazyService) -> Any:
     """Stands for ``Service.reads``."""
     return _Forward(lazy, lambda service: service.reads)
+
+
+def lazy_webhooks(lazy: LazyService) -> Any:
+    """Stands for ``Service.webhooks``."""
+    return _Forward(lazy, lambda service: service.webhooks)

@@ -35,6 +35,10 @@ class Settings:
     metrics_require_token: bool = False
     cors_origins: tuple[str, ...] = field(default=())
     access_log: bool = True
+    # Webhooks: http and private addresses allowed; the first retry's delay; when to give up.
+    webhook_allow_private: bool = False
+    webhook_retry_seconds: float = 5.0
+    webhook_give_up_seconds: float = 86_400.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -63,4 +67,7 @@ class Settings:
             metrics_require_token=flag("MILESTONES_METRICS_REQUIRE_TOKEN", default=False),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             access_log=flag("MILESTONES_ACCESS_LOG", default=True),
+            webhook_allow_private=flag("MILESTONES_WEBHOOK_ALLOW_PRIVATE", default=False),
+            webhook_retry_seconds=number("MILESTONES_WEBHOOK_RETRY_SECONDS", 5.0),
+            webhook_give_up_seconds=number("MILESTONES_WEBHOOK_GIVE_UP_SECONDS", 86_400.0),
         )

@@ -9,6 +9,7 @@ from projections.records import decode, event_type, stored_instant
 
 if TYPE_CHECKING:
     from projections.document import Document
+    from projections.records import Record
 
 
 def event_document(public_id: str, version: int, topic: str, stored: bytes) -> Document:
@@ -39,3 +40,9 @@ def _payload(kind: str, state: dict[str, Any]) -> Document:
             **wire_fields({"reached_at": state["reached_at"]}),
         }
     return {}
+
+
+def feed_document(record: Record) -> Document:
+    """An event as the feed shows it: its global ``position``, then the event document."""
+    position, public_id, version, topic, state = record
+    return {"position": position} | event_document(public_id, version, topic, state)

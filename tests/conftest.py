@@ -8,7 +8,9 @@ and why, where a deselected test would only be counted.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -48,6 +50,29 @@ def throwaway_postgres_database() -> Iterator[str]:
             yield f"{POSTGRES_SERVER}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Name resolution for this machine only: literal addresses and localhost.
+
+    Webhook URLs are resolved before delivery; generated URLs (the fuzz tests make up
+    hosts) must never send a query to a resolver elsewhere.
+    """
+    name = host.decode() if isinstance(host, bytes) else host
+    if name not in {None, "localhost"}:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            raise socket.gaierror(
+                socket.EAI_NONAME, f"tests resolve no outside names: {name}"
+            ) from None
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only_getaddrinfo
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

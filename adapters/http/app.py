@@ -15,12 +15,19 @@ from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.http.webhooks import (
+    DeliveriesResource,
+    WebhookResource,
+    Webhooks,
+    WebhooksResource,
+)
 from adapters.storage_faults import FaultEpisodes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from adapters.http.metrics import Metrics
+    from adapters.webhooks.store import WebhookStore
     from domain.application import Milestones
     from projections.ports import Reads
 
@@ -49,6 +56,8 @@ def create_app(
     body_timeout: float = 10.0,
     faults: FaultEpisodes | None = None,
     actor_header: str | None = None,
+    webhooks: WebhookStore | None = None,
+    allow_private_webhooks: bool = False,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts.
 
@@ -77,6 +86,13 @@ def create_app(
     app.add_route("/api/events", EventsResource(reads))
     app.add_route("/api/projects/{project_id}/summary", SummaryResource(reads))
     app.add_route("/api/projects/{project_id}/progress", ProgressResource(reads))
+    if webhooks is not None:
+        hooks = Webhooks(
+            webhooks, reads, allow_private=allow_private_webhooks, body_timeout=body_timeout
+        )
+        app.add_route("/api/webhooks", WebhooksResource(hooks))
+        app.add_route("/api/webhooks/{webhook_id}", WebhookResource(hooks))
+        app.add_route("/api/webhooks/{webhook_id}/deliveries", DeliveriesResource(hooks))
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/health", HealthResource())
     app.add_route("/ready", ReadyResource(reads, faults))

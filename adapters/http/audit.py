@@ -10,7 +10,7 @@ from adapters.http.models import EventsQuery, NoQuery
 from adapters.http.validation import parse_query
 from domain.ids import from_public_id
 from domain.milestone import MilestoneNotFound
-from projections.events import event_document
+from projections.events import event_document, feed_document
 from projections.ports import EventFilter
 
 if TYPE_CHECKING:
@@ -49,9 +49,6 @@ class EventsResource:
             actor=query.actor,
         )
         records = self._reads.events(query.after, query.limit, only)
-        events = [
-            {"position": position} | event_document(public_id, version, topic, state)
-            for position, public_id, version, topic, state in records
-        ]
+        events = [feed_document(record) for record in records]
         next_after = records[-1][0] if len(records) == query.limit else None
         resp.data = orjson.dumps({"data": events, "count": len(events), "next": next_after})

@@ -58,6 +58,24 @@ EXAMPLE_EVENTS: list[dict[str, Any]] = [
 ]
 EXAMPLE_FEED = {"data": [{"position": 7, **EXAMPLE_EVENTS[0]}], "count": 1, "next": None}
 EXAMPLE_READY = {"data": {"status": "ready", "position": 42, "head": 42, "lag": 0}}
+EXAMPLE_CREATE_WEBHOOK: dict[str, Any] = {
+    "url": "https://hooks.example.com/milestones",
+    "types": ["StatusChanged"],
+    "projectId": "proj_01",
+}
+EXAMPLE_WEBHOOK: dict[str, Any] = {
+    "id": "wh_01KGC6WBM0EQ3TMJVCHM71YEJV",
+    **EXAMPLE_CREATE_WEBHOOK,
+    "enabled": True,
+    "createdAt": "2026-02-01T09:00:00.000Z",
+}
+EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4Lq6KUpMm3E="  # noqa: S105 - an example, not a key in use
+EXAMPLE_DELIVERIES: list[dict[str, Any]] = [
+    {"position": 8, "attempt": 2, "at": "2026-02-19T10:30:05.120Z", "status": 204,
+     "error": None, "durationMs": 12.4},
+    {"position": 8, "attempt": 1, "at": "2026-02-19T10:30:00.100Z", "status": 503,
+     "error": "HTTP 503", "durationMs": 20.1},
+]  # fmt: skip
 PARAMETER_EXAMPLES = {
     "projectId": "proj_01",
     "status": "pending",
@@ -116,5 +134,13 @@ SCHEMA_EXAMPLES: dict[str, Any] = {
         "head": 42,
         "lag": 3,
     },
+    "CreateWebhook": EXAMPLE_CREATE_WEBHOOK,
+    "UpdateWebhook": {"enabled": True},
+    "Webhook": EXAMPLE_WEBHOOK,
+    "NewWebhookEnvelope": {"data": EXAMPLE_WEBHOOK | {"secret": EXAMPLE_SECRET}},
+    "WebhookEnvelope": {"data": EXAMPLE_WEBHOOK},
+    "WebhookList": {"data": [EXAMPLE_WEBHOOK], "count": 1},
+    "DeletedWebhook": {"data": {"id": EXAMPLE_WEBHOOK["id"], "deleted": True}},
+    "DeliveryList": {"data": EXAMPLE_DELIVERIES, "count": 2},
     "OpenApiDocument": {"openapi": "3.1.0", "info": {"title": "Milestones API"}, "paths": {}},
 }

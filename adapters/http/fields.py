@@ -10,6 +10,7 @@ reads; ``validation.py`` turns those into the problem's ``errors``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -134,7 +135,10 @@ def parse_instant(value: Any, *, round_up: bool = False) -> datetime | None:
 
 def _line(max_length: int) -> PlainValidator:
     """A one-line text: not blank, within its length, no control characters."""
+    return PlainValidator(_line_check(max_length))
 
+
+def _line_check(max_length: int) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if not isinstance(value, str):
             _fail("must be a string")
@@ -146,7 +150,7 @@ def _line(max_length: int) -> PlainValidator:
             _fail("must not contain control characters")
         return value
 
-    return PlainValidator(check)
+    return check
 
 
 def _multiline(value: Any) -> str:
@@ -391,3 +395,77 @@ PageParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE)]
 CursorParam = Annotated[str, PlainValidator(_cursor), _string(minLength=1, maxLength=MAX_CURSOR)]
 # A lower bound: finer digits than a millisecond round up, as no stored instant has them.
 LowerBoundParam = Annotated[str, _instant_param(round_up=True), WithJsonSchema(_DATE_TIME_SCHEMA)]
+
+
+# --- Webhook fields -------------------------------------------------------------------------
+
+MAX_URL = 2048
+_EVENT_TYPES = [kind.value for kind in EventType]
+
+
+def _webhook_url(value: Any) -> str:
+    """The URL's text; whether it may receive webhooks depends on the service's settings."""
+    if not isinstance(value, str):
+        _fail("must be a string")
+    if not value.startswith(("https://", "http://")) or _CONTROL.search(value) or " " in value:
+        _fail("must be an absolute https:// URL")
+    if len(value) > MAX_URL:
+        _fail(f"must be at most {MAX_URL} characters")
+    return value
+
+
+def _event_types(value: Any) -> list[str]:
+    message = f"must be a non-empty list of distinct event types ({', '.join(_EVENT_TYPES)})"
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(kind not in _EVENT_TYPES for kind in value)
+        or len(set(value)) != len(value)
+    ):
+        _fail(message)
+    return list(value)
+
+
+def _project_or_all(value: Any) -> str | None:
+    return None if value is None else _line_check(100)(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        _fail("must be true or false")
+    return value
+
+
+_PROJECT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": LINE_PATTERN}
+WebhookId = Annotated[str, _string(pattern=r"^wh_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
+WebhookUrl = Annotated[
+    str,
+    PlainValidator(_webhook_url),
+    _string(
+        minLength=1,
+        maxLength=MAX_URL,
+        format="uri",
+        pattern="^https?://",
+        description="An https:// URL whose host resolves to public addresses only (the "
+        "operator may allow http and private hosts).",
+    ),
+]
+EventTypes = Annotated[
+    list[str],
+    PlainValidator(_event_types),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": _EVENT_TYPES},
+            "minItems": 1,
+            "uniqueItems": True,
+        }
+    ),
+]
+ProjectOrAll = Annotated[
+    str | None,
+    PlainValidator(_project_or_all),
+    WithJsonSchema({"anyOf": [_PROJECT_SCHEMA, {"type": "null"}]}),
+]
+Flag = Annotated[bool, PlainValidator(_boolean), WithJsonSchema({"type": "boolean"})]
+DurationMs = Annotated[float, Field(ge=0)]

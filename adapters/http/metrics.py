@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Recording
 
+    from adapters.webhooks.store import WebhookStore
     from projections.ports import Reads
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -24,12 +25,17 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class Metrics:
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, webhooks: WebhookStore | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415
 
+        from adapters.webhooks.lag import WebhookLag  # noqa: PLC0415
+
         self._lag = _ViewLag(reads)
+        self._webhook_lag = None if webhooks is None else WebhookLag(webhooks, reads)
         self._own_registry = CollectorRegistry()
         self._own_registry.register(self._lag)
+        if self._webhook_lag is not None:
+            self._own_registry.register(self._webhook_lag)
         self.requests = Counter(
             "milestones_http_requests_total",
             "HTTP requests by route, method and status.",
@@ -79,6 +85,8 @@ class Metrics:
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             registry.register(self._lag)
+            if self._webhook_lag is not None:
+                registry.register(self._webhook_lag)
         return generate_latest(registry)
 
 

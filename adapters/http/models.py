@@ -21,6 +21,9 @@ from adapters.http.fields import (
     Description,
     DueBoundParam,
     DueDate,
+    DurationMs,
+    EventTypes,
+    Flag,
     FlagParam,
     Ignored,
     Instant,
@@ -35,6 +38,7 @@ from adapters.http.fields import (
     Position,
     ProjectFilter,
     ProjectId,
+    ProjectOrAll,
     ReachedAtInput,
     RequestId,
     SearchParam,
@@ -44,6 +48,8 @@ from adapters.http.fields import (
     TypeFilter,
     Version,
     VersionParam,
+    WebhookId,
+    WebhookUrl,
 )
 from domain.milestone import Status
 
@@ -434,6 +440,103 @@ class ReadinessStatus(_Model):
 
 class Readiness(_Model):
     data: ReadinessStatus
+
+
+# --- Webhooks -------------------------------------------------------------------------------
+
+
+class WebhookBody(Incoming):
+    unknown: ClassVar[str] = "is not a webhook field"
+
+
+class CreateWebhook(WebhookBody):
+    """Any other key is a 400."""
+
+    url: WebhookUrl
+    types: EventTypes = Field(
+        default_factory=lambda: ["Created", "Updated", "StatusChanged", "Deleted"],
+        description="The event types to deliver; all four when absent.",
+        json_schema_extra=_drop_default,
+    )
+    project_id: ProjectOrAll = Field(
+        None, description="Only this project's events; every project's when absent or null."
+    )
+
+
+class UpdateWebhook(WebhookBody):
+    """Any subset of the fields. Enabling a disabled subscription resumes delivery at the
+    event where it stopped.
+    """
+
+    url: WebhookUrl = _optional()
+    types: EventTypes = _optional()
+    project_id: ProjectOrAll = _optional("Null: every project's events.")
+    enabled: Flag = _optional()
+
+
+class DeliveriesQuery(Query):
+    limit: LimitParam = Field(100, description="At most this many attempts.")
+
+
+class Webhook(_Model):
+    """A subscription; its secret is shown only when it is created."""
+
+    id: WebhookId
+    url: WebhookUrl
+    types: EventTypes
+    project_id: ProjectOrAll
+    enabled: bool
+    created_at: Instant
+
+
+class NewWebhook(Webhook):
+    secret: str = Field(
+        pattern="^whsec_[A-Za-z0-9+/]{32,}={0,2}$",
+        description="`whsec_` and base64 of 32 random bytes: the key of `webhook-signature`. "
+        "Shown only in this response.",
+    )
+
+
+class NewWebhookEnvelope(_Model):
+    data: NewWebhook
+
+
+class WebhookEnvelope(_Model):
+    data: Webhook
+
+
+class WebhookList(_Model):
+    """`count` is the length of `data`."""
+
+    data: list[Webhook]
+    count: Count
+
+
+class WebhookDeletion(_Model):
+    id: WebhookId
+    deleted: Literal[True]
+
+
+class DeletedWebhook(_Model):
+    data: WebhookDeletion
+
+
+class Delivery(_Model):
+    """One attempt to deliver the event at `position`."""
+
+    position: Position
+    attempt: int = Field(ge=1, description="1 for the first attempt at this event.")
+    at: Instant
+    status: int | None = Field(description="The receiver's HTTP status; null if none came.")
+    error: str | None = Field(description="Why the attempt failed; null when it delivered.")
+    duration_ms: DurationMs
+
+
+class DeliveryList(_Model):
+    """The latest attempts, newest first."""
+
+    data: list[Delivery]
+    count: Count
 
 
 class OpenApiDocument(BaseModel):

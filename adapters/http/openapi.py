@@ -227,6 +227,14 @@ def _parameters() -> dict[str, Schema]:
         "schema": {"type": "string", "minLength": 1},
         "example": "proj_01",
     }
+    parameters["WebhookIdPath"] = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "description": "The subscription's id; any other text is a 404.",
+        "schema": {"type": "string"},
+        "example": "wh_01KGC6WBM0EQ3TMJVCHM71YEJV",
+    }
     return parameters
 
 
@@ -315,6 +323,8 @@ def _paths() -> dict[str, Schema]:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
         if path in PROJECT_ID_PATHS:
             item = {"parameters": [_ref("parameters", "ProjectIdPath")]} | item
+        if "{webhook_id}" in path:
+            item = {"parameters": [_ref("parameters", "WebhookIdPath")]} | item
         paths[path] = item
     return paths
 
@@ -358,6 +368,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "milestones", "description": "Milestones and their current state."},
             {"name": "audit", "description": "Events: per milestone and the global feed."},
             {"name": "projects", "description": "A project's summary and progress series."},
+            {"name": "webhooks", "description": "Signed, ordered delivery of events to URLs."},
             {"name": "operations", "description": "Liveness, readiness, metrics, this document."},
         ],
         "paths": _paths(),

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.http.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.http.models import (
+    DeliveriesQuery,
     EventsQuery,
     ListQuery,
     MilestoneQuery,
@@ -135,6 +136,53 @@ TABLE: dict[str, list[Operation]] = {
             "milestones. More than 1,000 points is a 400 naming the parameter to narrow; a "
             "project that never had a milestone gets an empty list.",
             "200", "The series.", "ProgressSeries", query=ProgressQuery, errors=(400, 503),
+        ),
+    ],
+    "/api/webhooks": [
+        Operation(
+            "get", "listWebhooks", "webhooks", "List webhook subscriptions",
+            "Every subscription, oldest first; secrets are never shown again.",
+            "200", "The subscriptions.", "WebhookList",
+        ),
+        Operation(
+            "post", "createWebhook", "webhooks", "Subscribe a URL to events",
+            "Each matching event after this moment is POSTed to `url` as the feed shows it, "
+            "signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, "
+            "`webhook-signature`), at least once and in log order. The `secret` is shown only "
+            "here.",
+            "201", "Subscribed.", "NewWebhookEnvelope", "CreateWebhook",
+            response_headers=("Location", "CacheControl"), errors=(400, 408, 413, 415, 503),
+        ),
+    ],
+    "/api/webhooks/{webhook_id}": [
+        Operation(
+            "get", "getWebhook", "webhooks", "Get a webhook subscription",
+            "Without its secret.", "200", "The subscription.", "WebhookEnvelope",
+            errors=(400, 404, 503),
+        ),
+        Operation(
+            "patch", "updateWebhook", "webhooks", "Change a webhook subscription",
+            "Any of `url`, `types`, `projectId`, `enabled`. A subscription that kept failing "
+            "for the give-up time is disabled; enabling it resumes at the event where it "
+            "stopped.",
+            "200", "The subscription after the change.", "WebhookEnvelope", "UpdateWebhook",
+            response_headers=("CacheControl",), errors=(400, 404, 408, 413, 415, 503),
+        ),
+        Operation(
+            "delete", "deleteWebhook", "webhooks", "Delete a webhook subscription",
+            "Its progress and delivery log go with it.",
+            "200", "Deleted.", "DeletedWebhook", response_headers=("CacheControl",),
+            errors=(400, 404, 503),
+        ),
+    ],
+    "/api/webhooks/{webhook_id}/deliveries": [
+        Operation(
+            "get", "listWebhookDeliveries", "webhooks", "A subscription's delivery log",
+            "The latest attempts, newest first: the event's `position`, the `attempt` at it, "
+            "when, the receiver's HTTP `status` (null if none came), the `error`, and how "
+            "long it took.",
+            "200", "The attempts.", "DeliveryList", query=DeliveriesQuery,
+            errors=(400, 404, 503),
         ),
     ],
     "/health": [

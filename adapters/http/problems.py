@@ -13,6 +13,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from adapters.http.validation import ValidationFailed
 from adapters.lazy_service import StorageUnavailable
 from adapters.storage_faults import Fault, FaultEpisodes, classify
+from adapters.webhooks.store import WebhookNotFound
 from domain.ids import InvalidMilestoneId
 from domain.milestone import (
     ConcurrentUpdate,
@@ -82,6 +83,7 @@ def install(
     not_found = _handler(404, lambda _: "no milestone has this id")
     app.add_error_handler(MilestoneNotFound, not_found)
     app.add_error_handler(InvalidMilestoneId, not_found)
+    app.add_error_handler(WebhookNotFound, _handler(404, lambda _: "no webhook has this id"))
     app.add_error_handler(
         VersionMismatch,
         _handler(412, lambda e: f"If-Match does not match the current version {e.actual}"),  # type: ignore[attr-defined]

@@ -46,6 +46,17 @@ def parse_update(body: Any) -> dict[str, Any]:
     return _command(UpdateMilestone, body)
 
 
+def parse_body(model: type[Incoming], body: Any, *, partial: bool) -> dict[str, Any]:
+    """A body's fields by attribute name: those it sets (``partial``), or all, with defaults."""
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            [{"field": "", "message": "must be a JSON object"}], "the body must be a JSON object"
+        )
+    parsed = _validate(model, body)
+    given = parsed.__pydantic_fields_set__
+    return {name: value for name, value in parsed.__dict__.items() if not partial or name in given}
+
+
 def parse_query(model: type[Q], params: Mapping[str, str | list[str]]) -> Q:
     """A route's query parameters, as Falcon's ``req.params`` holds them."""
     if not params:

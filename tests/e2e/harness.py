@@ -33,7 +33,7 @@ import pytest
 from tests.e2e.client import HOST, Client, health_ok, read_response
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from types import TracebackType
 
 WORKERS = 2
@@ -159,8 +159,12 @@ class Server:
         return self.process.pid
 
     def worker_pids(self) -> set[int]:
-        """The PIDs of the arbiter's live children (its workers), read from /proc."""
-        return _children_of(self.pid)
+        """The PIDs of the arbiter's live workers, read from /proc."""
+        return _children_of(self.pid) - self.deliverer_pids()
+
+    def deliverer_pids(self) -> set[int]:
+        """The webhook deliverer the arbiter runs beside its workers (none with --no-deliver)."""
+        return {pid for pid in _children_of(self.pid) if b"adapters.cli\0deliver" in _cmdline(pid)}
 
     def stdout(self) -> str:
         return _read(self.stdout_path)
@@ -246,6 +250,13 @@ def _children_of(parent: int) -> set[int]:
     return children
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     """Whether the process runs (a zombie, dead but not yet reaped, does not)."""
     try:
@@ -262,6 +273,7 @@ def spawn_server(
     *,
     env: Mapping[str, str] | None = None,
     workers: int = WORKERS,
+    serve_args: Sequence[str] = (),
 ) -> Server:
     """Start ``milestones serve`` on a free port and return at once (see
     ``wait_until_serving``); its output goes to ``NAME.out`` and ``NAME.err`` in
@@ -274,6 +286,7 @@ def spawn_server(
             [
                 str(_milestones_executable()),
                 *("serve", "--bind", f"{HOST}:{port}", "--workers", str(workers)),
+                *serve_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -396,6 +409,7 @@ def start_server(
     env: Mapping[str, str] | None = None,
     workers: int = WORKERS,
     attempts: int = 3,
+    serve_args: Sequence[str] = (),
 ) -> Server:
     """Start ``milestones serve`` and wait until it serves; fail with its output if not.
 
@@ -404,7 +418,10 @@ def start_server(
     """
     failure = ""
     for attempt in range(attempts):
-        server = spawn_server(database, directory, f"{name}.{attempt}", env=env, workers=workers)
+        server = spawn_server(
+            database, directory, f"{name}.{attempt}", env=env, workers=workers,
+            serve_args=serve_args,
+        )  # fmt: skip
         failure = wait_until_serving(server, workers) or ""
         if not failure:
             return server
@@ -449,6 +466,7 @@ class Servers:
         *,
         env: Mapping[str, str] | None = None,
         workers: int = WORKERS,
+        serve_args: Sequence[str] = (),
     ) -> Server:
         """A server on ``database``, or on a fresh SQLite file when none is given."""
         name = f"{self._prefix}-{len(self.started)}"
@@ -458,6 +476,7 @@ class Servers:
             name,
             env=env,
             workers=workers,
+            serve_args=serve_args,
         )
         self.started.append(running)
         return running

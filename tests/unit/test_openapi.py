@@ -69,7 +69,9 @@ def test_the_resource_serves_the_document() -> None:
 def app(tmp_path: Path) -> Iterator[falcon.App[falcon.Request, falcon.Response]]:
     """The app with every optional route (metrics) on a real SQLite file."""
     service = open_service(Settings(database_url=f"sqlite:///{tmp_path}/m.db"))
-    yield create_app(service.milestones, service.reads, metrics=Metrics(service.reads))
+    yield create_app(
+        service.milestones, service.reads, metrics=Metrics(service.reads), webhooks=service.webhooks
+    )
     service.close()
 
 

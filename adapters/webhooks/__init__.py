@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, their signed delivery, and the process that delivers them."""
