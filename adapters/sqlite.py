@@ -64,6 +64,7 @@ def _words_table(table: str) -> str:
 
 FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
 
+READ_CACHE_KIB = 64 * 1024  # each reading connection's page cache, at most
 FEW_WORDS = 2_000  # milestones matching a search term that are cheaper to look up than to walk
 # Each sort within a project and across all of them; the words by word, for a prefix range.
 VIEW_INDEXES = [
@@ -385,6 +386,9 @@ class SQLiteReads:
                 uri=self._uri != self._path,
             )
             connection.execute("PRAGMA query_only = 1")
+            # A list page looks up hundreds of rows and words scattered over a large file:
+            # with SQLite's default 2 MiB cache each lookup rereads pages through the OS.
+            connection.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
             self._local.connection = connection
             self._connections.append(connection)
         return connection

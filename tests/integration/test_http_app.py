@@ -134,9 +134,9 @@ def test_list_filters_and_order(client: testing.TestClient) -> None:
     # must not widen the result.
     misspelt = client.simulate_get("/api/milestones", params={"projectid": "proj_01", "page": "2"})
     assert error_fields(assert_problem(misspelt, 400)) == {"projectid", "page"}
-    query = "projectId=proj_01&status=pending&limit=1&sort=-createdAt&foo="
+    query = "projectId=proj_01&status=pending&offset=1&order=-createdAt&foo="
     unknown = client.simulate_get("/api/milestones", query_string=query)
-    assert error_fields(assert_problem(unknown, 400)) == {"limit", "sort", "foo"}
+    assert error_fields(assert_problem(unknown, 400)) == {"offset", "order", "foo"}
 
 
 def test_list_when_empty(client: testing.TestClient) -> None:
