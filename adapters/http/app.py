@@ -11,8 +11,10 @@ from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
+from adapters.http.models import NoQuery
 from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.http.validation import parse_query
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -23,6 +25,26 @@ if TYPE_CHECKING:
 
 
 _EXPOSED = ["ETag", "Location", "X-Request-Id"]
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _add_route(app: falcon.App[falcon.Request, falcon.Response], path: str, resource: Any) -> None:
+    """A route that answers HEAD as it answers GET (Falcon sends no body for HEAD), and
+    OPTIONS with a 204 whose ``Allow`` is the 405's (contract section 12)."""
+    if hasattr(resource, "on_get"):
+        resource.on_head = resource.on_get
+    # Falcon's 405 lists every method the resource has a responder for, sorted.
+    allowed = ", ".join(
+        m for m in _METHODS if m == "OPTIONS" or hasattr(resource, f"on_{m.lower()}")
+    )
+
+    def on_options(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        parse_query(NoQuery, req.params)
+        resp.status = falcon.HTTP_204
+        resp.set_header("Allow", allowed)
+
+    resource.on_options = on_options
+    app.add_route(path, resource)
 
 
 class _Cors(falcon.CORSMiddleware):  # type: ignore[type-arg]
@@ -58,14 +80,17 @@ def create_app(
     # "status=" is a bad filter, not an absent one.
     app.req_options.keep_blank_qs_values = True
     problems.install(app)
-    milestone = MilestoneResource(milestones, reads, body_timeout)
-    app.add_route("/api/milestones", MilestonesResource(milestones, reads, body_timeout))
-    app.add_route("/api/milestones/{milestone_id}", milestone)
-    app.add_route("/api/milestones/{milestone_id}/history", HistoryResource(reads))
-    app.add_route("/api/events", EventsResource(reads))
-    app.add_route("/openapi.json", OpenApiResource())
-    app.add_route("/health", HealthResource())
-    app.add_route("/ready", ReadyResource(reads))
+    routes: dict[str, Any] = {
+        "/api/milestones": MilestonesResource(milestones, reads, body_timeout),
+        "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
+        "/api/milestones/{milestone_id}/history": HistoryResource(reads),
+        "/api/events": EventsResource(reads),
+        "/openapi.json": OpenApiResource(),
+        "/health": HealthResource(),
+        "/ready": ReadyResource(reads),
+    }
     if metrics is not None:
-        app.add_route("/metrics", MetricsResource(metrics))
+        routes["/metrics"] = MetricsResource(metrics)
+    for path, resource in routes.items():
+        _add_route(app, path, resource)
     return app
