@@ -53,15 +53,21 @@ SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEE
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412"]
 
 
+# The reachedAt bounds of contract section 2: they depend on the clock and on the milestone.
+_REACHED_AT_BOUNDS = ("must not be later than now", "must not be null while the milestone is")
+
+
 def _beyond_the_stream(response: Response) -> bool:
-    """The contract's one 400 for a schema-valid request (section 6): ``?version=N`` past the
-    milestone's last event. No schema can know how long a stream is.
+    """The contract's 400s for a schema-valid request: ``?version=N`` past the milestone's
+    last event (section 6), and a ``reachedAt`` later than now or taken from a reached
+    milestone (section 2). No schema can know how long a stream is, or what time it is.
     """
     if response.status_code != 400:
         return False
     errors = response.json().get("errors", [])
     return bool(errors) and all(
-        error["field"] == "version" and error["message"].startswith("is beyond the stream")
+        (error["field"] == "version" and error["message"].startswith("is beyond the stream"))
+        or (error["field"] == "reachedAt" and error["message"].startswith(_REACHED_AT_BOUNDS))
         for error in errors
     )
 
