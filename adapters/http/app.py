@@ -15,6 +15,7 @@ from adapters.http.models import NoQuery
 from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
 from adapters.http.validation import parse_query
+from domain.ids import from_public_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ def _add_route(app: falcon.App[falcon.Request, falcon.Response], path: str, reso
 
     def on_options(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
         parse_query(NoQuery, req.params)
+        if "milestone_id" in params:
+            from_public_id(params["milestone_id"])  # no such path for a malformed id: a 404
         resp.status = falcon.HTTP_204
         resp.set_header("Allow", allowed)
 

@@ -1,7 +1,8 @@
 """Slow and idle clients cost only themselves, and a SIGTERM under load loses nothing.
 
 The servers here run the shipped defaults (threaded workers, the head and body deadlines,
-the graceful timeout), on SQLite: what is shown is the HTTP front, not the storage.
+the graceful timeout). The slow clients meet a server on SQLite (what is shown is the
+HTTP front, not the storage); the SIGTERM under load runs on each backend.
 ``MILESTONES_SLOW_CLIENT_SECONDS`` makes the slow clients hold on longer (60 for the
 README's figures); by default they hold past the 10 s deadlines, so that each is cut off
 and comes back at least once.
@@ -28,6 +29,7 @@ from tests.e2e.client import HOST, read_response
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tests.e2e.conftest import ServerFactory
     from tests.e2e.harness import Server, Servers
 
 SLOW_CLIENTS = 12
@@ -191,8 +193,11 @@ def _slow_upload(port: int, seconds: float) -> tuple[int, Any]:
     return status, (headers, parsed)
 
 
-def test_sigterm_under_load_serves_what_was_accepted_and_exits_0(servers: Servers) -> None:
-    server = servers.start()
+def test_sigterm_under_load_serves_what_was_accepted_and_exits_0(
+    server_factory: ServerFactory,
+) -> None:
+    """On each backend: a fresh server under write load, then SIGTERM."""
+    server = server_factory()
     outcomes = Outcomes()
     stop = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
@@ -218,7 +223,7 @@ def test_sigterm_under_load_serves_what_was_accepted_and_exits_0(servers: Server
     assert outcomes.refused > 0  # after the listeners closed: refused at once, never reset
     assert upload_status == 201, upload_body
     # Nothing acknowledged is lost: a server started on the same file has every one.
-    after = servers.start(server.database)
+    after = server_factory(server.database)
     for location in [*outcomes.acknowledged, upload_headers["Location"]]:
         assert after.client.request("GET", location)[0] == 200, location
     ready = after.client.ready()
