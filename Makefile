@@ -5,15 +5,25 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint bench fuzz clean
 
+# `make run` installs what serving needs (with PostgreSQL support); `make install`, and every
+# target that tests or measures, adds the development tools on top.
+SERVE_STAMP := $(VENV)/.installed-serve
+
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: install
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $(SERVE_STAMP)
+
+$(SERVE_STAMP): setup.cfg pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[postgres]'
+	touch $(SERVE_STAMP)
+
+run: $(SERVE_STAMP)
 	$(BIN)/milestones serve
 
 test: install

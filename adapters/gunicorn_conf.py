@@ -24,11 +24,20 @@ METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 bind = [os.environ.get("MILESTONES_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 8000}"]
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
-worker_class = "sync"
+# Threads serve requests; idle and kept-alive connections wait in each worker's poller and
+# cost no thread, so slow or idle clients cannot take the service from everyone else
+# (adapters/gunicorn_worker.py adds a deadline for the request head).
+worker_class = "adapters.gunicorn_worker.Worker"
+threads = int(os.environ.get("MILESTONES_THREADS") or 16)
+# Seconds a kept-alive connection may idle between requests.
+keepalive = 5
 preload_app = False
-# A request that takes longer than this is stuck; the arbiter replaces its worker.
+# A worker whose main loop stops answering for this long is stuck; the arbiter replaces it.
 timeout = 30
-graceful_timeout = 10
+# On SIGTERM a worker stops accepting, serves what it has accepted (requests on kept-alive
+# connections get "Connection: close"), and exits within this many seconds: enough for a
+# body that stalls up to its own idle limit (MILESTONES_BODY_TIMEOUT, 10 s) to be answered.
+graceful_timeout = int(os.environ.get("MILESTONES_GRACEFUL_TIMEOUT") or 20)
 # Several instances may run on one host; a shared control socket path would collide.
 control_socket_disable = True
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -15,6 +17,7 @@ from eventsourcing.sqlite import (
     SQLiteCursor,
     SQLiteFactory,
     SQLiteProcessRecorder,
+    SQLiteTransaction,
 )
 
 from adapters.sql import (
@@ -144,6 +147,55 @@ class MilestonesSQLiteFactory(SQLiteFactory):
         pool._create_connection = create_connection  # type: ignore[method-assign]  # noqa: SLF001
 
 
+class WriterLock:
+    """One SQLite writer at a time: a thread lock within the process, and an ``fcntl`` lock
+    on a file beside the database across processes, both taken before ``BEGIN IMMEDIATE``.
+
+    Writers then queue in the kernel and start the moment the lock is free, instead of
+    polling SQLite's busy handler, whose sleeps grow to 100 ms and made a threaded
+    server's write latency ten times worse under contention. A writer holds it only for
+    its transaction, which SQLite's own lock timeout still bounds; the kernel releases
+    the lock of a process that dies. Where the lock file cannot be opened (a read-only
+    directory) SQLite's lock alone keeps writes correct.
+    """
+
+    def __init__(self, database: str) -> None:
+        memory = ":memory:" in database or "mode=memory" in database
+        self.path = None if memory else f"{database}-writer.lock"
+        self._threads = threading.Lock()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            # Opened per write (microseconds against a commit's fsync): closing a descriptor
+            # drops the process's locks on the file, and only this thread holds one now.
+            fd = self._open()
+            try:
+                if fd is not None:
+                    fcntl.lockf(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                if fd is not None:
+                    os.close(fd)  # and with it the lock
+
+    def _open(self) -> int | None:
+        if self.path is None:
+            return None
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return None
+
+
+class _Immediate(SQLiteTransaction):
+    """The library's transaction (its errors mapped to the library's), begun IMMEDIATE."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
 class MilestonesRecorder(SQLiteProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models.
 
@@ -151,6 +203,10 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     processes), and the view never lags or leads the log. It is also SQLite's
     ``projections.ports.ViewStore``, the SQL that ``projections.runner`` works with.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writer_lock = WriterLock(self.datastore.pool.db_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -216,17 +272,17 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     @contextmanager
     def write_transaction(self, *, exclusive: bool = True) -> Iterator[SQLiteCursor]:
-        # IMMEDIATE takes the write lock up front. SQLite has one writer at a time, so any
-        # write transaction excludes event writers, briefly.
-        with self.datastore.get_connection(commit=True) as connection:
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield cursor
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
+        # IMMEDIATE takes SQLite's write lock up front, after the writer lock: SQLite has
+        # one writer at a time, so any write transaction excludes event writers, briefly.
+        # Event writes keep the library's own transaction (its pool serialises a process's
+        # writers): routed through here, racing writers of one milestone in one process
+        # lost the optimistic-concurrency race 20 times in a row more often.
+        with (
+            self.writer_lock.held(),
+            self.datastore.get_connection(commit=True) as connection,
+            _Immediate(connection, commit=True) as cursor,
+        ):
+            yield cursor
 
     @contextmanager
     def read_transaction(self) -> Iterator[SQLiteCursor]:

@@ -61,6 +61,10 @@ class ConcurrentUpdate(MilestoneError):
     """A write kept losing the race with other writers and was given up."""
 
 
+class InvalidReachedAt(MilestoneError):
+    """A ``reached_at`` that the milestone cannot have; nothing was recorded."""
+
+
 def utc_now() -> datetime:
     """The current time at millisecond precision, so stored event time is shown exactly."""
     return instant_of(time.time_ns())
@@ -201,6 +205,9 @@ class Milestone(Aggregate):
             msg = f"not editable: {sorted(unknown)}"
             raise TypeError(msg)
         changes = {name: value for name, value in fields.items() if getattr(self, name) != value}
+        # Checked before any event is triggered, so a refused command leaves no trace.
+        if "reached_at" in fields:
+            self._check_reached_at(fields["reached_at"], status)
         if changes:
             self.trigger_event(self.Updated, changes=changes, **caller.recorded())
         if status is not None and status != self.status:
@@ -209,6 +216,15 @@ class Milestone(Aggregate):
     def delete(self, caller: Caller = ANONYMOUS) -> None:
         self._refuse_if_deleted()
         self.trigger_event(self.Deleted, **caller.recorded())
+
+    def _check_reached_at(self, reached_at: datetime | None, status: Status | None) -> None:
+        """A correction of reached_at may backfill, not foretell; and a milestone that
+        stays reached keeps a reached_at (one that becomes reached gets its event's)."""
+        if reached_at is not None and reached_at > utc_now():
+            raise InvalidReachedAt("must not be later than now")
+        stays_reached = self.status is Status.REACHED and status in {None, Status.REACHED}
+        if stays_reached and reached_at is None:
+            raise InvalidReachedAt("must not be null while the milestone is reached")
 
     def _change_status(self, status: Status, caller: Caller) -> None:
         now = utc_now()

@@ -13,8 +13,10 @@ from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
+from adapters.http.models import NoQuery
 from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.http.validation import parse_query
 from adapters.http.webhooks import (
     DeliveriesResource,
     WebhookResource,
@@ -22,6 +24,7 @@ from adapters.http.webhooks import (
     WebhooksResource,
 )
 from adapters.storage_faults import FaultEpisodes
+from domain.ids import from_public_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -33,6 +36,28 @@ if TYPE_CHECKING:
 
 
 _EXPOSED = ["ETag", "Location", "X-Request-Id"]
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _add_route(app: falcon.App[falcon.Request, falcon.Response], path: str, resource: Any) -> None:
+    """A route that answers HEAD as it answers GET (Falcon sends no body for HEAD), and
+    OPTIONS with a 204 whose ``Allow`` is the 405's (contract section 12)."""
+    if hasattr(resource, "on_get"):
+        resource.on_head = resource.on_get
+    # Falcon's 405 lists every method the resource has a responder for, sorted.
+    allowed = ", ".join(
+        m for m in _METHODS if m == "OPTIONS" or hasattr(resource, f"on_{m.lower()}")
+    )
+
+    def on_options(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        parse_query(NoQuery, req.params)
+        if "milestone_id" in params:
+            from_public_id(params["milestone_id"])  # no such path for a malformed id: a 404
+        resp.status = falcon.HTTP_204
+        resp.set_header("Allow", allowed)
+
+    resource.on_options = on_options
+    app.add_route(path, resource)
 
 
 class _Cors(falcon.CORSMiddleware):  # type: ignore[type-arg]
@@ -79,23 +104,26 @@ def create_app(
     app.req_options.keep_blank_qs_values = True
     faults = faults or FaultEpisodes()
     problems.install(app, faults)
-    milestone = MilestoneResource(milestones, reads, body_timeout)
-    app.add_route("/api/milestones", MilestonesResource(milestones, reads, body_timeout))
-    app.add_route("/api/milestones/{milestone_id}", milestone)
-    app.add_route("/api/milestones/{milestone_id}/history", HistoryResource(reads))
-    app.add_route("/api/events", EventsResource(reads))
-    app.add_route("/api/projects/{project_id}/summary", SummaryResource(reads))
-    app.add_route("/api/projects/{project_id}/progress", ProgressResource(reads))
+    routes: dict[str, Any] = {
+        "/api/milestones": MilestonesResource(milestones, reads, body_timeout),
+        "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
+        "/api/milestones/{milestone_id}/history": HistoryResource(reads),
+        "/api/events": EventsResource(reads),
+        "/api/projects/{project_id}/summary": SummaryResource(reads),
+        "/api/projects/{project_id}/progress": ProgressResource(reads),
+        "/openapi.json": OpenApiResource(),
+        "/health": HealthResource(),
+        "/ready": ReadyResource(reads, faults),
+    }
     if webhooks is not None:
         hooks = Webhooks(
             webhooks, reads, allow_private=allow_private_webhooks, body_timeout=body_timeout
         )
-        app.add_route("/api/webhooks", WebhooksResource(hooks))
-        app.add_route("/api/webhooks/{webhook_id}", WebhookResource(hooks))
-        app.add_route("/api/webhooks/{webhook_id}/deliveries", DeliveriesResource(hooks))
-    app.add_route("/openapi.json", OpenApiResource())
-    app.add_route("/health", HealthResource())
-    app.add_route("/ready", ReadyResource(reads, faults))
+        routes["/api/webhooks"] = WebhooksResource(hooks)
+        routes["/api/webhooks/{webhook_id}"] = WebhookResource(hooks)
+        routes["/api/webhooks/{webhook_id}/deliveries"] = DeliveriesResource(hooks)
     if metrics is not None:
-        app.add_route("/metrics", MetricsResource(metrics))
+        routes["/metrics"] = MetricsResource(metrics)
+    for path, resource in routes.items():
+        _add_route(app, path, resource)
     return app

@@ -36,6 +36,7 @@ from adapters.http.paths import (
     PROJECT_ID_PATHS,
     TABLE,
     Operation,
+    protocol_operations,
 )
 from adapters.http.validation import parse_query
 
@@ -167,6 +168,7 @@ def _headers() -> dict[str, Schema]:
                                {"const": "nosniff"}, "nosniff"),
         "WWWAuthenticate": ("The scheme to authenticate with.",
                             {"type": "string", "pattern": "^Bearer "}, 'Bearer realm="milestones"'),
+        "Allow": ("The methods of this path.", {"type": "string"}, "GET, HEAD, OPTIONS"),
         "CacheControl": ("Write responses are not to be cached.",
                          {"type": "string", "pattern": "no-store"}, "no-store"),
         "Link": (("With `limit`, when there is a next page: its URL (the same parameters and "
@@ -275,7 +277,9 @@ def _operation(path: str, operation: Operation) -> Schema:
         name.replace("CacheControl", "Cache-Control"): _ref("headers", name)
         for name in operation.response_headers
     } | common
-    if operation.body is not None:
+    if operation.bodiless:
+        pass
+    elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
         success["content"] = {JSON: {"schema": _ref("schemas", operation.body), "example": example}}
     else:
@@ -287,8 +291,10 @@ def _operation(path: str, operation: Operation) -> Schema:
     responses = {operation.ok: success} | operation.more
     errors = set(operation.errors)
     if path.startswith("/api/") or path == "/metrics":
-        errors |= {401, 403} if operation.method != "get" else {401}
-    responses |= {str(status): _ref("responses", _PROBLEMS[status][0]) for status in errors}
+        errors |= {401, 403} if operation.method not in {"get", "head"} else {401}
+    if operation.method == "options":
+        errors -= {401, 403}  # a CORS preflight carries no credentials
+    responses |= {str(status): _problem(operation, status) for status in errors}
     for response in operation.more.values():
         response["headers"] = response.get("headers", {}) | common
     result: Schema = {
@@ -315,9 +321,17 @@ def _operation(path: str, operation: Operation) -> Schema:
     return result
 
 
+def _problem(operation: Operation, status: int) -> Schema:
+    if not operation.bodiless or operation.method == "options":
+        return _ref("responses", _PROBLEMS[status][0])
+    shared = _responses()[_PROBLEMS[status][0]]
+    return {k: v for k, v in shared.items() if k != "content"}  # HEAD: the problem's headers
+
+
 def _paths() -> dict[str, Schema]:
     paths: dict[str, Schema] = {}
-    for path, operations in TABLE.items():
+    for path, table in TABLE.items():
+        operations = [*table, *protocol_operations(path, table)]
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
@@ -349,7 +363,8 @@ def openapi_document() -> dict[str, Any]:
             "`count`). Every 4xx/5xx body is RFC 9457 `application/problem+json`, and a "
             "rejected request records nothing. A query parameter that an operation does not "
             "list is a 400 naming it. A path that no route has is a 404, and a method that a "
-            "path does not list is a 405 with `Allow`; OPTIONS is answered by the framework. "
+            "path does not list is a 405 with `Allow`; OPTIONS is a 204 with the same `Allow`, "
+            "and HEAD is answered wherever GET is. "
             "Every response carries `X-Request-Id` and `X-Content-Type-Options: nosniff`. "
             "Authentication is off by default (so the security requirements include the "
             "empty one); when the service is configured with API tokens, /api (and, if so "

@@ -7,7 +7,7 @@ shares (the request id, the common headers, the optional bearer token) is added 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.http.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
@@ -45,6 +45,7 @@ class Operation:
     links: bool = False  # to the operations on the milestone in the body
     example: Any = None  # the success body's example, if not its schema's
     more: dict[str, Schema] = field(default_factory=dict)  # other responses
+    bodiless: bool = False  # HEAD and OPTIONS: headers only
 
 
 WRITE = ("CacheControl", "ETag")
@@ -221,3 +222,46 @@ TABLE: dict[str, list[Operation]] = {
         ),
     ],
 }  # fmt: skip
+
+
+def protocol_operations(path: str, operations: list[Operation]) -> list[Operation]:
+    """What every route answers besides its table (contract section 12): HEAD as its GET,
+    without the body, and OPTIONS with the same ``Allow`` as a 405 on it."""
+    derived = [
+        replace(
+            get,
+            method="head",
+            operation_id=f"{get.operation_id}Head",
+            summary=f"{get.summary} (headers only)",
+            description=f"The status and headers of `GET {path}`, without the body.",
+            links=False,
+            example=None,
+            bodiless=True,
+            more={
+                status: {k: v for k, v in response.items() if k != "content"}
+                for status, response in get.more.items()
+            },
+        )
+        for get in operations
+        if get.method == "get"
+    ]
+    methods = {op.method.upper() for op in [*operations, *derived]} | {"OPTIONS"}
+    options = Operation(
+        "options",
+        f"options{_camel(path)}",
+        operations[0].tag,
+        "The methods of this path",
+        f"`Allow` names them: {', '.join(sorted(methods))}; a 405 on this path sends the "
+        "same `Allow`.",
+        "204",
+        "No content; the methods are in `Allow`.",
+        response_headers=("Allow",),
+        errors=(400, 404) if path in MILESTONE_ID_PATHS else (400,),
+        bodiless=True,
+    )
+    return [*derived, options]
+
+
+def _camel(path: str) -> str:
+    words = path.replace("{milestone_id}", "one").replace(".", "/").split("/")
+    return "".join(word[:1].upper() + word[1:] for word in words if word)

@@ -18,6 +18,7 @@ from domain.ids import InvalidMilestoneId
 from domain.milestone import (
     ConcurrentUpdate,
     IdempotencyKeyReused,
+    InvalidReachedAt,
     MilestoneNotFound,
     VersionMismatch,
 )
@@ -66,6 +67,13 @@ def _handler(status: int, detail: Callable[[Exception], str]) -> Any:
     return handle
 
 
+def _invalid_reached_at(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
+) -> None:
+    errors = [{"field": "reachedAt", "message": str(error)}]
+    _respond(resp, 400, f"reachedAt: {error}", errors=errors)
+
+
 def _unexpected(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
 ) -> None:
@@ -80,6 +88,7 @@ def install(
     app.set_error_serializer(_serialize_http_error)
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(ValidationFailed, _handler(400, str))
+    app.add_error_handler(InvalidReachedAt, _invalid_reached_at)
     not_found = _handler(404, lambda _: "no milestone has this id")
     app.add_error_handler(MilestoneNotFound, not_found)
     app.add_error_handler(InvalidMilestoneId, not_found)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 WORKERS = 2
 STARTUP_TIMEOUT = 30.0  # seconds for /health to answer and every worker to load the app
-STOP_TIMEOUT = 15.0  # seconds between SIGTERM and SIGKILL (gunicorn's graceful_timeout is 10)
+STOP_TIMEOUT = 25.0  # seconds between SIGTERM and SIGKILL (gunicorn_conf graceful_timeout is 20)
 COMMAND_TIMEOUT = 120.0  # seconds for a `milestones` command (export, import, verify...)
 LOG_TIMEOUT = 5.0  # seconds for an access log line to reach the file
 PIN_TIMEOUT = 15.0  # seconds for a worker to take a pinning request

@@ -183,6 +183,14 @@ class Run:
         if model.deleted:
             assert result.status_code == 404, result.text
             return
+        stays_reached = model.fields["status"] == "reached" and body.get("status", "reached") == (
+            "reached"
+        )
+        if stays_reached and "reachedAt" in body and body["reachedAt"] is None:
+            # A reached milestone keeps a reachedAt: refused, nothing recorded.
+            assert result.status_code == 400, result.text
+            assert [e["field"] for e in result.json["errors"]] == ["reachedAt"]
+            return
         assert result.status_code == 200, result.text
         changes: dict[str, Any] = {}
         for name in ("title", "description", "dueDate", "reachedAt"):

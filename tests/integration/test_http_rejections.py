@@ -258,6 +258,33 @@ def test_patch_invalid_field(
     rejected(api, "PATCH", path_of(milestone), body, status=400, fields=fields)
 
 
+def test_patch_reached_at_later_than_now(api: AppClient, milestone: dict[str, Any]) -> None:
+    problem = rejected(
+        api,
+        "PATCH",
+        path_of(milestone),
+        {"reachedAt": "2999-01-01T00:00:00Z", "title": "Changed"},
+        status=400,
+        fields={"reachedAt"},
+    )
+    assert problem["errors"] == [{"field": "reachedAt", "message": "must not be later than now"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"reachedAt": None}, id="null"),
+        pytest.param({"reachedAt": None, "status": "reached"}, id="null-staying-reached"),
+    ],
+)
+def test_patch_leaving_a_reached_milestone_without_reached_at(
+    api: AppClient, body: dict[str, Any]
+) -> None:
+    document, _ = api.create(projectId="proj_reached", title="Done", status="reached")
+    rejected(api, "PATCH", path_of(document), body, status=400, fields={"reachedAt"})
+    assert api.get(document["id"]) == (document, '"1"')
+
+
 # 400: the query
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from domain.milestone import (
     EDITABLE,
+    InvalidReachedAt,
     Milestone,
     MilestoneDeleted,
     MilestoneNotFound,
@@ -260,6 +261,43 @@ def test_a_cleared_reached_at_is_set_again_by_the_next_reaching() -> None:
     assert milestone.reached_at is None
     tick()
     milestone.update(status=Status.REACHED)
+    *_, changed = milestone.collect_events()
+    assert milestone.reached_at == changed.timestamp
+
+
+def test_a_reached_at_later_than_now_is_refused_and_records_nothing() -> None:
+    milestone, _ = new(status=Status.REACHED)
+    later = utc_now() + timedelta(seconds=5)
+    with pytest.raises(InvalidReachedAt, match="later than now"):
+        milestone.update(reached_at=later, title="changed")
+    assert milestone.collect_events() == []
+    assert (milestone.title, milestone.version) == ("Beta", 1)
+
+
+def test_a_reached_at_of_now_or_earlier_is_a_correction() -> None:
+    milestone, _ = new()
+    now = utc_now()
+    milestone.update(reached_at=now)
+    assert milestone.reached_at == now
+
+
+@pytest.mark.parametrize("status", [None, Status.REACHED])
+def test_a_reached_milestone_may_not_lose_its_reached_at(status: Status | None) -> None:
+    milestone, created = new(status=Status.REACHED)
+    with pytest.raises(InvalidReachedAt, match="null while the milestone is reached"):
+        milestone.update(reached_at=None, status=status, title="changed")
+    assert milestone.collect_events() == []
+    assert (milestone.reached_at, milestone.version) == (created.timestamp, 1)
+
+
+def test_reached_at_null_is_allowed_when_the_milestone_leaves_or_is_not_reached() -> None:
+    milestone, _ = new(status=Status.REACHED)
+    milestone.update(reached_at=None, status=Status.IN_PROGRESS)
+    assert milestone.reached_at is None
+    milestone.update(reached_at=None)
+    tick()
+    # Becoming reached with reachedAt null is not left null: the event's time is taken.
+    milestone.update(reached_at=None, status=Status.REACHED)
     *_, changed = milestone.collect_events()
     assert milestone.reached_at == changed.timestamp
 

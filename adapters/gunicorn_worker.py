@@ -1,0 +1,158 @@
+"""The gunicorn worker: threads for requests, a poller for idle connections, a header deadline,
+and problem+json for the errors that gunicorn itself answers.
+
+Gunicorn's ``gthread`` worker keeps idle and kept-alive connections in a poller, so they cost
+no thread, and serves each request on a thread of its pool. What it lacks is a bound on how
+long a client may take to send its request head: a client that trickles one byte at a time
+would hold a thread for as long as it likes. Here the head must arrive within
+``HEADER_TIMEOUT`` seconds (the body has its own idle bound, ``MILESTONES_BODY_TIMEOUT``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from typing import Any
+
+import orjson
+from gunicorn import util
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from adapters.http.problems import PROBLEM_JSON, problem_body
+
+# Seconds a client has to send the request line and headers, from the first byte awaited.
+HEADER_TIMEOUT = float(os.environ.get("MILESTONES_HEADER_TIMEOUT") or 10.0)
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
+_SERVER_ERROR = 500
+
+
+class HeaderTimeout(Exception):
+    """The request head did not arrive in time."""
+
+
+class _HeadDeadline:
+    """The client socket, whose reads fail once the request head is overdue.
+
+    Gunicorn's parser and the WSGI response use it as the socket itself; only ``recv``
+    and ``recv_into`` are bounded, and only while ``deadline`` is set.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def fileno(self) -> int:  # selectors look this up on the class
+        return self._sock.fileno()
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        return self._bounded(self._sock.recv, size, *flags)  # type: ignore[no-any-return]
+
+    def recv_into(self, buffer: Any, *args: int) -> int:
+        return self._bounded(self._sock.recv_into, buffer, *args)  # type: ignore[no-any-return]
+
+    def _bounded(self, read: Any, *args: Any) -> Any:
+        if self.deadline is None:
+            return read(*args)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise HeaderTimeout
+        previous = self._sock.gettimeout()
+        self._sock.settimeout(remaining)
+        try:
+            return read(*args)
+        except TimeoutError:
+            raise HeaderTimeout from None
+        finally:
+            self._sock.settimeout(previous)
+
+
+class _Captured:
+    """Stands in for the client socket while gunicorn writes its own error page."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    def send(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+
+def problem_response(status: int, detail: str) -> bytes:
+    """A complete HTTP/1.1 problem+json response that closes the connection."""
+    body = problem_body(status, detail)
+    head = (
+        f"HTTP/1.1 {status} {orjson.loads(body)['title']}\r\n"
+        f"Content-Type: {PROBLEM_JSON}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"X-Request-Id: {os.urandom(16).hex()}\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class Worker(ThreadWorker):  # type: ignore[misc]
+    """``gthread`` with a deadline for the request head, problem+json errors, and a stop
+    that serves every connection the kernel already accepted for it."""
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive and not getattr(self, "_backlog_served", False):
+            self._backlog_served = True
+            self._serve_backlog()
+
+    def _serve_backlog(self) -> None:
+        """On the way out: take the connections waiting in the listen queue (they are
+        answered with ``Connection: close``), then close the listeners, so that a later
+        connection is refused at once instead of waiting to be reset."""
+        for listener in self.sockets:
+            while True:
+                try:
+                    client, address = listener.accept()
+                except OSError:  # nothing waiting (EAGAIN), or the listener is gone
+                    break
+                self.nr_conns += 1
+                client.setblocking(True)
+                self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))
+            listener.close()
+
+    def handle(self, conn: Any) -> Any:
+        if not isinstance(conn.sock, _HeadDeadline):
+            conn.sock = _HeadDeadline(conn.sock)
+        conn.sock.deadline = time.monotonic() + HEADER_TIMEOUT
+        return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        conn.sock.deadline = None  # the head is in; the body has the application's bound
+        return super().handle_request(req, conn)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Gunicorn's status and log line for the error, answered as problem+json."""
+        if isinstance(exc, HeaderTimeout):
+            self.log.info("request head not sent within %g s from %s", HEADER_TIMEOUT, addr)
+            status, detail = 408, f"the request head did not arrive within {HEADER_TIMEOUT:g} s"
+        else:
+            captured = _Captured()
+            super().handle_error(req, captured, addr, exc)
+            found = _STATUS_LINE.match(captured.data)
+            status = int(found.group(1)) if found else _SERVER_ERROR
+            detail = (
+                "the server failed to handle this request"
+                if status >= _SERVER_ERROR
+                else f"the request could not be read: {exc}"
+            )
+        try:
+            util.write_nonblock(client, problem_response(status, detail))
+        except OSError:
+            self.log.debug("could not send the error response")
