@@ -31,6 +31,9 @@ UNWRITABLE_CODES = frozenset({SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN, SQL
 PG_DISK_FULL, PG_READ_ONLY = "53100", "25006"
 # Free bytes on the database's file system at which a full disk counts as over.
 RECOVERED_FREE_BYTES = 1 << 20
+# Free bytes below which the disk counts as full before any write failed: about what
+# one write adds to the write-ahead log.
+FULL_FREE_BYTES = 64 << 10
 
 
 class CommitOutcomeUnknown(OperationalError):
@@ -43,7 +46,7 @@ class StorageUnwritable(Exception):
 
 class Fault(enum.Enum):
     FULL = "the storage is full"
-    UNWRITABLE = "the database is read-only or cannot be written"
+    UNWRITABLE = "the storage is read-only or cannot be opened for writing"
     UNREACHABLE = "the storage is busy or unreachable"
     OUTCOME_UNKNOWN = "the connection to the database broke while this write committed"
 
@@ -141,10 +144,11 @@ def sqlite_probe(path: str) -> Callable[[Fault | None], Fault | None]:
     def probe(current: Fault | None) -> Fault | None:
         if not all(os.access(p, os.W_OK) for p in (file, file.parent) if p.exists()):
             return Fault.UNWRITABLE
-        if current is Fault.FULL:
-            stats = os.statvfs(file.parent)
-            if stats.f_bavail * stats.f_frsize < RECOVERED_FREE_BYTES:
-                return Fault.FULL
+        # Seen by every worker, also one whose own writes have not failed yet.
+        stats = os.statvfs(file.parent)
+        needed = RECOVERED_FREE_BYTES if current is Fault.FULL else FULL_FREE_BYTES
+        if stats.f_bavail * stats.f_frsize < needed:
+            return Fault.FULL
         if current is Fault.UNWRITABLE:
             return _unwritable_now(file)
         return None

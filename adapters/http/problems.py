@@ -119,7 +119,7 @@ FAULT_TYPES = {
 }
 FAULT_DETAILS = {
     Fault.FULL: "the storage is full; writes resume when space is freed",
-    Fault.UNWRITABLE: "the database is read-only or cannot be written; reads still work",
+    Fault.UNWRITABLE: "the storage is read-only or cannot be opened for writing",
     Fault.UNREACHABLE: "the storage is busy or unreachable; try again shortly",
     Fault.OUTCOME_UNKNOWN: (
         "the connection to the database broke while this write committed, so it may or may "
