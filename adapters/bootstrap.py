@@ -110,7 +110,8 @@ def _backend(settings: Settings) -> _Backend:
 
 
 def _sqlite(settings: Settings) -> _Backend:
-    from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
+    from adapters.sqlite import MilestonesRecorder  # noqa: PLC0415
+    from adapters.sqlite_reads import SQLiteReads  # noqa: PLC0415
 
     path = sqlite_path(settings.database_url)
     _prepare_sqlite_path(path)
@@ -157,7 +158,8 @@ def _prepare_sqlite_path(path: str) -> None:
 
 def _postgres(settings: Settings) -> _Backend:
     # Imported here so that SQLite users need not install psycopg.
-    from adapters.postgres import PostgresMilestonesRecorder, PostgresReads  # noqa: PLC0415
+    from adapters.postgres import PostgresMilestonesRecorder  # noqa: PLC0415
+    from adapters.postgres_reads import PostgresReads  # noqa: PLC0415
 
     def open_recorder(recorder: Any) -> tuple[ViewStore, Reads]:
         if not isinstance(recorder, PostgresMilestonesRecorder):
@@ -195,7 +197,7 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         msg = f"DATABASE_URL has a bad port: {error}"
         raise ValueError(msg) from error
     return {
-        "PERSISTENCE_MODULE": "adapters.postgres:BoundedPostgresFactory",
+        "PERSISTENCE_MODULE": "adapters.postgres_pool:BoundedPostgresFactory",
         "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
         "POSTGRES_HOST": url.hostname or "localhost",
@@ -230,7 +232,8 @@ def open_store(settings: Settings, *, read_only: bool = True) -> Store:
         env = {**_sqlite_env(settings, uri), "CREATE_TABLE": "false"}
         reads: Reads
         factory = InfrastructureFactory.construct(Environment(Milestones.name, env))
-        from adapters.sqlite import MilestonesRecorder, SQLiteReads  # noqa: PLC0415
+        from adapters.sqlite import MilestonesRecorder  # noqa: PLC0415
+        from adapters.sqlite_reads import SQLiteReads  # noqa: PLC0415
 
         recorder = factory.application_recorder()
         if not isinstance(recorder, MilestonesRecorder):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,112 +20,38 @@ from eventsourcing.sqlite import (
 
 from adapters.sql import (
     FIND_COLUMNS,
-    find_queries,
     row_changes,
-    sql_conditions,
     word_rows,
     words_table,
 )
+from adapters.sqlite_schema import (
+    ACTOR_INDEX,
+    ENTRY_COLUMNS,
+    EVENT_INDEX,
+    IDEMPOTENCY_KEYS,
+    TRANSITION_INDEXES,
+    VIEW_INDEXES,
+    transitions_table_ddl,
+    view_table_ddl,
+    words_table_ddl,
+)
 from domain.ids import public_id_of_hex, to_public_id
-from projections.finding import prefix_end
 from projections.fold import Folded
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-    from uuid import UUID
 
     from eventsourcing.persistence import StoredEvent
 
     from domain.ports import IdempotencyKey
     from projections.document import Document
-    from projections.finding import Find, Keys
-    from projections.ports import EventFilter
+    from projections.finding import Keys
     from projections.progress import Standing, Transition
     from projections.records import Record
 
 
-def _view_table(table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        "id TEXT PRIMARY KEY, project_id TEXT NOT NULL, status TEXT NOT NULL, "
-        "created_at TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL, "
-        "title TEXT, due_at TEXT, late_at TEXT"
-        ") WITHOUT ROWID"
-    )
-
-
-def _words_table(table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {words_table(table)} ("
-        "id TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (id, word)) WITHOUT ROWID"
-    )
-
-
-FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
-
-READ_CACHE_KIB = 64 * 1024  # each reading connection's page cache, at most
-FEW_WORDS = 2_000  # milestones matching a search term that are cheaper to look up than to walk
-# Each sort within a project and across all of them; the words by word, for a prefix range.
-VIEW_INDEXES = [
-    f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})"
-    for name, columns in [
-        ("by_project", "project_id, created_at, id"),
-        ("by_project_due", "project_id, due_at, id"),
-        ("by_project_title", "project_id, title, id"),
-        ("by_created", "created_at, id"),
-        ("by_due", "due_at, id"),
-        ("by_title", "title, id"),
-    ]
-] + [f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_words_by_word ON {VIEW_TABLE}_words (word, id)"]
-EVENT_INDEX = [
-    (
-        "CREATE TABLE IF NOT EXISTS event_index ("
-        "position INTEGER PRIMARY KEY, milestone_id TEXT NOT NULL, project_id TEXT NOT NULL, "
-        "version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL, actor TEXT)"
-    ),
-    "CREATE INDEX IF NOT EXISTS event_index_by_milestone ON event_index (milestone_id, position)",
-    "CREATE INDEX IF NOT EXISTS event_index_by_project ON event_index (project_id, position)",
-    # A rare type (Deleted) would otherwise mean a scan of the whole log.
-    "CREATE INDEX IF NOT EXISTS event_index_by_type ON event_index (type, position)",
-    "CREATE INDEX IF NOT EXISTS event_index_by_time ON event_index (occurred_at)",
-]
-
-
-def _transitions_table(table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {table} ("
-        "position INTEGER PRIMARY KEY, project_id TEXT NOT NULL, occurred_at TEXT NOT NULL, "
-        "milestone_id TEXT NOT NULL, from_status TEXT, to_status TEXT)"
-    )
-
-
-# A project's series reads its transitions in time order; a milestone's latest one is its
-# standing.
-TRANSITION_INDEXES = [
-    (
-        f"CREATE INDEX IF NOT EXISTS {TRANSITIONS_TABLE}_by_project "
-        f"ON {TRANSITIONS_TABLE} (project_id, occurred_at, position)"
-    ),
-    (
-        f"CREATE INDEX IF NOT EXISTS {TRANSITIONS_TABLE}_by_milestone "
-        f"ON {TRANSITIONS_TABLE} (milestone_id, position)"
-    ),
-]
-
-
-# Created after the actor column is known to exist (see MilestonesRecorder._create_table).
-ACTOR_INDEX = "CREATE INDEX IF NOT EXISTS event_index_by_actor ON event_index (actor, position)"
-ENTRY_COLUMNS = "position, milestone_id, project_id, version, type, occurred_at, actor"
-IDEMPOTENCY_KEYS = (
-    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
-    "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
-)
-
-
-# Bytes of write-ahead log kept after a checkpoint. Without a limit the file stays as
-# large as it ever grew (about 4 MB, the checkpoint interval, and more after a long read).
 JOURNAL_SIZE_LIMIT = 1 << 20
 
 
@@ -211,11 +135,11 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            _view_table(VIEW_TABLE),
-            _words_table(VIEW_TABLE),
+            view_table_ddl(VIEW_TABLE),
+            words_table_ddl(VIEW_TABLE),
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
-            _transitions_table(TRANSITIONS_TABLE),
+            transitions_table_ddl(TRANSITIONS_TABLE),
             *TRANSITION_INDEXES,
         ]
 
@@ -336,16 +260,16 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def create_next_transitions(self, c: SQLiteCursor) -> None:
         c.execute(f"DROP TABLE IF EXISTS {NEXT_TRANSITIONS_TABLE}")
-        c.execute(_transitions_table(NEXT_TRANSITIONS_TABLE))
+        c.execute(transitions_table_ddl(NEXT_TRANSITIONS_TABLE))
         # The standings of a rebuild are looked up by milestone, so that index comes first.
         c.execute(
-            f"CREATE INDEX {NEXT_TRANSITIONS_TABLE}_by_milestone "
+            f"CREATE INDEX {NEXT_TRANSITIONS_TABLE}by_milestone_ddl "
             f"ON {NEXT_TRANSITIONS_TABLE} (milestone_id, position)"
         )
 
     def swap_in_next_transitions(self, c: SQLiteCursor) -> None:
         c.execute(f"DROP TABLE {TRANSITIONS_TABLE}")
-        c.execute(f"DROP INDEX {NEXT_TRANSITIONS_TABLE}_by_milestone")
+        c.execute(f"DROP INDEX {NEXT_TRANSITIONS_TABLE}by_milestone_ddl")
         c.execute(f"ALTER TABLE {NEXT_TRANSITIONS_TABLE} RENAME TO {TRANSITIONS_TABLE}")
         for statement in TRANSITION_INDEXES:
             c.execute(statement)
@@ -407,8 +331,8 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         # Without its secondary indexes, which are built once after the bulk load.
         c.execute(f"DROP TABLE IF EXISTS {NEXT_VIEW_TABLE}")
         c.execute(f"DROP TABLE IF EXISTS {words_table(NEXT_VIEW_TABLE)}")
-        c.execute(_view_table(NEXT_VIEW_TABLE))
-        c.execute(_words_table(NEXT_VIEW_TABLE))
+        c.execute(view_table_ddl(NEXT_VIEW_TABLE))
+        c.execute(words_table_ddl(NEXT_VIEW_TABLE))
 
     def swap_in_next_view(self, c: SQLiteCursor) -> None:
         for live, fresh in [
@@ -419,173 +343,3 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             c.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
         for statement in VIEW_INDEXES:
             c.execute(statement)
-
-
-class SQLiteReads:
-    """The queries behind every read: one connection per thread, no transaction around them."""
-
-    def __init__(self, path: str, *, uri: str | None = None) -> None:
-        self._path = path
-        # A tool's reads open a read-only URI, which never creates or writes the file.
-        self._uri = uri or path
-        self._inode = Path(path).stat().st_ino
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self._uri,
-                isolation_level=None,
-                check_same_thread=False,
-                uri=self._uri != self._path,
-            )
-            connection.execute("PRAGMA query_only = 1")
-            # A list page looks up hundreds of rows and words scattered over a large file:
-            # with SQLite's default 2 MiB cache each lookup rereads pages through the OS.
-            connection.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
-            self._local.connection = connection
-            self._connections.append(connection)
-        return connection
-
-    def document(self, public_id: str) -> tuple[int, bytes] | None:
-        row = (
-            self._connection()
-            .execute(
-                f"SELECT version, body FROM {VIEW_TABLE} WHERE id = ?",  # noqa: S608
-                (public_id,),
-            )
-            .fetchone()
-        )
-        return None if row is None else (row[0], row[1])
-
-    def documents(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
-        where, params = sql_conditions(("project_id = ?", project_id), ("status = ?", status))
-        sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
-        return [row[0] for row in self._connection().execute(sql, params)]
-
-    def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
-        """(sort key, id, body) of the matches in order; with a limit, up to one more."""
-        connection = self._connection()
-        lead = bool(find.terms) and self._few_words(find.terms[0])
-        rows: list[tuple[str | None, str, bytes]] = []
-        for query, params in find_queries(find, VIEW_TABLE, "?", lead_with_words=lead):
-            # Few matches: sort them rather than walk the sort's index (the unary + says so).
-            sql = query.replace(" ORDER BY ", " ORDER BY +", 1) if lead else query
-            rows += connection.execute(sql, params).fetchall()
-            if find.limit is not None and len(rows) > find.limit:
-                return rows[: find.limit + 1]
-        return rows
-
-    def _few_words(self, term: str) -> bool:
-        """Whether few words begin with ``term``: counted up to FEW_WORDS, so cheap either way."""
-        (count,) = (
-            self._connection()
-            .execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {words_table(VIEW_TABLE)} "  # noqa: S608
-                "WHERE word >= ? AND word < ? LIMIT ?)",
-                (term, prefix_end(term), FEW_WORDS),
-            )
-            .fetchone()
-        )
-        return bool(count < FEW_WORDS)
-
-    def lag(self) -> tuple[int, int]:
-        """The view's position and the head of the log."""
-        connection = self._connection()
-        # An open connection keeps reading a file that was deleted or replaced meanwhile.
-        if Path(self._path).stat().st_ino != self._inode:
-            msg = f"the database file {self._path} was replaced or removed"
-            raise sqlite3.OperationalError(msg)
-        (head,) = connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events").fetchone()
-        row = connection.execute(
-            "SELECT notification_id FROM tracking WHERE application_name = ?", (VIEW_TRACKING,)
-        ).fetchone()
-        return (row[0] if row else 0), head
-
-    def request(self, key: str) -> tuple[str, str] | None:
-        """The fingerprint and milestone of a create made under an idempotency key."""
-        row = (
-            self._connection()
-            .execute("SELECT fingerprint, milestone_id FROM idempotency_keys WHERE key = ?", (key,))
-            .fetchone()
-        )
-        return None if row is None else (row[0], row[1])
-
-    def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
-        """(version, topic, state) of each event of one milestone, oldest first."""
-        return (
-            self._connection()
-            .execute(
-                "SELECT originator_version, topic, state FROM stored_events "
-                "WHERE originator_id = ? ORDER BY originator_version",
-                (milestone_id.hex,),
-            )
-            .fetchall()
-        )
-
-    def version_at(self, public_id: str, instant: str) -> int | None:
-        """The milestone's version as of an instant (inclusive), if it existed then."""
-        sql = "SELECT MAX(version) FROM event_index WHERE milestone_id = ? AND occurred_at <= ?"
-        (version,) = self._connection().execute(sql, (public_id, instant)).fetchone()
-        return int(version) if version is not None else None
-
-    def events(self, after: int, limit: int, only: EventFilter) -> list[Record]:
-        """A page of the log in commit order; a filtered page goes through the event index."""
-        where, params = sql_conditions(
-            ("i.project_id = ?", only.project_id),
-            ("i.milestone_id = ?", only.milestone_id),
-            ("i.type = ?", only.type),
-            ("i.occurred_at >= ?", only.since),
-            ("i.occurred_at <= ?", only.until),
-            ("i.actor = ?", only.actor),
-        )
-        if params:
-            index = " INDEXED BY event_index_by_time" if self._few_in_time(only) else ""
-            sql = (
-                "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
-                f"FROM event_index i{index} JOIN stored_events e ON e.rowid = i.position "
-                f"WHERE {where} AND i.position > ? ORDER BY i.position LIMIT ?"
-            )
-        else:
-            sql = (
-                "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-                "WHERE rowid > ? ORDER BY rowid LIMIT ?"
-            )
-        rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
-        return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
-
-    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
-        sql = (
-            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, COUNT(*) "  # noqa: S608
-            f"FROM {TRANSITIONS_TABLE} WHERE project_id = ? "
-            "GROUP BY day, from_status, to_status ORDER BY day"
-        )
-        return self._connection().execute(sql, (project_id,)).fetchall()
-
-    def _few_in_time(self, only: EventFilter) -> bool:
-        """Whether the time bounds hold few events, so that the time index should lead.
-
-        SQLite otherwise walks positions in order and filters by time, which for a
-        ``since`` near the head of a long log reads most of the index. Counting stops at
-        FEW_IN_TIME entries, so the check is cheap either way.
-        """
-        if only.since is None and only.until is None:
-            return False
-        (count,) = (
-            self._connection()
-            .execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM event_index "
-                "WHERE occurred_at >= ? AND occurred_at <= ? LIMIT ?)",
-                (only.since or "", only.until or "~", FEW_IN_TIME),
-            )
-            .fetchone()
-        )
-        return bool(count < FEW_IN_TIME)
-
-    def close(self) -> None:
-        for connection in self._connections:
-            connection.close()
-        self._connections.clear()
-        self._local = threading.local()

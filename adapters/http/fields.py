@@ -75,7 +75,7 @@ MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 _DATE_ONLY = re.compile(_DATE, re.ASCII)
 _DATE_LENGTH = len("2026-03-01")
 _DATE_TIME_INPUT = re.compile(DATE_TIME_INPUT_PATTERN[1:-1], re.ASCII)
-_CONTROL = re.compile(f"[{_CONTROLS}]")
+CONTROL_CHARACTERS = re.compile(f"[{_CONTROLS}]")
 _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_DIGITS = 19  # every whole number here fits in 63 bits
 
@@ -111,7 +111,7 @@ class Interval(StrEnum):
 # --- Checks ---------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
     raise PydanticCustomError("contract", message)
 
 
@@ -135,19 +135,19 @@ def parse_instant(value: Any, *, round_up: bool = False) -> datetime | None:
 
 def _line(max_length: int) -> PlainValidator:
     """A one-line text: not blank, within its length, no control characters."""
-    return PlainValidator(_line_check(max_length))
+    return PlainValidator(line_check(max_length))
 
 
-def _line_check(max_length: int) -> Callable[[Any], str]:
+def line_check(max_length: int) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            _fail("must be a string")
+            fail("must be a string")
         if not value.strip():
-            _fail("must not be empty")
+            fail("must not be empty")
         if len(value) > max_length:
-            _fail(f"must be at most {max_length} characters")
-        if _CONTROL.search(value):
-            _fail("must not contain control characters")
+            fail(f"must be at most {max_length} characters")
+        if CONTROL_CHARACTERS.search(value):
+            fail("must not contain control characters")
         return value
 
     return check
@@ -156,11 +156,11 @@ def _line_check(max_length: int) -> Callable[[Any], str]:
 def _multiline(value: Any) -> str:
     """A text that may be blank and hold tabs and line breaks."""
     if not isinstance(value, str):
-        _fail("must be a string")
+        fail("must be a string")
     if len(value) > MAX_DESCRIPTION:
-        _fail(f"must be at most {MAX_DESCRIPTION} characters")
+        fail(f"must be at most {MAX_DESCRIPTION} characters")
     if _MULTILINE_CONTROL.search(value):
-        _fail("must not contain control characters")
+        fail("must not contain control characters")
     return value
 
 
@@ -172,7 +172,7 @@ def _due_date(value: Any) -> str | None:
         pattern = _DATE_ONLY if len(value) == _DATE_LENGTH else _DATE_TIME_INPUT
         if pattern.fullmatch(value):
             return value
-    _fail("must be null, an ISO 8601 date or a date-time with offset")
+    fail("must be null, an ISO 8601 date or a date-time with offset")
 
 
 def _reached_at(value: Any) -> datetime | None:
@@ -180,16 +180,16 @@ def _reached_at(value: Any) -> datetime | None:
         return None
     instant = parse_instant(value)
     if instant is None:
-        _fail("must be null or an ISO 8601 date-time with offset")
+        fail("must be null or an ISO 8601 date-time with offset")
     return instant
 
 
 def _single(value: Any) -> str:
     """A query parameter given once, with a value: ``status=`` is a bad filter, not none."""
     if isinstance(value, list):
-        _fail("must be given at most once")
+        fail("must be given at most once")
     if value == "":
-        _fail("must not be empty")
+        fail("must not be empty")
     return str(value)
 
 
@@ -199,7 +199,7 @@ def _whole(lowest: int, highest: int) -> PlainValidator:
         # Length first: int() of thousands of digits is slow, and refused past 4,300.
         digits = text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
         if not digits or not lowest <= int(text) <= highest:
-            _fail(f"must be a whole number from {lowest} to {highest}")
+            fail(f"must be a whole number from {lowest} to {highest}")
         return int(text)
 
     return PlainValidator(check)
@@ -211,7 +211,7 @@ def _instant_param(*, round_up: bool) -> PlainValidator:
     def check(value: Any) -> str:
         instant = parse_instant(_single(value), round_up=round_up)
         if instant is None:
-            _fail("must be an ISO 8601 date-time with offset")
+            fail("must be an ISO 8601 date-time with offset")
         return format_instant(instant)
 
     return PlainValidator(check)
@@ -222,28 +222,28 @@ def _due_bound(value: Any) -> str:
     text = _single(value)
     pattern = _DATE_ONLY if len(text) == _DATE_LENGTH else _DATE_TIME_INPUT
     if not pattern.fullmatch(text):
-        _fail("must be an ISO 8601 date or a date-time with offset")
+        fail("must be an ISO 8601 date or a date-time with offset")
     return text
 
 
 def _flag(value: Any) -> bool:
     text = _single(value)
     if text not in {"true", "false"}:
-        _fail("must be true or false")
+        fail("must be true or false")
     return text == "true"
 
 
 def _search(value: Any) -> str:
     text = _single(value)
     if len(text) > MAX_SEARCH:
-        _fail(f"must be at most {MAX_SEARCH} characters")
+        fail(f"must be at most {MAX_SEARCH} characters")
     return text
 
 
 def _cursor(value: Any) -> str:
     text = _single(value)
     if len(text) > MAX_CURSOR:
-        _fail("is not a cursor of this list")
+        fail("is not a cursor of this list")
     return text
 
 
@@ -255,7 +255,7 @@ def _choice(kind: type[StrEnum]) -> PlainValidator:
         try:
             return kind(text)
         except ValueError:
-            _fail(message)
+            fail(message)
 
     return PlainValidator(check, json_schema_input_type=kind)
 
@@ -265,21 +265,21 @@ def _milestone_id(value: Any) -> str:
     try:
         from_public_id(text)
     except InvalidMilestoneId:
-        _fail("is not a milestone id")
+        fail("is not a milestone id")
     return text
 
 
 def _actor_filter(value: Any) -> str:
     text = _single(value)
     if len(text) > MAX_ACTOR:
-        _fail(f"must be at most {MAX_ACTOR} characters")
+        fail(f"must be at most {MAX_ACTOR} characters")
     return text
 
 
 # --- Field types ----------------------------------------------------------------------------
 
 
-def _string(**schema: Any) -> WithJsonSchema:
+def string_schema(**schema: Any) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", **schema})
 
 
@@ -304,21 +304,25 @@ _DUE_DATE_SCHEMA = {
 _WRITTEN = "A time the service wrote: UTC, millisecond precision, `Z`."
 
 # Bodies (and, unchecked, the responses that show the same fields).
-MilestoneId = Annotated[str, _string(pattern=MILESTONE_ID_PATTERN)]
+MilestoneId = Annotated[str, string_schema(pattern=MILESTONE_ID_PATTERN)]
 ProjectId = Annotated[
     str,
     _line(100),
-    _string(minLength=1, maxLength=100, pattern=LINE_PATTERN, description=f"1-100 chars, {_LINE}."),
+    string_schema(
+        minLength=1, maxLength=100, pattern=LINE_PATTERN, description=f"1-100 chars, {_LINE}."
+    ),
 ]
 Title = Annotated[
     str,
     _line(200),
-    _string(minLength=1, maxLength=200, pattern=LINE_PATTERN, description=f"1-200 chars, {_LINE}."),
+    string_schema(
+        minLength=1, maxLength=200, pattern=LINE_PATTERN, description=f"1-200 chars, {_LINE}."
+    ),
 ]
 Description = Annotated[
     str,
     PlainValidator(_multiline),
-    _string(
+    string_schema(
         maxLength=MAX_DESCRIPTION,
         pattern=MULTILINE_PATTERN,
         description="Up to 10,000 characters; no control characters but tab, line feed and "
@@ -331,7 +335,9 @@ ReachedAtInput = Annotated[
     PlainValidator(_reached_at),
     WithJsonSchema(_DATE_TIME_SCHEMA | {"anyOf": [*_DATE_TIME_SCHEMA["anyOf"], {"type": "null"}]}),
 ]
-Instant = Annotated[str, _string(format="date-time", pattern=INSTANT_PATTERN, description=_WRITTEN)]
+Instant = Annotated[
+    str, string_schema(format="date-time", pattern=INSTANT_PATTERN, description=_WRITTEN)
+]
 Version = Annotated[int, Field(ge=1, le=MAX_POSITION)]
 Position = Annotated[int, Field(ge=1, le=MAX_POSITION)]
 Count = Annotated[int, Field(ge=0)]
@@ -360,15 +366,15 @@ RequestId = Annotated[
 Ignored = Annotated[Any, WithJsonSchema({})]
 
 # Query parameters: each given at most once, never empty.
-ProjectFilter = Annotated[str, PlainValidator(_single), _string(minLength=1)]
+ProjectFilter = Annotated[str, PlainValidator(_single), string_schema(minLength=1)]
 StatusFilter = Annotated[Status, _choice(Status)]
 TypeFilter = Annotated[EventType, _choice(EventType)]
 IntervalParam = Annotated[Interval, _choice(Interval)]
 ActorFilter = Annotated[
-    str, PlainValidator(_actor_filter), _string(minLength=1, maxLength=MAX_ACTOR)
+    str, PlainValidator(_actor_filter), string_schema(minLength=1, maxLength=MAX_ACTOR)
 ]
 MilestoneFilter = Annotated[
-    str, PlainValidator(_milestone_id), _string(pattern=MILESTONE_ID_PATTERN)
+    str, PlainValidator(_milestone_id), string_schema(pattern=MILESTONE_ID_PATTERN)
 ]
 VersionParam = Annotated[int, _whole(1, MAX_POSITION), _whole_schema(1, MAX_POSITION)]
 AfterParam = Annotated[int, _whole(0, MAX_POSITION), _whole_schema(0, MAX_POSITION, default=0)]
@@ -389,83 +395,13 @@ DueBoundParam = Annotated[
     ),
 ]
 FlagParam = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
-SearchParam = Annotated[str, PlainValidator(_search), _string(minLength=1, maxLength=MAX_SEARCH)]
+SearchParam = Annotated[
+    str, PlainValidator(_search), string_schema(minLength=1, maxLength=MAX_SEARCH)
+]
 SortParam = Annotated[Sort, _choice(Sort)]
 PageParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE)]
-CursorParam = Annotated[str, PlainValidator(_cursor), _string(minLength=1, maxLength=MAX_CURSOR)]
+CursorParam = Annotated[
+    str, PlainValidator(_cursor), string_schema(minLength=1, maxLength=MAX_CURSOR)
+]
 # A lower bound: finer digits than a millisecond round up, as no stored instant has them.
 LowerBoundParam = Annotated[str, _instant_param(round_up=True), WithJsonSchema(_DATE_TIME_SCHEMA)]
-
-
-# --- Webhook fields -------------------------------------------------------------------------
-
-MAX_URL = 2048
-_EVENT_TYPES = [kind.value for kind in EventType]
-
-
-def _webhook_url(value: Any) -> str:
-    """The URL's text; whether it may receive webhooks depends on the service's settings."""
-    if not isinstance(value, str):
-        _fail("must be a string")
-    if not value.startswith(("https://", "http://")) or _CONTROL.search(value) or " " in value:
-        _fail("must be an absolute https:// URL")
-    if len(value) > MAX_URL:
-        _fail(f"must be at most {MAX_URL} characters")
-    return value
-
-
-def _event_types(value: Any) -> list[str]:
-    message = f"must be a non-empty list of distinct event types ({', '.join(_EVENT_TYPES)})"
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(kind not in _EVENT_TYPES for kind in value)
-        or len(set(value)) != len(value)
-    ):
-        _fail(message)
-    return list(value)
-
-
-def _project_or_all(value: Any) -> str | None:
-    return None if value is None else _line_check(100)(value)
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        _fail("must be true or false")
-    return value
-
-
-_PROJECT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": LINE_PATTERN}
-WebhookId = Annotated[str, _string(pattern=r"^wh_[0-7][0-9A-HJKMNP-TV-Z]{25}$")]
-WebhookUrl = Annotated[
-    str,
-    PlainValidator(_webhook_url),
-    _string(
-        minLength=1,
-        maxLength=MAX_URL,
-        format="uri",
-        pattern="^https?://",
-        description="An https:// URL whose host resolves to public addresses only (the "
-        "operator may allow http and private hosts).",
-    ),
-]
-EventTypes = Annotated[
-    list[str],
-    PlainValidator(_event_types),
-    WithJsonSchema(
-        {
-            "type": "array",
-            "items": {"type": "string", "enum": _EVENT_TYPES},
-            "minItems": 1,
-            "uniqueItems": True,
-        }
-    ),
-]
-ProjectOrAll = Annotated[
-    str | None,
-    PlainValidator(_project_or_all),
-    WithJsonSchema({"anyOf": [_PROJECT_SCHEMA, {"type": "null"}]}),
-]
-Flag = Annotated[bool, PlainValidator(_boolean), WithJsonSchema({"type": "boolean"})]
-DurationMs = Annotated[float, Field(ge=0)]

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from adapters.http.models import NoQuery, ProgressQuery
+from adapters.http.insight_models import ProgressQuery
+from adapters.http.models import NoQuery
 from adapters.http.validation import ValidationFailed, parse_query
 from domain.milestone import utc_now
 from projections.insights import MAX_POINTS, interval_ends, series, summary

@@ -4,7 +4,8 @@ From these models come the validation of every request (``validation.py``) and t
 ``components.schemas`` of ``/openapi.json`` (``openapi.py``). Wire names are the camelCase
 aliases; attribute names are the domain's snake_case, so the fields a valid body sets are
 a command's keyword arguments as they stand. The field types, each a check and a schema,
-are in ``fields.py``.
+are in ``fields.py``; the insights' and the webhooks' shapes, built on the same bases, in
+``insight_models.py`` and ``webhook_models.py``.
 """
 
 from typing import Annotated, Any, ClassVar, Literal
@@ -21,15 +22,10 @@ from adapters.http.fields import (
     Description,
     DueBoundParam,
     DueDate,
-    DurationMs,
-    EventTypes,
-    Flag,
     FlagParam,
     Ignored,
     Instant,
     InstantParam,
-    Interval,
-    IntervalParam,
     LimitParam,
     LowerBoundParam,
     MilestoneFilter,
@@ -38,7 +34,6 @@ from adapters.http.fields import (
     Position,
     ProjectFilter,
     ProjectId,
-    ProjectOrAll,
     ReachedAtInput,
     RequestId,
     SearchParam,
@@ -48,34 +43,32 @@ from adapters.http.fields import (
     TypeFilter,
     Version,
     VersionParam,
-    WebhookId,
-    WebhookUrl,
 )
 from domain.milestone import Status
 
 
-def _drop_default(schema: dict[str, Any]) -> None:
+def drop_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
 def _ignored(why: str) -> Any:
     why = f"Ignored: {why}. The response shows the stored value."
-    return Field(None, exclude=True, description=why, json_schema_extra=_drop_default)
+    return Field(None, exclude=True, description=why, json_schema_extra=drop_default)
 
 
-def _optional(description: str | None = None) -> Any:
+def optional_field(description: str | None = None) -> Any:
     """A field that may be absent; absent is not null, so the schema states no default."""
-    return Field(None, description=description, json_schema_extra=_drop_default)
+    return Field(None, description=description, json_schema_extra=drop_default)
 
 
 # --- Request bodies -------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
+class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
 
 
-class Incoming(_Model):
+class Incoming(WireModel):
     """What a client sends; ``unknown`` is the message for a name the model does not know."""
 
     unknown: ClassVar[str]
@@ -108,11 +101,11 @@ class UpdateMilestone(RequestBody):
     """
 
     # Only the fields a body sets are changes (``model_fields_set``); the rest stay None.
-    title: Title = _optional()
-    description: Description = _optional()
-    status: Status = _optional()
-    due_date: DueDate = _optional()
-    reached_at: ReachedAtInput = _optional(
+    title: Title = optional_field()
+    description: Description = optional_field()
+    status: Status = optional_field()
+    due_date: DueDate = optional_field()
+    reached_at: ReachedAtInput = optional_field(
         "A correction of when the milestone was reached; one later than now, or one that "
         "leaves a reached milestone without it, is a 400."
     )
@@ -139,39 +132,39 @@ class ListQuery(Query):
     or that date at 00:00:00Z; one without `dueDate` matches no due condition.
     """
 
-    project_id: ProjectFilter = _optional("Only this project.")
-    status: StatusFilter = _optional("Only milestones in this status.")
-    due_after: DueBoundParam = _optional("Only milestones due at or after this instant.")
-    due_before: DueBoundParam = _optional("Only milestones due before this instant.")
-    overdue: FlagParam = _optional(
+    project_id: ProjectFilter = optional_field("Only this project.")
+    status: StatusFilter = optional_field("Only milestones in this status.")
+    due_after: DueBoundParam = optional_field("Only milestones due at or after this instant.")
+    due_before: DueBoundParam = optional_field("Only milestones due before this instant.")
+    overdue: FlagParam = optional_field(
         "`true`: only milestones not reached whose due moment has passed (for a date, the "
         "whole due day is on time); `false`: every other milestone, those without "
         "`dueDate` included."
     )
-    q: SearchParam = _optional(
+    q: SearchParam = optional_field(
         "Words (letters and digits) that must each begin a word of the title or the "
         'description, case-insensitively: `beta lau` matches "Beta Launch".'
     )
-    sort: SortParam = _optional(
+    sort: SortParam = optional_field(
         "The order (default `createdAt`): by `createdAt`, due instant or title (by code "
         "point), `-` for descending; ties by `id` in the same direction. Milestones without "
         "`dueDate` come last in both due orders."
     )
-    limit: PageParam = _optional(
+    limit: PageParam = optional_field(
         "Page the list: at most this many, and `next` in the body. Without it the whole list "
         "comes at once and `next` is absent."
     )
-    cursor: CursorParam = _optional(
+    cursor: CursorParam = optional_field(
         "The `next` of the previous page, with the same other parameters (else a 400)."
     )
 
 
 class MilestoneQuery(Query):
-    version: VersionParam = _optional(
+    version: VersionParam = optional_field(
         "The state after this event of the milestone's stream; a version beyond the stream "
         "is a 400."
     )
-    as_of: InstantParam = _optional(
+    as_of: InstantParam = optional_field(
         "The state at this instant (inclusive: an event that occurred at it is part of the "
         "state). With `version`: the state after that event, if it had occurred by then "
         "(else 404)."
@@ -181,33 +174,18 @@ class MilestoneQuery(Query):
 class EventsQuery(Query):
     after: AfterParam = Field(0, description="Only events after this position.")
     limit: LimitParam = Field(100, description="At most this many events.")
-    project_id: ProjectFilter = _optional("Only this project.")
-    milestone_id: MilestoneFilter = _optional("Only this milestone.")
-    type: TypeFilter = _optional("Only this type of event.")
-    since: LowerBoundParam = _optional("Only events that occurred at or after this instant.")
-    until: InstantParam = _optional("Only events that occurred at or before this instant.")
-    actor: ActorFilter = _optional("Only events recorded by this actor (exact match).")
-
-
-class ProgressQuery(Query):
-    since: InstantParam = _optional(
-        "The series starts with the first interval end after this instant. Default: the "
-        "project's first event."
-    )
-    until: InstantParam = _optional(
-        "The series ends with the first interval end at or after this instant; not before "
-        "`since`. Default: now."
-    )
-    interval: IntervalParam = Field(
-        Interval.DAY,
-        description="`day`: points at every UTC midnight; `week`: at every Monday 00:00:00Z.",
-    )
+    project_id: ProjectFilter = optional_field("Only this project.")
+    milestone_id: MilestoneFilter = optional_field("Only this milestone.")
+    type: TypeFilter = optional_field("Only this type of event.")
+    since: LowerBoundParam = optional_field("Only events that occurred at or after this instant.")
+    until: InstantParam = optional_field("Only events that occurred at or before this instant.")
+    actor: ActorFilter = optional_field("Only events recorded by this actor (exact match).")
 
 
 # --- Response bodies ------------------------------------------------------------------------
 
 
-class Milestone(_Model):
+class Milestone(WireModel):
     """A milestone: exactly these eight keys, in this order. Its version travels in the
     `ETag` header.
     """
@@ -222,30 +200,30 @@ class Milestone(_Model):
     created_at: Instant
 
 
-class MilestoneEnvelope(_Model):
+class MilestoneEnvelope(WireModel):
     data: Milestone
 
 
-class MilestoneList(_Model):
+class MilestoneList(WireModel):
     """`count` is the length of `data`; `next` only with `limit`."""
 
     data: list[Milestone]
     count: Count
-    next: str | None = _optional(
+    next: str | None = optional_field(
         "With `limit`: the cursor of the next page (pass it as `cursor`), or null on the last."
     )
 
 
-class Deletion(_Model):
+class Deletion(WireModel):
     id: MilestoneId
     deleted: Literal[True]
 
 
-class DeletedMilestone(_Model):
+class DeletedMilestone(WireModel):
     data: Deletion
 
 
-class CreatedPayload(_Model):
+class CreatedPayload(WireModel):
     """Every initial field."""
 
     project_id: ProjectId
@@ -256,27 +234,27 @@ class CreatedPayload(_Model):
     reached_at: Instant | None
 
 
-class UpdatedPayload(_Model):
+class UpdatedPayload(WireModel):
     """Only the changed fields, with their new values."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
-    title: Title = _optional()
-    description: Description = _optional()
-    due_date: DueDate = _optional()
-    reached_at: Instant | None = _optional()
+    title: Title = optional_field()
+    description: Description = optional_field()
+    due_date: DueDate = optional_field()
+    reached_at: Instant | None = optional_field()
 
 
-class StatusChangedPayload(_Model):
+class StatusChangedPayload(WireModel):
     from_: Status = Field(alias="from")
     to: Status
     reached_at: Instant | None
 
 
-class DeletedPayload(_Model):
+class DeletedPayload(WireModel):
     model_config = ConfigDict(json_schema_extra={"maxProperties": 0})
 
 
-class _Event(_Model):
+class _Event(WireModel):
     milestone_id: MilestoneId
     version: Version
     occurred_at: Instant
@@ -304,7 +282,7 @@ class DeletedEvent(_Event):
     payload: DeletedPayload
 
 
-class _InFeed(_Model):
+class _InFeed(WireModel):
     position: Position
 
 
@@ -329,14 +307,14 @@ FeedEvent = Annotated[
 ]
 
 
-class History(_Model):
+class History(WireModel):
     """A milestone's events, oldest first; `version` counts from 1."""
 
     data: list[Event]
     count: Count
 
 
-class EventFeed(_Model):
+class EventFeed(WireModel):
     """Events in commit order, each with its global `position`; `next` is the `after` of the
     next page, or null at the end.
     """
@@ -346,61 +324,14 @@ class EventFeed(_Model):
     next: Position | None
 
 
-class StatusCounts(_Model):
-    pending: Count
-    in_progress: Count = Field(alias="in_progress")
-    reached: Count
-
-
-class ProjectSummary(_Model):
-    """Over the project's live milestones, now. `overdue`: not reached and past the due
-    moment (a date-time, after it; a date `D`, from `D+1` 00:00:00Z on).
-    `reachedOnTime`/`reachedLate`: reached milestones with a `dueDate` whose `reachedAt` is /
-    is not within their due moment. `nextDue`: the milestone that is neither reached nor
-    overdue with the earliest due instant (ties by `id`), or null.
-    """
-
-    project_id: str
-    total: Count
-    by_status: StatusCounts
-    overdue: Count
-    reached_on_time: Count
-    reached_late: Count
-    next_due: Milestone | None
-
-
-class SummaryEnvelope(_Model):
-    data: ProjectSummary
-
-
-class ProgressPoint(_Model):
-    """The project at `at` (events at `at` itself count from the next point on): every
-    milestone as it was then, also one deleted later, as `?asOf=` one millisecond before
-    `at` shows it.
-    """
-
-    at: Instant
-    total: Count
-    pending: Count
-    in_progress: Count = Field(alias="in_progress")
-    reached: Count
-
-
-class ProgressSeries(_Model):
-    """One point per interval end, oldest first; `count` is the length of `data`."""
-
-    data: list[ProgressPoint]
-    count: Count
-
-
-class FieldError(_Model):
+class FieldError(WireModel):
     field: str = Field(
         description="A body field, a query parameter or a header; empty for the body as a whole."
     )
     message: str
 
 
-class Problem(_Model):
+class Problem(WireModel):
     """RFC 9457 problem details."""
 
     type: str = Field(json_schema_extra={"format": "uri-reference"})
@@ -418,125 +349,28 @@ class ValidationProblem(Problem):
 class ReadinessProblem(Problem):
     """Not ready: the storage is unreachable, or the read model is behind the log."""
 
-    position: int = _optional()
-    head: int = _optional()
-    lag: int = _optional()
+    position: int = optional_field()
+    head: int = optional_field()
+    lag: int = optional_field()
 
 
-class HealthStatus(_Model):
+class HealthStatus(WireModel):
     status: Literal["ok"]
 
 
-class Health(_Model):
+class Health(WireModel):
     data: HealthStatus
 
 
-class ReadinessStatus(_Model):
+class ReadinessStatus(WireModel):
     status: Literal["ready"]
     position: int = Field(ge=0)
     head: int = Field(ge=0)
     lag: int
 
 
-class Readiness(_Model):
+class Readiness(WireModel):
     data: ReadinessStatus
-
-
-# --- Webhooks -------------------------------------------------------------------------------
-
-
-class WebhookBody(Incoming):
-    unknown: ClassVar[str] = "is not a webhook field"
-
-
-class CreateWebhook(WebhookBody):
-    """Any other key is a 400."""
-
-    url: WebhookUrl
-    types: EventTypes = Field(
-        default_factory=lambda: ["Created", "Updated", "StatusChanged", "Deleted"],
-        description="The event types to deliver; all four when absent.",
-        json_schema_extra=_drop_default,
-    )
-    project_id: ProjectOrAll = Field(
-        None, description="Only this project's events; every project's when absent or null."
-    )
-
-
-class UpdateWebhook(WebhookBody):
-    """Any subset of the fields. Enabling a disabled subscription resumes delivery at the
-    event where it stopped.
-    """
-
-    url: WebhookUrl = _optional()
-    types: EventTypes = _optional()
-    project_id: ProjectOrAll = _optional("Null: every project's events.")
-    enabled: Flag = _optional()
-
-
-class DeliveriesQuery(Query):
-    limit: LimitParam = Field(100, description="At most this many attempts.")
-
-
-class Webhook(_Model):
-    """A subscription; its secret is shown only when it is created."""
-
-    id: WebhookId
-    url: WebhookUrl
-    types: EventTypes
-    project_id: ProjectOrAll
-    enabled: bool
-    created_at: Instant
-
-
-class NewWebhook(Webhook):
-    secret: str = Field(
-        pattern="^whsec_[A-Za-z0-9+/]{32,}={0,2}$",
-        description="`whsec_` and base64 of 32 random bytes: the key of `webhook-signature`. "
-        "Shown only in this response.",
-    )
-
-
-class NewWebhookEnvelope(_Model):
-    data: NewWebhook
-
-
-class WebhookEnvelope(_Model):
-    data: Webhook
-
-
-class WebhookList(_Model):
-    """`count` is the length of `data`."""
-
-    data: list[Webhook]
-    count: Count
-
-
-class WebhookDeletion(_Model):
-    id: WebhookId
-    deleted: Literal[True]
-
-
-class DeletedWebhook(_Model):
-    data: WebhookDeletion
-
-
-class Delivery(_Model):
-    """One attempt to deliver the event at `position`."""
-
-    position: Position
-    attempt: int = Field(ge=1, description="1 for the first attempt at this event.")
-    at: Instant
-    status: int | None = Field(description="The receiver's HTTP status; null if none came.")
-    error: str | None = Field(description="Why the attempt failed; null when it delivered.")
-    duration_ms: DurationMs
-
-
-class DeliveryList(_Model):
-    """The latest attempts, newest first."""
-
-    data: list[Delivery]
-    count: Count
 
 
 class OpenApiDocument(BaseModel):

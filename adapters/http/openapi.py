@@ -15,21 +15,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from adapters.http import models
+from adapters.http import insight_models, models, webhook_models
 from adapters.http.examples import (
     EXAMPLE_ID,
     PARAMETER_EXAMPLES,
     SCHEMA_EXAMPLES,
 )
 from adapters.http.fields import MILESTONE_ID_PATTERN
-from adapters.http.models import (
-    EventsQuery,
-    ListQuery,
-    MilestoneQuery,
-    NoQuery,
-    ProgressQuery,
-    Query,
-)
+from adapters.http.insight_models import ProgressQuery
+from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
 from adapters.http.paths import (
     MILESTONE_ID_PATHS,
     OPEN_PATHS,
@@ -64,10 +58,18 @@ def _ref(kind: str, name: str) -> Schema:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
+def _model(name: str) -> Any:
+    """The model a name in the paths table stands for, in either module of shapes."""
+    for module in (models, insight_models, webhook_models):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise LookupError(name)
+
+
 def _schemas() -> dict[str, Schema]:
     named = {name for ops in TABLE.values() for op in ops for name in (op.body, op.request) if name}
     _, top = models_json_schema(
-        [(getattr(models, name), "validation") for name in sorted({*named, *_PROBLEM_SCHEMAS})],
+        [(_model(name), "validation") for name in sorted({*named, *_PROBLEM_SCHEMAS})],
         ref_template=REF_TEMPLATE,
         schema_generator=_Generator,
     )

@@ -11,15 +11,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.http.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
-from adapters.http.models import (
-    DeliveriesQuery,
-    EventsQuery,
-    ListQuery,
-    MilestoneQuery,
-    NoQuery,
-    ProgressQuery,
-    Query,
-)
+from adapters.http.insight_models import ProgressQuery
+from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.http.webhook_models import DeliveriesQuery
 
 Schema = dict[str, Any]
 PROBLEM_JSON = "application/problem+json"

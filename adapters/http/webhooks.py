@@ -8,14 +8,9 @@ import falcon
 import orjson
 
 from adapters.http.inputs import read_json
-from adapters.http.models import (
-    CreateWebhook,
-    DeliveriesQuery,
-    NoQuery,
-    UpdateWebhook,
-    WebhookBody,
-)
+from adapters.http.models import NoQuery
 from adapters.http.validation import ValidationFailed, parse_body, parse_query
+from adapters.http.webhook_models import CreateWebhook, DeliveriesQuery, UpdateWebhook, WebhookBody
 from adapters.webhooks import targets
 from adapters.webhooks.signing import new_secret
 

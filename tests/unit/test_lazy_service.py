@@ -7,7 +7,12 @@ from typing import Any, cast
 import pytest
 
 from adapters.lazy_service import LazyService, StorageUnavailable, lazy_reads
-from adapters.postgres import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT, TIMEOUT_MARGIN, attempt_timeout
+from adapters.postgres_pool import (
+    LIBRARY_ATTEMPTS,
+    LIBRARY_RETRY_WAIT,
+    TIMEOUT_MARGIN,
+    attempt_timeout,
+)
 
 
 class _Opened:

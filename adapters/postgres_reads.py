@@ -1,0 +1,145 @@
+"""The PostgreSQL queries behind every read: the view, the event index, the log, projections."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from psycopg.sql import SQL
+
+from adapters.postgres import EVENTS_TABLE
+from adapters.sql import (
+    find_queries,
+    sql_conditions,
+    words_table,
+)
+from domain.ids import to_public_id
+from projections.finding import prefix_end
+from projections.progress import TRANSITIONS_TABLE
+from projections.runner import VIEW_TABLE, VIEW_TRACKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from uuid import UUID
+
+    from eventsourcing.postgres import PostgresDatastore
+    from psycopg.rows import DictRow
+
+    from projections.finding import Find
+    from projections.ports import EventFilter
+    from projections.records import Record
+
+FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
+
+
+class PostgresReads:
+    """The queries behind every read, on the application's connection pool."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._datastore = datastore
+
+    def _rows(self, query: str | SQL, params: Sequence[Any] = ()) -> list[DictRow]:
+        with self._datastore.get_connection() as connection:
+            return connection.execute(query, params, prepare=True).fetchall()
+
+    def document(self, public_id: str) -> tuple[int, bytes] | None:
+        rows = self._rows(f"SELECT version, body FROM {VIEW_TABLE} WHERE id = %s", (public_id,))  # noqa: S608
+        return (rows[0]["version"], rows[0]["body"]) if rows else None
+
+    def documents(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
+        where, params = sql_conditions(("project_id = %s", project_id), ("status = %s", status))
+        sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
+        return [row["body"] for row in self._rows(sql, params)]
+
+    def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
+        """(sort key, id, body) of the matches in order; with a limit, up to one more."""
+        lead = bool(find.terms) and self._few_words(find.terms[0])
+        rows: list[tuple[str | None, str, bytes]] = []
+        for sql, params in find_queries(find, VIEW_TABLE, "%s", lead_with_words=lead):
+            # The sort key's column is the first of the SELECT, whichever it is.
+            rows += [tuple(row.values()) for row in self._rows(sql, params)]
+            if find.limit is not None and len(rows) > find.limit:
+                return rows[: find.limit + 1]
+        return rows
+
+    def _few_words(self, term: str) -> bool:
+        rows = self._rows(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {words_table(VIEW_TABLE)} "  # noqa: S608
+            "WHERE word >= %s AND word < %s LIMIT %s) AS few",
+            (term, prefix_end(term), FEW_WORDS),
+        )
+        return bool(rows[0]["n"] < FEW_WORDS)
+
+    def lag(self) -> tuple[int, int]:
+        rows = self._rows(
+            f"SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {EVENTS_TABLE}) AS head, "  # noqa: S608
+            "(SELECT notification_id FROM milestones_tracking "
+            "WHERE application_name = %s) AS position",
+            (VIEW_TRACKING,),
+        )
+        return rows[0]["position"] or 0, rows[0]["head"]
+
+    def request(self, key: str) -> tuple[str, str] | None:
+        rows = self._rows(
+            "SELECT fingerprint, milestone_id FROM idempotency_keys WHERE key = %s", (key,)
+        )
+        return (rows[0]["fingerprint"], rows[0]["milestone_id"]) if rows else None
+
+    def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
+        rows = self._rows(
+            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+            "WHERE originator_id = %s ORDER BY originator_version",
+            (milestone_id,),
+        )
+        return [(row["originator_version"], row["topic"], bytes(row["state"])) for row in rows]
+
+    def version_at(self, public_id: str, instant: str) -> int | None:
+        rows = self._rows(
+            "SELECT MAX(version) AS version FROM event_index "
+            "WHERE milestone_id = %s AND occurred_at <= %s",
+            (public_id, instant),
+        )
+        version = rows[0]["version"]
+        return int(version) if version is not None else None
+
+    def events(self, after: int, limit: int, only: EventFilter) -> list[Record]:
+        where, params = sql_conditions(
+            ("i.project_id = %s", only.project_id),
+            ("i.milestone_id = %s", only.milestone_id),
+            ("i.type = %s", only.type),
+            ("i.occurred_at >= %s", only.since),
+            ("i.occurred_at <= %s", only.until),
+            ("i.actor = %s", only.actor),
+        )
+        if params:
+            sql = (
+                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+                f"FROM event_index i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
+                f"WHERE {where} AND i.position > %s ORDER BY i.position LIMIT %s"
+            )
+        else:
+            sql = (
+                "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
+                f"FROM {EVENTS_TABLE} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            )
+        return [
+            (
+                row["notification_id"],
+                to_public_id(row["originator_id"]),
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in self._rows(sql, [*params, after, limit])
+        ]
+
+    def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
+        rows = self._rows(
+            "SELECT substr(occurred_at, 1, 10) AS day, from_status, to_status, "  # noqa: S608
+            f"COUNT(*) AS n FROM {TRANSITIONS_TABLE} WHERE project_id = %s "
+            "GROUP BY day, from_status, to_status ORDER BY day",
+            (project_id,),
+        )
+        return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
+
+    def close(self) -> None:
+        """The pool belongs to the application, which closes it."""
