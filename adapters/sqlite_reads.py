@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -41,6 +42,15 @@ class SQLiteReads:
         self._connections: list[sqlite3.Connection] = []
 
     def _connection(self) -> sqlite3.Connection:
+        # An open connection keeps reading a file that was deleted or replaced meanwhile:
+        # that database is gone for the service (one stat, a microsecond or two a read).
+        try:
+            replaced = os.stat(self._path).st_ino != self._inode  # noqa: PTH116 - the hot path
+        except FileNotFoundError:
+            replaced = True
+        if replaced:
+            msg = f"the database file {self._path} was replaced or removed"
+            raise sqlite3.OperationalError(msg)
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(
@@ -102,10 +112,6 @@ class SQLiteReads:
     def lag(self) -> tuple[int, int]:
         """The view's position and the head of the log."""
         connection = self._connection()
-        # An open connection keeps reading a file that was deleted or replaced meanwhile.
-        if Path(self._path).stat().st_ino != self._inode:
-            msg = f"the database file {self._path} was replaced or removed"
-            raise sqlite3.OperationalError(msg)
         (head,) = connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events").fetchone()
         row = connection.execute(
             "SELECT notification_id FROM tracking WHERE application_name = ?", (VIEW_TRACKING,)

@@ -170,6 +170,6 @@ def test_a_killed_deliverer_beside_serve_is_replaced(
     os.kill(old, signal.SIGKILL)
     milestone, _ = _create(server, "After the crash")
     # The lease runs out within 3 s; the replacement starts 1 s after the crash.
-    receiver.wait_for(lambda got: len(got) >= 1, timeout=15)
+    receiver.wait_for(lambda got: len(got) >= 1, timeout=30)
     assert receiver.requests[0].event["milestoneId"] == milestone
     assert server.deliverer_pids() - {old}
