@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -29,6 +27,7 @@ from adapters.bootstrap import (
 )
 from adapters.lazy_service import one_line
 from adapters.settings import Settings
+from adapters.webhooks.run import deliver
 from domain.ids import InvalidMilestoneId, from_public_id
 from projections import runner
 from projections.events import event_document
@@ -212,44 +211,6 @@ def import_(args: argparse.Namespace) -> int:
         service.close()
     print(f"imported {count:,} events", file=sys.stderr)
     return 0
-
-
-def deliver(args: argparse.Namespace) -> int:
-    """Deliver webhooks until SIGTERM or SIGINT; one process at a time holds the lease."""
-    from adapters.webhooks.deliverer import Deliverer, DeliveryMetrics  # noqa: PLC0415
-
-    settings = Settings.from_environ()
-    store = open_store(settings)
-    webhooks = open_webhooks(settings)
-    stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
-    if os.environ.get("MILESTONES_DELIVER_BESIDE") == str(os.getppid()):
-        # Started by a server: stop when it is gone, even if it was killed outright.
-        threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
-    try:
-        Deliverer(webhooks, store.reads, delivery_config(settings), DeliveryMetrics()).run(stop)
-    finally:
-        webhooks.close()
-        store.close()
-    return 0
-
-
-def _stop_with_parent(stop: threading.Event) -> None:
-    parent = os.getppid()
-    while not stop.wait(0.5):
-        if os.getppid() != parent:
-            stop.set()
-
-
-def delivery_config(settings: Settings) -> Any:
-    from adapters.webhooks.deliverer import DeliveryConfig  # noqa: PLC0415
-
-    return DeliveryConfig(
-        retry_seconds=settings.webhook_retry_seconds,
-        give_up_seconds=settings.webhook_give_up_seconds,
-        allow_private=settings.webhook_allow_private,
-    )
 
 
 @_on_store
