@@ -91,12 +91,12 @@ def sqlite_path(database_url: str) -> str:
 class _Backend:
     """How to open one kind of storage: the library's settings, what must hold while the
     tables are created, the view store and reads of the recorder made, and what serving
-    does first on it."""
+    does first with the application on it."""
 
     env: dict[str, str]
     setup: Callable[[], AbstractContextManager[None]]
     open: Callable[[Any], tuple[ViewStore, Reads]]
-    start: Callable[[Any], None] = lambda recorder: None
+    start: Callable[[Milestones], None] = lambda milestones: None
 
 
 def _backend(settings: Settings) -> _Backend:
@@ -121,7 +121,12 @@ def _sqlite(settings: Settings) -> _Backend:
             raise TypeError(recorder)
         return recorder, SQLiteReads(path)
 
-    def start(recorder: MilestonesRecorder) -> None:
+    def start(milestones: Milestones) -> None:
+        recorder = milestones.recorder
+        if not isinstance(recorder, MilestonesRecorder):
+            raise TypeError(recorder)
+        # SQLite has one writer at a time: batches of commands queue for it in the kernel.
+        milestones.writer_turn = recorder.writer_lock.held
         # Statistics only help the planner: a full disk or a read-only file must not keep
         # a worker from serving.
         with suppress(OperationalError):
@@ -310,7 +315,7 @@ def open_service(settings: Settings) -> Service:
         milestones = Milestones(env=backend.env)
     store, reads = backend.open(milestones.recorder)
     milestones.lookups = reads
-    backend.start(milestones.recorder)
+    backend.start(milestones)
     catch_up_all(store)
     return Service(milestones, reads, store, open_webhooks(settings))
 

@@ -18,12 +18,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from adapters.sql import (
-    FIND_COLUMNS,
-    row_changes,
-    word_rows,
-    words_table,
-)
+from adapters.sql import FIND_COLUMNS, row_changes, words_table
 from adapters.sqlite_schema import (
     ACTOR_INDEX,
     ENTRY_COLUMNS,
@@ -77,9 +72,10 @@ class WriterLock:
 
     Writers then queue in the kernel and start the moment the lock is free, instead of
     polling SQLite's busy handler, whose sleeps grow to 100 ms and made a threaded
-    server's write latency ten times worse under contention. A writer holds it only for
-    its transaction, which SQLite's own lock timeout still bounds; the kernel releases
-    the lock of a process that dies. Where the lock file cannot be opened (a read-only
+    server's write latency ten times worse under contention. A writer holds it while it
+    decides and records: a batch of commands reads the milestones it changes under it, so
+    no other process changes them meanwhile and no command loses a race; the kernel
+    releases the lock of a process that dies. Where the lock file cannot be opened (a read-only
     directory) SQLite's lock alone keeps writes correct.
     """
 
@@ -111,6 +107,18 @@ class WriterLock:
             return None
 
 
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(database: str) -> WriterLock:
+    """The process's one writer lock of a database. One, because an ``fcntl`` lock belongs
+    to the process: a second WriterLock of the same file would not wait for the first,
+    and closing its descriptor would drop the first one's lock."""
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(database, WriterLock(database))
+
+
 class _Immediate(SQLiteTransaction):
     """The library's transaction (its errors mapped to the library's), begun IMMEDIATE."""
 
@@ -130,7 +138,7 @@ class MilestonesRecorder(SQLiteProcessRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writer_lock = WriterLock(self.datastore.pool.db_name)
+        self.writer_lock = writer_lock(self.datastore.pool.db_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -198,9 +206,8 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def write_transaction(self, *, exclusive: bool = True) -> Iterator[SQLiteCursor]:
         # IMMEDIATE takes SQLite's write lock up front, after the writer lock: SQLite has
         # one writer at a time, so any write transaction excludes event writers, briefly.
-        # Event writes keep the library's own transaction (its pool serialises a process's
-        # writers): routed through here, racing writers of one milestone in one process
-        # lost the optimistic-concurrency race 20 times in a row more often.
+        # Event writes hold the writer lock too, around a whole batch of commands (the
+        # application's writer turn), and record in the library's own transaction.
         with (
             self.writer_lock.held(),
             self.datastore.get_connection(commit=True) as connection,
@@ -298,20 +305,23 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         return {row[0]: ((row[1], row[2], row[3]), words.get(row[0], [])) for row in c.fetchall()}
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
-        upserts, deletes = row_changes(folded)
-        if upserts:
-            c.executemany(
-                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
-                "DO UPDATE SET status = excluded.status, version = excluded.version, "
-                "body = excluded.body, title = excluded.title, due_at = excluded.due_at, "
-                "late_at = excluded.late_at",
-                upserts,
-            )
+        changes = row_changes(folded)
         words = words_table(table)
-        c.executemany(f"DELETE FROM {words} WHERE id = ?", [(pid,) for pid in folded.rows])  # noqa: S608
-        c.executemany(f"INSERT INTO {words} VALUES (?, ?)", word_rows(folded))  # noqa: S608
-        if deletes:
-            c.executemany(f"DELETE FROM {table} WHERE id = ?", deletes)  # noqa: S608
+        c.executemany(f"DELETE FROM {words} WHERE id = ?", changes.rewrite_words)  # noqa: S608
+        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", changes.stale_words)  # noqa: S608
+        c.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
+            "DO UPDATE SET status = excluded.status, version = excluded.version, "
+            "body = excluded.body, title = excluded.title, due_at = excluded.due_at, "
+            "late_at = excluded.late_at",
+            changes.upserts,
+        )
+        c.executemany(
+            f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
+            changes.updates,
+        )
+        c.executemany(f"INSERT INTO {words} VALUES (?, ?)", changes.fresh_words)  # noqa: S608
+        c.executemany(f"DELETE FROM {table} WHERE id = ?", changes.deletes)  # noqa: S608
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.

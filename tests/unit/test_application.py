@@ -1,9 +1,5 @@
-"""The application's use cases: idempotent creates and time travel, in memory.
-
-The recorder is the library's in-memory one, taught to keep idempotency keys as the
-SQL recorders do (a key recorded twice fails the save), and the lookups answer from
-it and from the event store.
-"""
+"""The application's use cases: idempotent creates and time travel, in memory
+(``tests.unit.memory``)."""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from eventsourcing.persistence import IntegrityError
-from eventsourcing.popo import POPOApplicationRecorder
 
 from domain.application import Milestones, request_fingerprint
 from domain.ids import from_public_id, to_public_id
@@ -23,69 +17,16 @@ from domain.milestone import (
     MilestoneNotFound,
     Status,
     VersionBeyondStream,
-    format_instant,
 )
+from tests.unit.memory import InMemoryMilestones, KeyedRecorder, in_memory_milestones
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from uuid import UUID
-
-    from eventsourcing.persistence import ApplicationRecorder, StoredEvent
-
-    from domain.ports import IdempotencyKey
-
-
-class KeyedRecorder(POPOApplicationRecorder):
-    """Events in memory, and the idempotency keys recorded with them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys: dict[str, tuple[str, str]] = {}
-
-    def insert_events(
-        self,
-        stored_events: Sequence[StoredEvent],
-        *,
-        idempotency_keys: Sequence[IdempotencyKey] = (),
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        with self._database_lock:
-            for request in idempotency_keys:
-                if request.key in self.keys:
-                    raise IntegrityError(request.key)
-            positions = super().insert_events(stored_events, **kwargs)
-            for request in idempotency_keys:
-                self.keys[request.key] = (request.fingerprint, to_public_id(request.milestone_id))
-            return positions
-
-
-class InMemoryMilestones(Milestones):
-    def construct_recorder(self) -> ApplicationRecorder:
-        return KeyedRecorder()
-
-
-class MemoryLookups:
-    """The lookups over the in-memory recorder and the event store."""
-
-    def __init__(self, app: Milestones) -> None:
-        self._app = app
-
-    def request(self, key: str) -> tuple[str, str] | None:
-        recorder = self._app.recorder
-        assert isinstance(recorder, KeyedRecorder)
-        return recorder.keys.get(key)
-
-    def version_at(self, public_id: str, instant: str) -> int | None:
-        events = events_of(self._app, from_public_id(public_id))
-        versions = [e.originator_version for e in events if format_instant(e.timestamp) <= instant]
-        return max(versions, default=None)
 
 
 @pytest.fixture
 def app() -> Milestones:
-    milestones = InMemoryMilestones()
-    milestones.lookups = MemoryLookups(milestones)
-    return milestones
+    return in_memory_milestones()
 
 
 def events_of(app: Milestones, milestone_id: UUID) -> list[Milestone.Event]:

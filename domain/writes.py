@@ -1,0 +1,132 @@
+"""Group commit: commands that arrive together are decided one after another and recorded
+in one transaction, so concurrent writers share a commit and its flush to disk.
+
+Each request thread submits a command (a ``Unit``) and waits. One of the waiting threads
+leads: it takes every command queued so far (up to ``WriteQueue.most``), hands them to the
+application to decide and record as one batch, settles each, and passes the lead to the
+first thread still waiting. A lone write is a batch of one; under load the batch holds what
+queued up while the previous one committed.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from domain.milestone import Milestone
+    from domain.ports import IdempotencyKey
+
+
+class Batch:
+    """What the commands of one batch have decided so far: the milestones they changed (a
+    later command of the batch sees an earlier one's changes) and the keys to record."""
+
+    def __init__(self, load: Callable[[UUID], Milestone]) -> None:
+        self.milestones: dict[UUID, Milestone] = {}
+        self.keys: list[IdempotencyKey] = []
+        self._load = load
+
+    def get(self, milestone_id: UUID) -> Milestone:
+        milestone = self.milestones.get(milestone_id)
+        return self._load(milestone_id) if milestone is None else milestone
+
+    def stage(self, milestone: Milestone, key: IdempotencyKey | None = None) -> Milestone:
+        self.milestones[milestone.id] = milestone
+        if key is not None:
+            self.keys.append(key)
+        return milestone
+
+
+# A command: it reads and stages milestones through the batch and returns the one it made
+# or changed. It must raise before it changes anything, so a refused command leaves no trace.
+Unit = Callable[[Batch], "Milestone"]
+
+
+class Pending:
+    """A submitted command, until it is settled with the milestone it left or an error."""
+
+    __slots__ = ("_woken", "error", "leads", "result", "unit")
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.result: Milestone | None = None
+        self.error: BaseException | None = None
+        self.leads = False  # woken to lead the next batch rather than settled
+        self._woken = threading.Event()
+
+    def decide(self, batch: Batch) -> bool:
+        """Run the command in the batch; whether it was accepted (if not, its error is kept)."""
+        try:
+            # A copy as this command left the milestone: a later command may change the
+            # same object while this one's answer is rendered.
+            self.result = copy.copy(self.unit(batch))
+        except Exception as error:  # noqa: BLE001 - each command's error is its caller's
+            self.error = error
+            return False
+        return True
+
+    def fail(self, error: BaseException) -> None:
+        self.result, self.error = None, error
+
+    def settle(self) -> None:
+        self._woken.set()
+
+    def wake_to_lead(self) -> None:
+        self.leads = True
+        self._woken.set()
+
+    def wait(self) -> None:
+        self._woken.wait()
+
+    def outcome(self) -> Milestone:
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise RuntimeError("a write was settled without an outcome")
+        return self.result
+
+
+class WriteQueue:
+    """Leader and followers: one thread at a time records a batch for the others."""
+
+    most = 64  # commands in one transaction at the most, so no batch grows without bound
+
+    def __init__(self, record: Callable[[list[Pending]], None]) -> None:
+        self._record = record
+        self._lock = threading.Lock()
+        self._queued: list[Pending] = []
+        self._leading = False
+
+    def submit(self, unit: Unit) -> Milestone:
+        pending = Pending(unit)
+        with self._lock:
+            self._queued.append(pending)
+            follows, self._leading = self._leading, True
+        if follows:
+            pending.wait()
+        if not follows or pending.leads:
+            self._lead()
+        return pending.outcome()
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch, self._queued = self._queued[: self.most], self._queued[self.most :]
+        try:
+            self._record(batch)
+        except BaseException as error:  # noqa: BLE001 - a fault of the recording itself
+            # Whether anything was committed is unknown: no command may report success.
+            for pending in batch:
+                pending.fail(error)
+        finally:
+            for pending in batch:
+                pending.settle()
+            with self._lock:
+                if self._queued:
+                    self._queued[0].wake_to_lead()
+                else:
+                    self._leading = False
