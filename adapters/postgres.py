@@ -37,7 +37,6 @@ from adapters.sql import (
     FIND_COLUMNS,
     VIEW_COLUMNS,
     row_changes,
-    word_rows,
     words_table,
 )
 from adapters.storage_faults import CommitOutcomeUnknown
@@ -70,6 +69,9 @@ UPSERT = (
     "body = EXCLUDED.body, title = EXCLUDED.title, due_at = EXCLUDED.due_at, "
     "late_at = EXCLUDED.late_at"
 )
+
+# A row whose keys stay as they were: its indexes are left alone.
+UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 
 
 class PostgresMilestonesRecorder(PostgresProcessRecorder):
@@ -328,19 +330,23 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
         }
 
     def write_rows(self, c: Cursor[DictRow], table: str, folded: Folded) -> None:
-        upserts, deletes = row_changes(folded)
-        if upserts:
-            c.executemany(SQL(UPSERT).format(table=Identifier(table)), upserts)
-        words = Identifier(words_table(table))
-        c.execute(
-            SQL("DELETE FROM {words} WHERE id = ANY(%s)").format(words=words), (list(folded.rows),)
-        )
-        if new_words := word_rows(folded):
-            c.executemany(SQL("INSERT INTO {words} VALUES (%s, %s)").format(words=words), new_words)
-        if deletes:
-            c.executemany(
-                SQL("DELETE FROM {table} WHERE id = %s").format(table=Identifier(table)), deletes
+        changes = row_changes(folded)
+        words, view = Identifier(words_table(table)), Identifier(table)
+        if changes.rewrite_words:
+            c.execute(
+                SQL("DELETE FROM {words} WHERE id = ANY(%s)").format(words=words),
+                ([pid for (pid,) in changes.rewrite_words],),
             )
+        statements = [
+            ("DELETE FROM {words} WHERE id = %s AND word = %s", changes.stale_words),
+            (UPSERT, changes.upserts),
+            (UPDATE, changes.updates),
+            ("INSERT INTO {words} VALUES (%s, %s)", changes.fresh_words),
+            ("DELETE FROM {table} WHERE id = %s", changes.deletes),
+        ]
+        for statement, rows in statements:
+            if rows:
+                c.executemany(SQL(statement).format(table=view, words=words), rows)
         _settle(c)
 
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -29,33 +30,44 @@ def sql_conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
     return where, [value for _, value in present]
 
 
-def row_changes(folded: Folded) -> tuple[list[tuple[Any, ...]], list[tuple[str]]]:
-    """The view rows to write (``VIEW_COLUMNS``), and the ids to delete, after a fold."""
-    upserts = [
-        (
-            pid,
-            doc["projectId"],
-            doc["status"],
-            doc["createdAt"],
-            version,
-            orjson.dumps(doc),
-            *keys_of(doc),
-        )
-        for pid, (version, doc) in folded.rows.items()
-        if doc is not None
-    ]
-    deletes = [(pid,) for pid, (_, doc) in folded.rows.items() if doc is None]
-    return upserts, deletes
+@dataclass
+class RowChanges:
+    """What a fold changes in a view's rows (``VIEW_COLUMNS``) and words."""
+
+    upserts: list[tuple[Any, ...]] = field(default_factory=list)  # new rows, or new keys
+    updates: list[tuple[Any, ...]] = field(default_factory=list)  # status, version, body, id
+    deletes: list[tuple[str]] = field(default_factory=list)
+    stale_words: list[tuple[str, str]] = field(default_factory=list)  # (id, word)
+    fresh_words: list[tuple[str, str]] = field(default_factory=list)
+    rewrite_words: list[tuple[str]] = field(default_factory=list)  # ids whose words all go
 
 
-def word_rows(folded: Folded) -> list[tuple[str, str]]:
-    """(id, word) of every word of the milestones a fold leaves in the view."""
-    return [
-        (pid, word)
-        for pid, (_, doc) in folded.rows.items()
-        if doc is not None
-        for word in words_of(doc)
-    ]
+def row_changes(folded: Folded) -> RowChanges:
+    """The writes that bring a view from the fold's documents before to those after.
+
+    A row whose sort and search keys stay as they were (a status change, say) has only its
+    status, version and document updated, so its indexes are left alone; words are written
+    only where they changed. Both matter: each is a page of an index written to disk.
+    """
+    changes = RowChanges()
+    for pid, (version, doc) in folded.rows.items():
+        before = folded.before.get(pid)
+        if doc is None:
+            changes.deletes.append((pid,))
+        elif before is not None and keys_of(before) == keys_of(doc):
+            changes.updates.append((doc["status"], version, orjson.dumps(doc), pid))
+        else:
+            row = (pid, doc["projectId"], doc["status"], doc["createdAt"], version)
+            changes.upserts.append((*row, orjson.dumps(doc), *keys_of(doc)))
+        old = set(words_of(before)) if before is not None else set()
+        new = set(words_of(doc)) if doc is not None else set()
+        if before is None:
+            # New to the view, or not known: any words it has are strays (of a view that
+            # was emptied behind the service's back, say), and deleting none writes nothing.
+            changes.rewrite_words.append((pid,))
+        changes.stale_words += [(pid, word) for word in sorted(old - new)]
+        changes.fresh_words += [(pid, word) for word in sorted(new - old)]
+    return changes
 
 
 def find_queries(

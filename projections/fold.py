@@ -54,6 +54,9 @@ def apply(
 class Folded:
     rows: dict[str, Row] = field(default_factory=dict)  # the last row of each milestone
     entries: list[Entry] = field(default_factory=list)  # one per record
+    # Each milestone's document before the fold (None: it was new), so that only what
+    # changed is written. A milestone missing here has all of its row and words written.
+    before: dict[str, Document | None] = field(default_factory=dict)
 
 
 def fold(
@@ -76,7 +79,7 @@ def fold(
         load([pid for pid, topic in first_topics.items() if event_type(topic) != "Created"])
     )
     versions: dict[str, int] = {}
-    folded = Folded()
+    folded = Folded(before={pid: documents.get(pid) for pid in first_topics})
     for position, public_id, version, topic, stored in records:
         state = decode(topic, stored)
         kind = event_type(topic)
