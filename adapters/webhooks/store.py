@@ -12,18 +12,20 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from adapters.sqlite import writer_lock
 from domain.ids import to_public_id
 from domain.milestone import format_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
 
 LEASE = "deliver"
 KEPT_DELIVERIES = 1000  # log rows kept per subscription; older ones are pruned as new ones come
@@ -142,6 +144,11 @@ class WebhookStore:
         self._lock_timeout = lock_timeout
         self._connect_timeout = connect_timeout
         self._local = threading.local()
+        # On SQLite, writes queue with the event writers (adapters.sqlite.WriterLock), so
+        # that neither meets the other in SQLite's busy handler, which sleeps in steps.
+        self._writer_turn: Callable[[], AbstractContextManager[None]] = (
+            nullcontext if self._postgres else writer_lock(self._sqlite_path()).held
+        )
         self._all: list[Any] = []
         self._guard = threading.Lock()
         self._create_tables()
@@ -167,10 +174,8 @@ class WebhookStore:
             # As on SQLite (see below): a lost commit of progress only repeats a delivery.
             postgres.execute("SET synchronous_commit = off")
             return postgres
-        from adapters.bootstrap import sqlite_path  # noqa: PLC0415
-
         connection = sqlite3.connect(
-            sqlite_path(self._url),
+            self._sqlite_path(),
             isolation_level=None,
             check_same_thread=False,
             timeout=self._lock_timeout,
@@ -182,6 +187,11 @@ class WebhookStore:
         connection.execute("PRAGMA synchronous = NORMAL")
         return connection
 
+    def _sqlite_path(self) -> str:
+        from adapters.bootstrap import sqlite_path  # noqa: PLC0415
+
+        return sqlite_path(self._url)
+
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self._postgres else statement
 
@@ -192,14 +202,15 @@ class WebhookStore:
             with connection.transaction():
                 yield connection.cursor()
             return
-        cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")  # the write lock up front: no upgrade deadlocks
-        try:
-            yield cursor
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
+        with self._writer_turn():
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front: no upgrade deadlocks
+            try:
+                yield cursor
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
     def _execute(self, c: Any, statement: str, params: Sequence[Any] = ()) -> Any:
         c.execute(self._sql(statement), params)
