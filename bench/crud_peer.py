@@ -1,27 +1,25 @@
 """The CRUD peer: what a user would write instead of an event-sourced service.
 
-Falcon and ``sqlite3``, the seed's five endpoints, one row per milestone updated in
-place. It carries the same durability as the project (WAL, ``synchronous=FULL``: an
-acknowledged write is on disk) and validation of about the same weight (required fields,
-types and lengths, the status enum, dates), and answers 201/200/404/400 like the seed.
+Falcon and ``sqlite3`` (or ``psycopg`` on PostgreSQL: ``bench.peer_storage``), the
+seed's five endpoints, one row per milestone updated in place. On SQLite it carries the
+same durability as the project (WAL, ``synchronous=FULL``: an acknowledged write is on
+disk); on PostgreSQL, the server's default. Its validation is of about the same weight
+(required fields, types and lengths, the status enum, dates), and it answers
+201/200/404/400 like the seed.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import falcon
 import orjson
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from bench.peer_storage import Store
 
 MAX_BODY_BYTES = 64 * 1024
 STATUSES = frozenset({"pending", "in_progress", "reached"})
@@ -29,42 +27,14 @@ FIELDS = frozenset(
     {"id", "projectId", "title", "description", "status", "dueDate", "reachedAt", "createdAt"}
 )
 COLUMNS = "id, project_id, title, description, status, due_date, reached_at, created_at"
-SCHEMA = (
-    (
-        "CREATE TABLE IF NOT EXISTS milestones ("
-        "id TEXT PRIMARY KEY, project_id TEXT NOT NULL, title TEXT NOT NULL, "
-        "description TEXT NOT NULL, status TEXT NOT NULL, due_date TEXT, reached_at TEXT, "
-        "created_at TEXT NOT NULL)"
-    ),
-    "CREATE INDEX IF NOT EXISTS milestones_by_project ON milestones (project_id, created_at, id)",
-    "CREATE INDEX IF NOT EXISTS milestones_by_time ON milestones (created_at, id)",
-)
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?")
 # The fields a PATCH may change, in the order of the UPDATE statement's columns.
 _EDITABLE = ("title", "description", "status", "dueDate", "reachedAt")
+_SELECT_ONE = f"SELECT {COLUMNS} FROM milestones WHERE id = ?"  # noqa: S608 - fixed names
 _UPDATE = (
     "UPDATE milestones SET title = ?, description = ?, status = ?, due_date = ?, reached_at = ? "
     "WHERE id = ?"
 )
-
-
-def connect(path: str) -> sqlite3.Connection:
-    """A connection in autocommit mode: each statement, or each BEGIN..COMMIT, is durable."""
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout = 15000")
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
-    return connection
-
-
-def prepare(path: str) -> None:
-    """Create the table once, in the arbiter before the fork, so workers never race on it."""
-    connection = connect(path)
-    try:
-        for statement in SCHEMA:
-            connection.execute(statement)
-    finally:
-        connection.close()
 
 
 def _now() -> str:
@@ -155,34 +125,8 @@ def _check(body: dict[str, Any], *, creating: bool) -> None:
         raise _Invalid(errors)
 
 
-@contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE .. COMMIT: one durable commit, rolled back on any error."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
-class _Store:
-    """One connection per thread (a sync worker has one thread; gthread has several)."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._local = threading.local()
-
-    def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = connect(self._path)
-        return connection
-
-
 class _Milestones:
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -200,7 +144,7 @@ class _Milestones:
         sql = f"SELECT {COLUMNS} FROM milestones"  # noqa: S608 - fixed column names
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self._store.connection().execute(sql + " ORDER BY created_at, id", params)
+        rows = self._store.execute(sql + " ORDER BY created_at, id", params)
         documents = [_document(row) for row in rows]
         resp.data = orjson.dumps({"data": documents, "count": len(documents)})
 
@@ -219,24 +163,18 @@ class _Milestones:
             created_at if status == "reached" else None,
             created_at,
         )
-        self._store.connection().execute(
-            "INSERT INTO milestones VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row
-        )
+        self._store.execute("INSERT INTO milestones VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/milestones/{row[0]}"
         resp.data = orjson.dumps({"data": _document(row)})
 
 
 class _Milestone:
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
-        row = (
-            self._store.connection()
-            .execute(f"SELECT {COLUMNS} FROM milestones WHERE id = ?", (milestone_id,))  # noqa: S608
-            .fetchone()
-        )
+        row = self._store.execute(_SELECT_ONE, (milestone_id,)).fetchone()
         if row is None:
             raise falcon.HTTPNotFound
         resp.data = orjson.dumps({"data": _document(row)})
@@ -245,10 +183,9 @@ class _Milestone:
         body = _read_object(req)
         _check(body, creating=False)
         # Read and write in one transaction, so the reachedAt rule sees the current status.
-        with _transaction(self._store.connection()) as connection:
-            row = connection.execute(
-                f"SELECT {COLUMNS} FROM milestones WHERE id = ?",  # noqa: S608
-                (milestone_id,),
+        with self._store.transaction() as transaction:
+            row = transaction.execute(
+                _SELECT_ONE + transaction.dialect.lock_row, (milestone_id,)
             ).fetchone()
             if row is None:
                 raise falcon.HTTPNotFound
@@ -256,13 +193,11 @@ class _Milestone:
             document.update((name, body[name]) for name in _EDITABLE if name in body)
             if document["status"] == "reached" and document["reachedAt"] is None:
                 document["reachedAt"] = _now()
-            connection.execute(_UPDATE, (*(document[name] for name in _EDITABLE), milestone_id))
+            transaction.execute(_UPDATE, (*(document[name] for name in _EDITABLE), milestone_id))
         resp.data = orjson.dumps({"data": document})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
-        cursor = self._store.connection().execute(
-            "DELETE FROM milestones WHERE id = ?", (milestone_id,)
-        )
+        cursor = self._store.execute("DELETE FROM milestones WHERE id = ?", (milestone_id,))
         if cursor.rowcount == 0:
             raise falcon.HTTPNotFound
         resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
@@ -273,8 +208,9 @@ class _Health:
         resp.data = b'{"data":{"status":"ok"}}'
 
 
-def create_app(path: str) -> falcon.App[falcon.Request, falcon.Response]:
-    store = _Store(path)
+def create_app(database: str) -> falcon.App[falcon.Request, falcon.Response]:
+    """The peer on a SQLite file's path or a postgresql:// URL."""
+    store = Store(database)
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.add_route("/api/milestones", _Milestones(store))
     app.add_route("/api/milestones/{milestone_id}", _Milestone(store))

@@ -1,6 +1,6 @@
 """Serve the framework limit or the CRUD peer under gunicorn with the project's settings.
 
-``python -m bench.peer_server limit|peer --bind 127.0.0.1:PORT --workers 2 [--database PATH]``
+``python -m bench.peer_server limit|peer --bind 127.0.0.1:PORT --workers 2 [--database PATH|URL]``
 ``python -m bench.peer_server settings`` prints the shared settings as JSON.
 
 The settings are read from ``adapters.gunicorn_conf`` exactly as ``milestones serve``
@@ -26,7 +26,7 @@ import orjson
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import Config
 
-from bench import crud_peer, limit_app
+from bench import crud_peer, limit_app, peer_storage
 
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("app", choices=("limit", "peer", "settings"))
     parser.add_argument("--bind")
     parser.add_argument("--workers", type=int)
-    parser.add_argument("--database", help="the peer's SQLite file")
+    parser.add_argument("--database", help="the peer's SQLite file, or a postgresql:// URL")
     args = parser.parse_args(argv)
     if args.app == "settings":
         sys.stdout.write(orjson.dumps(shared_settings(), default=str).decode() + "\n")
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.app == "peer":
         if args.database is None:
             parser.error("the peer needs --database")
-        crud_peer.prepare(args.database)
+        peer_storage.prepare(args.database)
     options = {"bind": [args.bind], "workers": args.workers}
     _Gunicorn(args.app, args.database, options).run()
     return 0

@@ -1,205 +1,28 @@
-"""Medians, ratios and targets: the plain-text tables and the JSON file."""
+"""The run as text: tables that read in a terminal and paste into the README."""
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+import textwrap
 
-from bench.rounds import GET_ONE, LIST_PROJECT, OPERATIONS, PATCH, POST, READS
-
-if TYPE_CHECKING:
-    from bench.load import LoadStats
-    from bench.rebuild import BareRead, Rebuild
-    from bench.rounds import Sample
-
-PASS, MISS, NOT_MEASURED = "PASS", "MISS", "n/a"
-# The performance targets the service is measured against.
-GET_VS_LIMIT = 0.95
-LIST_VS_PEER = 1.2
-POST_VS_PEER = 1.0
-PATCH_VS_PEER = 0.9
-SCALE_KEEPS = 0.9  # at 1,000,000 events, at most 10 % slower than at 1,000
-RSS_LIMIT_MB = 150.0
-REBUILD_FLOOR = 100_000.0
-REBUILD_VS_BARE = 0.5
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The medians of one service's rounds of one operation."""
-
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    cpu_us_per_request: float | None
-    rounds: int
-    errors: int
-
-
-@dataclass
-class Results:
-    settings: dict[str, Any]
-    environment: dict[str, Any]
-    samples: list[Sample] = field(default_factory=list)
-    worker_rss_mb: dict[str, list[float]] = field(default_factory=dict)
-    scale_events: int | None = None
-    scale_load: list[LoadStats] = field(default_factory=list)
-    bare_read: BareRead | None = None
-    rebuild: Rebuild | None = None
-    seconds: float = 0.0
-    scale_error: str | None = None  # the scale phase failed; the main rounds still count
-
-    def summary(self, phase: str, operation: str, service: str) -> Summary | None:
-        chosen = [
-            s
-            for s in self.samples
-            if (s.phase, s.operation, s.service) == (phase, operation, service)
-        ]
-        if not chosen:
-            return None
-        cpu = [s.cpu_us_per_request for s in chosen if s.cpu_us_per_request is not None]
-        return Summary(
-            requests_per_second=statistics.median(s.result.requests_per_second for s in chosen),
-            p50_ms=statistics.median(s.result.p50_ms for s in chosen),
-            p99_ms=statistics.median(s.result.p99_ms for s in chosen),
-            cpu_us_per_request=statistics.median(cpu) if cpu else None,
-            rounds=len(chosen),
-            errors=sum(s.result.non_2xx + s.result.socket_errors for s in chosen),
-        )
-
-    def ratio(self, phase: str, operation: str, service: str, other: str) -> float | None:
-        """The ratio of median req/s, ``service`` over ``other``."""
-        mine, theirs = (self.summary(phase, operation, s) for s in (service, other))
-        if mine is None or theirs is None or theirs.requests_per_second == 0:
-            return None
-        return mine.requests_per_second / theirs.requests_per_second
-
-    def cpu_ratio(self, phase: str, operation: str, service: str, other: str) -> float | None:
-        """The ratio of median worker CPU per request, ``service`` over ``other``.
-
-        Less exposed to a noisy neighbour than req/s, which also pays for wrk and the
-        kernel's connection handling on the same cores.
-        """
-        mine, theirs = (self.summary(phase, operation, s) for s in (service, other))
-        if mine is None or theirs is None:
-            return None
-        if not mine.cpu_us_per_request or not theirs.cpu_us_per_request:
-            return None
-        return mine.cpu_us_per_request / theirs.cpu_us_per_request
-
-
-# Services and phases, as named by __main__.
-PROJECT, LIMIT, PEER = "project", "limit", "peer"
-MAIN_PHASE, SCALE_PHASE = "1k", "scale"
-# The two projects of the scale phase: 1,000 events, and --events (1,000,000).
-SMALL_PROJECT, LARGE_PROJECT = "project@1k", "project@scale"
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    operation: str
-    target: str
-    measured: str
-    status: str
-
-
-def targets(results: Results) -> list[TargetRow]:
-    return [
-        _ratio_row(
-            results,
-            operation=GET_ONE.key,
-            label="GET one",
-            other=LIMIT,
-            floor=GET_VS_LIMIT,
-            other_label="the framework limit",
-        ),
-        _ratio_row(
-            results,
-            operation=LIST_PROJECT.key,
-            label="list one project (100)",
-            other=PEER,
-            floor=LIST_VS_PEER,
-        ),
-        _post_row(results),
-        _ratio_row(results, operation=PATCH.key, label="PATCH", other=PEER, floor=PATCH_VS_PEER),
-        _scale_row(results),
-        _rebuild_row(results),
-    ]
-
-
-def _ratio_row(
-    results: Results,
-    *,
-    operation: str,
-    label: str,
-    other: str,
-    floor: float,
-    other_label: str = "the CRUD peer",
-) -> TargetRow:
-    ratio = results.ratio(MAIN_PHASE, operation, PROJECT, other)
-    target = f"≥ {floor} x {other_label}"
-    if ratio is None:
-        return TargetRow(label, target, "not measured", NOT_MEASURED)
-    return TargetRow(label, target, f"{ratio:.2f} x", PASS if ratio >= floor else MISS)
-
-
-def _post_row(results: Results) -> TargetRow:
-    target = f"≥ {POST_VS_PEER} x the CRUD peer, p50 no worse"
-    ratio = results.ratio(MAIN_PHASE, POST.key, PROJECT, PEER)
-    mine = results.summary(MAIN_PHASE, POST.key, PROJECT)
-    peer = results.summary(MAIN_PHASE, POST.key, PEER)
-    if ratio is None or mine is None or peer is None:
-        return TargetRow("POST", target, "not measured", NOT_MEASURED)
-    met = ratio >= POST_VS_PEER and mine.p50_ms <= peer.p50_ms
-    measured = f"{ratio:.2f} x, p50 {mine.p50_ms:.2f} vs {peer.p50_ms:.2f} ms"
-    return TargetRow("POST", target, measured, PASS if met else MISS)
-
-
-def scale_ratio(results: Results, operation: str) -> float | None:
-    return results.ratio(SCALE_PHASE, operation, LARGE_PROJECT, SMALL_PROJECT)
-
-
-def _scale_row(results: Results) -> TargetRow:
-    events = f"{results.scale_events:,}" if results.scale_events else "1,000,000"
-    label = f"at {events} events"
-    target = (
-        f"GET and list ≥ {SCALE_KEEPS} x their 1,000-event req/s; "
-        f"worker RSS < {RSS_LIMIT_MB:.0f} MB"
-    )
-    ratios = [scale_ratio(results, operation.key) for operation in READS]
-    rss = results.worker_rss_mb.get(LARGE_PROJECT, [])
-    if any(ratio is None for ratio in ratios) or not rss:
-        return TargetRow(label, target, _not_measured(results), NOT_MEASURED)
-    get_ratio, list_ratio = (ratio or 0.0 for ratio in ratios)
-    met = get_ratio >= SCALE_KEEPS and list_ratio >= SCALE_KEEPS and max(rss) < RSS_LIMIT_MB
-    megabytes = ", ".join(f"{mb:.0f}" for mb in rss)
-    measured = f"GET {get_ratio:.2f} x, list {list_ratio:.2f} x, RSS {megabytes} MB"
-    return TargetRow(label, target, measured, PASS if met else MISS)
-
-
-def _not_measured(results: Results) -> str:
-    if results.scale_error:
-        return "failed (see the error above the table)"
-    return "skipped (--no-scale)" if not results.settings.get("scale") else "not measured"
-
-
-def _rebuild_row(results: Results) -> TargetRow:
-    target = f"≥ {REBUILD_FLOOR:,.0f} events/s, and ≥ {REBUILD_VS_BARE} x the bare SELECT + decode"
-    rebuild, bare = results.rebuild, results.bare_read
-    if rebuild is None or bare is None:
-        return TargetRow("rebuild", target, _not_measured(results), NOT_MEASURED)
-    if not rebuild.available:
-        return TargetRow("rebuild", target, "rebuild: not available", NOT_MEASURED)
-    if rebuild.events_per_second is None:
-        return TargetRow("rebuild", target, "rebuild: failed or no figure", MISS)
-    ratio = rebuild.events_per_second / bare.events_per_second
-    met = rebuild.events_per_second >= REBUILD_FLOOR and ratio >= REBUILD_VS_BARE
-    measured = f"{rebuild.events_per_second:,.0f} events/s, {ratio:.2f} x the bare read"
-    return TargetRow("rebuild", target, measured, PASS if met else MISS)
-
-
-# --- text -------------------------------------------------------------------------------
+from bench.deliveries import SUBSCRIPTIONS
+from bench.results import (
+    HOOKED_PROJECT,
+    LARGE_PROJECT,
+    LIMIT,
+    MAIN_PHASE,
+    PEER,
+    PG_PEER,
+    PG_PROJECT,
+    POSTGRES_PHASE,
+    PROJECT,
+    SCALE_PHASE,
+    SMALL_PROJECT,
+    UNHOOKED_PROJECT,
+    WEBHOOKS_PHASE,
+    Results,
+)
+from bench.rounds import OPERATIONS, READS, WRITES, Operation
+from bench.targets import scale_ratio, targets, webhooks_ratio
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
@@ -222,6 +45,10 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
         + "|"
     )
     return [line(header), rule, *(line(row) for row in rows)]
+
+
+def _paragraph(text: str) -> list[str]:
+    return textwrap.wrap(text, width=100)
 
 
 def _number(value: float | None, digits: int = 0) -> str:
@@ -248,26 +75,10 @@ def render(results: Results) -> str:
         ),
         "Medians of the rounds. Latency in ms. CPU: worker CPU time per request.",
         "",
+        "On SQLite:",
+        "",
     ]
-    rows = []
-    for operation in OPERATIONS:
-        for index, service in enumerate((PROJECT, LIMIT, PEER)):
-            summary = results.summary(MAIN_PHASE, operation.key, service)
-            if summary is None:
-                continue
-            rows.append(
-                [
-                    operation.label if index == 0 else "",
-                    service,
-                    _number(summary.requests_per_second),
-                    _number(summary.p50_ms, 2),
-                    _number(summary.p99_ms, 2),
-                    _number(summary.cpu_us_per_request),
-                ]
-            )
-    lines += _table(
-        ["operation", "service", "req/s", "p50", "p99", "CPU µs/req"], rows, {2, 3, 4, 5}
-    )
+    lines += _services_table(results, MAIN_PHASE, (PROJECT, LIMIT, PEER), OPERATIONS)
     lines.append("")
     ratio_rows = [
         [
@@ -291,17 +102,164 @@ def render(results: Results) -> str:
         {1, 2, 3, 4},
     )
     lines.append("(req/s: higher is better for the project; CPU/req: lower is better.)")
+    lines += _postgres_lines(results)
+    lines += _webhooks_lines(results)
     lines += _scale_lines(results)
     lines += _rebuild_lines(results)
+    lines += _error_lines(results)
     lines += ["", "Targets", ""]
     lines += _table(
         ["operation", "target", "measured", "status"],
         [[row.operation, row.target, row.measured, row.status] for row in targets(results)],
         set(),
     )
-    lines += _warnings(results)
     lines += ["", f"Whole run: {results.seconds / 60:.1f} min."]
     return "\n".join(lines)
+
+
+def _services_table(
+    results: Results, phase: str, services: tuple[str, ...], operations: tuple[Operation, ...]
+) -> list[str]:
+    """req/s, latency and CPU of each service, operation by operation."""
+    rows = []
+    for operation in operations:
+        shown = 0
+        for service in services:
+            summary = results.summary(phase, operation.key, service)
+            if summary is None:
+                continue
+            rows.append(
+                [
+                    "" if shown else operation.label,
+                    service,
+                    _number(summary.requests_per_second),
+                    _number(summary.p50_ms, 2),
+                    _number(summary.p99_ms, 2),
+                    _number(summary.cpu_us_per_request),
+                ]
+            )
+            shown += 1
+    return _table(["operation", "service", "req/s", "p50", "p99", "CPU µs/req"], rows, {2, 3, 4, 5})
+
+
+def _not_measured_line(results: Results, phase: str, what: str) -> list[str] | None:
+    """One line in place of a phase's tables, when it has no figures."""
+    if phase in results.failures:
+        return ["", f"{what}: FAILED: {results.failures[phase]}"]
+    if not results.measured(phase):
+        return ["", f"{what}: not measured: {results.why_not_measured(phase)}."]
+    return None
+
+
+def _postgres_lines(results: Results) -> list[str]:
+    missing = _not_measured_line(results, POSTGRES_PHASE, "On PostgreSQL")
+    if missing is not None:
+        return missing
+    lines = [
+        "",
+        *_paragraph(
+            f"On PostgreSQL ({results.postgres_server}, a throw-away database each; the CRUD "
+            "peer with psycopg 3, autocommit, the server's default durability):"
+        ),
+        "",
+        *_services_table(results, POSTGRES_PHASE, (PG_PROJECT, PG_PEER), OPERATIONS),
+        "",
+    ]
+    ratio_rows = [
+        [
+            operation.label,
+            _ratio(results.ratio(POSTGRES_PHASE, operation.key, PG_PROJECT, PG_PEER)),
+            _ratio(results.cpu_ratio(POSTGRES_PHASE, operation.key, PG_PROJECT, PG_PEER)),
+        ]
+        for operation in OPERATIONS
+    ]
+    return lines + _table(
+        ["ratio of medians", "req/s project/peer", "CPU/req project/peer"], ratio_rows, {1, 2}
+    )
+
+
+def _webhooks_lines(results: Results) -> list[str]:
+    missing = _not_measured_line(results, WEBHOOKS_PHASE, "Webhooks")
+    if missing is not None:
+        return missing
+    lines = [
+        "",
+        *_paragraph(
+            f"Webhooks (SQLite): the project with {SUBSCRIPTIONS} subscriptions to every event, "
+            "delivered by the deliverer that `milestones serve` runs to a receiver on 127.0.0.1 "
+            "answering 204 at once, beside the same project without subscriptions. After each "
+            "round the bench waits until nothing is owed, so delivering does not run into the "
+            "other service's round."
+        ),
+        "",
+    ]
+    rows = []
+    for operation in WRITES:
+        for index, service in enumerate((HOOKED_PROJECT, UNHOOKED_PROJECT)):
+            summary = results.summary(WEBHOOKS_PHASE, operation.key, service)
+            if summary is None:
+                continue
+            hooked = service == HOOKED_PROJECT
+            rows.append(
+                [
+                    "" if index else operation.label,
+                    service,
+                    _number(summary.requests_per_second),
+                    _number(summary.p50_ms, 2),
+                    _number(summary.p99_ms, 2),
+                    _number(summary.cpu_us_per_request),
+                    _number(summary.helper_cpu_us_per_request) if hooked else "",
+                    _number(summary.bench_cpu_us_per_request) if hooked else "",
+                    _number(summary.drain_backlog) if hooked else "",
+                    _number(summary.drain_seconds, 1) if hooked else "",
+                ]
+            )
+    lines += _table(
+        [
+            "operation",
+            "service",
+            "req/s",
+            "p50",
+            "p99",
+            "CPU µs/req",
+            "deliverer CPU µs/req",
+            "receiver CPU µs/req",
+            "owed at round end",
+            "caught up in s",
+        ],
+        rows,
+        {2, 3, 4, 5, 6, 7, 8, 9},
+    )
+    ratios = ", ".join(
+        f"{operation.label} {_ratio(webhooks_ratio(results, operation.key))}"
+        for operation in WRITES
+    )
+    received = results.webhook_deliveries
+    lines += [
+        "",
+        f"req/s with / without subscriptions: {ratios}. Deliveries received: {_number(received)}.",
+        *_paragraph(
+            "Deliverer CPU: its own process; receiver CPU: the receiver's threads in this "
+            "process, on the same cores as the services (a receiver elsewhere would leave them "
+            "to the service). Both through the round and the catching up after it."
+        ),
+    ]
+    return lines
+
+
+def _error_lines(results: Results) -> list[str]:
+    counts = [c for c in results.error_counts() if c.non_2xx or c.socket_errors]
+    if not counts:
+        return ["", "Errors under load: none (no non-2xx answer, no socket error, any run)."]
+    rows = [
+        [c.phase, c.service, c.operation, f"{c.non_2xx:,}", f"{c.socket_errors:,}"] for c in counts
+    ]
+    return [
+        "",
+        "Errors under load (runs that measured something other than the operation):",
+        "",
+        *_table(["phase", "service", "operation", "non-2xx", "socket errors"], rows, {3, 4}),
+    ]
 
 
 def _scale_lines(results: Results) -> list[str]:
@@ -387,66 +345,3 @@ def _rebuild_lines(results: Results) -> list[str]:
         ratio = rebuild.events_per_second / bare.events_per_second
         lines.append(f"ratio rebuild / bare:          {ratio:.2f}")
     return lines
-
-
-def _warnings(results: Results) -> list[str]:
-    failed = [s for s in results.samples if s.result.non_2xx or s.result.socket_errors]
-    return [
-        f"WARNING: {s.phase} {s.operation} {s.service} round {s.round}: "
-        f"{s.result.non_2xx} non-2xx responses, {s.result.socket_errors} socket errors"
-        for s in failed
-    ]
-
-
-# --- JSON -------------------------------------------------------------------------------
-
-
-def as_json(results: Results) -> dict[str, Any]:
-    phases = sorted({(s.phase, s.operation, s.service) for s in results.samples})
-    medians: dict[str, dict[str, dict[str, Any]]] = {}
-    for phase, operation, service in phases:
-        summary = results.summary(phase, operation, service)
-        if summary is not None:
-            medians.setdefault(phase, {}).setdefault(operation, {})[service] = asdict(summary)
-    return {
-        "settings": results.settings,
-        "environment": results.environment,
-        "seconds": round(results.seconds, 1),
-        "medians": medians,
-        "ratios": {
-            operation.key: {
-                "project/limit": results.ratio(MAIN_PHASE, operation.key, PROJECT, LIMIT),
-                "project/peer": results.ratio(MAIN_PHASE, operation.key, PROJECT, PEER),
-                "cpu project/limit": results.cpu_ratio(MAIN_PHASE, operation.key, PROJECT, LIMIT),
-                "cpu project/peer": results.cpu_ratio(MAIN_PHASE, operation.key, PROJECT, PEER),
-            }
-            for operation in OPERATIONS
-        },
-        "scale": {
-            "events": results.scale_events,
-            "loads": [asdict(load) for load in results.scale_load],
-            "ratios": {operation.key: scale_ratio(results, operation.key) for operation in READS},
-        },
-        "scale_error": results.scale_error,
-        "worker_rss_mb": results.worker_rss_mb,
-        "bare_read": None
-        if results.bare_read is None
-        else {
-            **asdict(results.bare_read),
-            "events_per_second": results.bare_read.events_per_second,
-        },
-        "rebuild": None if results.rebuild is None else asdict(results.rebuild),
-        "targets": [asdict(row) for row in targets(results)],
-        "samples": [
-            {
-                "phase": s.phase,
-                "operation": s.operation,
-                "service": s.service,
-                "round": s.round,
-                **asdict(s.result),
-                "cpu_us_per_request": s.cpu_us_per_request,
-                "worker_cpu_shares": s.worker_cpu_shares,
-            }
-            for s in results.samples
-        ],
-    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from bench.load import write_ids_file
 from bench.services import cpu_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from bench.services import RunningService
@@ -31,6 +33,7 @@ POST = Operation("post", "POST", "post.lua", writes=True)
 PATCH = Operation("patch", "PATCH", "patch.lua", writes=True)
 OPERATIONS = (GET_ONE, LIST_PROJECT, POST, PATCH)
 READS = (GET_ONE, LIST_PROJECT)
+WRITES = (POST, PATCH)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ class Load:
     warmup: int
 
 
+@dataclass(frozen=True)
+class Drain:
+    """Work a service still owed when wrk stopped (webhook deliveries), and its catching up."""
+
+    backlog: int  # deliveries owed when wrk stopped
+    seconds: float  # until none was owed
+
+
 @dataclass
 class Target:
     """A running service and what the scripts need to load it."""
@@ -48,6 +59,9 @@ class Target:
     service: RunningService
     ids_file: Path
     takes_writes: bool = True
+    # Waits, after each run, until the service has done what the run left it to do, so
+    # that work does not run into the next service's round.
+    drain: Callable[[], Drain] | None = None
 
     @property
     def name(self) -> str:
@@ -65,6 +79,13 @@ class Sample:
     cpu_us_per_request: float | None
     # Each worker's share of that CPU time; a lopsided split means one worker got the load.
     worker_cpu_shares: list[float] = field(default_factory=list)
+    # The CPU time of the service's other processes (the project's webhook deliverer) per
+    # request, through the run and its drain.
+    helper_cpu_us_per_request: float | None = None
+    # This process's CPU time per request, through the run and its drain: the main thread
+    # only waits for wrk, so this is the webhook receiver's threads when one runs here.
+    bench_cpu_us_per_request: float | None = None
+    drain: Drain | None = None
 
 
 class Runner:
@@ -87,13 +108,16 @@ class Runner:
         return [str(target.ids_file), nonce, str(self._load.threads)]
 
     def measure(
-        self, target: Target, operation: Operation, duration: int
-    ) -> tuple[wrk.WrkResult, float | None, list[float]]:
+        self, phase: str, target: Target, operation: Operation, duration: int, number: int = 0
+    ) -> Sample:
+        """One wrk run (round ``number``; 0 for a warm-up), then the target's drain."""
         self._runs += 1
         script_args = self._script_args(target, operation)
         target.service.check_alive()
-        workers = target.service.worker_pids()
+        workers, helpers = target.service.worker_pids(), target.service.helper_pids()
         before = [cpu_seconds(pid) for pid in workers]
+        helpers_before = sum(cpu_seconds(pid) for pid in helpers)
+        bench_before = _own_cpu_seconds()
         result = wrk.run(
             self._wrk,
             target.service.url,
@@ -104,11 +128,23 @@ class Runner:
             threads=self._load.threads,
         )
         spent = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
+        drain = target.drain() if target.drain is not None else None
+        helpers_spent = sum(cpu_seconds(pid) for pid in helpers) - helpers_before
+        bench_spent = _own_cpu_seconds() - bench_before
         target.service.check_alive()
         total = sum(spent)
-        cpu_us = total / result.requests * 1e6 if result.requests and total > 0 else None
-        shares = [round(each / total, 3) for each in spent] if total > 0 else []
-        return result, cpu_us, shares
+        return Sample(
+            phase=phase,
+            operation=operation.key,
+            service=target.name,
+            round=number,
+            result=result,
+            cpu_us_per_request=_per_request(total, result.requests),
+            worker_cpu_shares=[round(each / total, 3) for each in spent] if total > 0 else [],
+            helper_cpu_us_per_request=_per_request(helpers_spent, result.requests),
+            bench_cpu_us_per_request=_per_request(bench_spent, result.requests),
+            drain=drain,
+        )
 
     def rounds(
         self,
@@ -121,18 +157,25 @@ class Runner:
         if self._load.warmup > 0:
             for operation in operations:
                 for target in _taking(targets, operation):
-                    self.measure(target, operation, self._load.warmup)
+                    self.measure(phase, target, operation, self._load.warmup)
         samples = []
         for number in range(1, rounds + 1):
             for operation in operations:
                 for target in _taking(targets, operation):
-                    result, cpu_us, shares = self.measure(target, operation, self._load.duration)
-                    sample = Sample(
-                        phase, operation.key, target.name, number, result, cpu_us, shares
-                    )
+                    sample = self.measure(phase, target, operation, self._load.duration, number)
                     samples.append(sample)
                     _progress(sample, rounds, operation.label)
         return samples
+
+
+def _own_cpu_seconds() -> float:
+    """User and system CPU time of this process (not of wrk, a child)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _per_request(cpu_seconds_spent: float, requests: int) -> float | None:
+    return cpu_seconds_spent / requests * 1e6 if requests and cpu_seconds_spent > 0 else None
 
 
 def _taking(targets: list[Target], operation: Operation) -> list[Target]:
@@ -142,9 +185,14 @@ def _taking(targets: list[Target], operation: Operation) -> list[Target]:
 def _progress(sample: Sample, rounds: int, label: str) -> None:
     result, errors = sample.result, sample.result.non_2xx + sample.result.socket_errors
     sys.stderr.write(
-        f"  [{sample.phase} {sample.round}/{rounds}] {label:<22} {sample.service:<12} "
+        f"  [{sample.phase} {sample.round}/{rounds}] {label:<22} {sample.service:<16} "
         f"{result.requests_per_second:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
         f"p99 {result.p99_ms:7.2f} ms  cpu {sample.cpu_us_per_request or 0:5.0f} us/req"
         + (f"  ERRORS {errors}" if errors else "")
+        + (
+            f"  backlog {sample.drain.backlog} ({sample.drain.seconds:.1f} s)"
+            if sample.drain
+            else ""
+        )
         + "\n"
     )

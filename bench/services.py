@@ -48,19 +48,28 @@ def milestones_command() -> str:
     return found
 
 
-def project_spec(name: str, database: Path, workers: int) -> ServiceSpec:
+def database_url(database: Path | str) -> str:
+    """A SQLite file as the project's DATABASE_URL; a URL (postgresql://...) as it is."""
+    return f"sqlite:///{database.resolve()}" if isinstance(database, Path) else database
+
+
+def project_spec(
+    name: str, database: Path | str, workers: int, env: dict[str, str] | None = None
+) -> ServiceSpec:
+    """``milestones serve`` on a SQLite file or a database URL, with extra settings in ``env``."""
     return ServiceSpec(
         name=name,
         argv=(milestones_command(), "serve", "--bind", "{bind}", "--workers", str(workers)),
-        env={"DATABASE_URL": f"sqlite:///{database.resolve()}"},
+        env={"DATABASE_URL": database_url(database), **(env or {})},
     )
 
 
-def peer_spec(name: str, app: str, workers: int, database: Path | None = None) -> ServiceSpec:
+def peer_spec(name: str, app: str, workers: int, database: Path | str | None = None) -> ServiceSpec:
+    """The limit or the CRUD peer; the peer's database is a SQLite file or a postgresql:// URL."""
     argv = [sys.executable, "-m", "bench.peer_server", app, "--bind", "{bind}"]
     argv += ["--workers", str(workers)]
     if database is not None:
-        argv += ["--database", str(database.resolve())]
+        argv += ["--database", str(database.resolve()) if isinstance(database, Path) else database]
     return ServiceSpec(name=name, argv=tuple(argv))
 
 
@@ -91,8 +100,30 @@ class RunningService:
         return "\n".join(text[-lines:])
 
     def worker_pids(self) -> list[int]:
-        """The gunicorn workers: the children of the arbiter we started."""
-        return sorted(_children(self.process.pid))
+        """The gunicorn workers: the children the arbiter we started forked from itself."""
+        return self._children_by_kind()[0]
+
+    def helper_pids(self) -> list[int]:
+        """The arbiter's other children: commands of their own (the project's webhook deliverer).
+
+        Kept apart so that the workers' CPU time and memory are the workers' alone.
+        """
+        return self._children_by_kind()[1]
+
+    def _children_by_kind(self) -> tuple[list[int], list[int]]:
+        # A forked worker keeps the arbiter's command line (or, with setproctitle, names
+        # itself a gunicorn worker); a helper started with a command of its own does not.
+        arbiter = _command_line(self.process.pid)
+        workers, helpers = [], []
+        for pid in sorted(_children(self.process.pid)):
+            command_line = _command_line(pid)
+            if command_line is None:
+                continue  # gone meanwhile
+            if command_line == arbiter or command_line.startswith(b"gunicorn: worker"):
+                workers.append(pid)
+            else:
+                helpers.append(pid)
+        return workers, helpers
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -112,15 +143,15 @@ class RunningService:
     def stop(self) -> None:
         """SIGTERM to the arbiter (it stops its workers), SIGKILL if it does not finish."""
         if self.process.poll() is None:
-            workers = self.worker_pids()
+            children = _children(self.process.pid)
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                # A killed arbiter leaves its workers behind; they are ours to end too.
-                for pid in workers:
+                # A killed arbiter leaves its children behind; they are ours to end too.
+                for pid in children:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
         self._log.close()
@@ -182,6 +213,13 @@ def _stat_fields(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text[text.rindex(")") + 2 :].split()
+
+
+def _command_line(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
 
 
 def _children(parent: int) -> set[int]:

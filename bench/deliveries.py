@@ -1,0 +1,120 @@
+"""The webhooks rounds' side: a receiver, subscriptions to it, and waiting for deliveries.
+
+The receiver (``bench.webhooks.Receiver``) answers 204 at once on 127.0.0.1. How many
+deliveries a service still owes is read from its ``/metrics``
+(``milestones_webhook_lag_events``, by subscription, read from the database at scrape
+time), so the bench needs no knowledge of the log's positions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+
+from bench.dataset import POST_PROJECT_ID
+from bench.rounds import Drain
+from bench.services import HOST
+from bench.webhooks import Receiver
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+SUBSCRIPTIONS = 10
+_LAG_METRIC = b"milestones_webhook_lag_events"
+_POLL_SECONDS = 0.2
+# Deliveries that make no progress for this long have stalled (a refused URL, a dead
+# deliverer): a failed phase, not a long wait.
+STALL_SECONDS = 60.0
+
+
+class DeliveriesStalled(RuntimeError):
+    """The service owes deliveries and has stopped making them."""
+
+
+@contextlib.contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 answering 204, stopped on the way out."""
+    receiver = Receiver()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def _call(port: int, method: str, path: str, body: object = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        payload = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def subscribe(port: int, url: str, count: int = SUBSCRIPTIONS) -> None:
+    """``count`` subscriptions to every event, made through the API.
+
+    A subscription starts at the log's head: made after the seed, it owes only what the
+    rounds write.
+    """
+    for _ in range(count):
+        status, answer = _call(port, "POST", "/api/webhooks", {"url": url})
+        if status != http.client.CREATED:
+            msg = f"POST /api/webhooks answered {status}: {answer[:300]!r}"
+            raise RuntimeError(msg)
+
+
+def deliveries_owed(port: int) -> int:
+    """Events after each subscription's position, added up over the subscriptions."""
+    status, text = _call(port, "GET", "/metrics")
+    if status != http.client.OK:
+        raise RuntimeError(f"GET /metrics answered {status}")
+    owed = 0.0
+    for line in text.splitlines():
+        if line.startswith(_LAG_METRIC + b"{"):
+            owed += float(line.rsplit(maxsplit=1)[1])
+    return round(owed)
+
+
+def drainer(port: int) -> Callable[[], Drain]:
+    """Waits until the service owes no delivery; says how many it owed and for how long."""
+
+    def drain() -> Drain:
+        started = time.monotonic()
+        backlog = least = deliveries_owed(port)
+        progressed = started
+        owed = backlog
+        while owed > 0:
+            time.sleep(_POLL_SECONDS)
+            owed = deliveries_owed(port)
+            now = time.monotonic()
+            if owed < least:
+                least, progressed = owed, now
+            elif now - progressed > STALL_SECONDS:
+                msg = f"{owed:,} deliveries owed, none made for {STALL_SECONDS:.0f} s"
+                raise DeliveriesStalled(msg)
+        return Drain(backlog, time.monotonic() - started)
+
+    return drain
+
+
+def first_deliveries(port: int, receiver: Receiver, drain: Callable[[], Drain]) -> None:
+    """One write, delivered to every subscription, before anything is measured.
+
+    So the rounds start with the deliverer leading and its subscriptions' threads running.
+    """
+    before = receiver.count
+    body = {"projectId": POST_PROJECT_ID, "title": "Before the webhooks rounds"}
+    status, answer = _call(port, "POST", "/api/milestones", body)
+    if status != http.client.CREATED:
+        raise RuntimeError(f"POST /api/milestones answered {status}: {answer[:300]!r}")
+    drain()
+    # The receiver counts a delivery just after answering it: allow it a moment.
+    receiver.wait(before + SUBSCRIPTIONS, timeout=10)
