@@ -18,6 +18,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
+from adapters.next_rows import next_rows
 from adapters.sql import FIND_COLUMNS, row_changes, words_table
 from adapters.sqlite_schema import (
     ACTOR_INDEX,
@@ -47,11 +48,17 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 
-JOURNAL_SIZE_LIMIT = 1 << 20
+# Bytes of write-ahead log kept after a checkpoint. The log is checkpointed every 1,000
+# pages (about 4 MB) and then written again from its start, so in steady state it stays
+# that size and this limit only cuts back a log that a long read let grow beyond it.
+# A limit below the checkpoint interval (1 MiB, once) truncated the file after every
+# checkpoint, and every commit after that grew it again: a lone write took 1.6 ms instead
+# of 1.1 ms.
+JOURNAL_SIZE_LIMIT = 8 << 20
 
 
 class MilestonesSQLiteFactory(SQLiteFactory):
-    """The library's SQLite factory, whose connections truncate the WAL after checkpoints."""
+    """The library's SQLite factory, whose connections bound the WAL's size on disk."""
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -220,6 +227,22 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         with self.datastore.transaction(commit=False) as cursor:
             yield cursor
 
+    @contextmanager
+    def copy_transaction(self) -> Iterator[SQLiteCursor]:
+        # With synchronous=NORMAL a WAL commit is not synced (the database stays consistent);
+        # the swap's transaction, at the connection's usual level, syncs the WAL that holds
+        # this one too. The level is the connection's, so it is restored for the pool.
+        with self.writer_lock.held(), self.datastore.get_connection(commit=True) as connection:
+            pragmas = connection.cursor()
+            pragmas.execute("PRAGMA synchronous")
+            usual = int(pragmas.fetchone()[0])
+            pragmas.execute("PRAGMA synchronous = NORMAL")
+            try:
+                with _Immediate(connection, commit=True) as cursor:
+                    yield cursor
+            finally:
+                pragmas.execute(f"PRAGMA synchronous = {usual:d}")
+
     def select_records(self, c: SQLiteCursor, after: int, limit: int) -> list[Record]:
         c.sqlite_cursor.row_factory = None  # plain tuples: this is a replay's hot path
         c.execute(
@@ -227,7 +250,11 @@ class MilestonesRecorder(SQLiteProcessRecorder):
             "WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (after, limit),
         )
-        return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in c.fetchall()]
+        # Iterated, not fetched all at once, and unpacked: a third less time a record.
+        return [
+            (position, public_id_of_hex(hex_id), version, topic, state)
+            for position, hex_id, version, topic, state in c.sqlite_cursor
+        ]
 
     def head(self, c: SQLiteCursor) -> int:
         c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
@@ -268,18 +295,20 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def create_next_transitions(self, c: SQLiteCursor) -> None:
         c.execute(f"DROP TABLE IF EXISTS {NEXT_TRANSITIONS_TABLE}")
         c.execute(transitions_table_ddl(NEXT_TRANSITIONS_TABLE))
-        # The standings of a rebuild are looked up by milestone, so that index comes first.
+
+    def index_next_transitions(self, c: SQLiteCursor) -> None:
         c.execute(
-            f"CREATE INDEX {NEXT_TRANSITIONS_TABLE}by_milestone_ddl "
+            f"CREATE INDEX IF NOT EXISTS {NEXT_TRANSITIONS_TABLE}by_milestone_ddl "
             f"ON {NEXT_TRANSITIONS_TABLE} (milestone_id, position)"
         )
 
     def swap_in_next_transitions(self, c: SQLiteCursor) -> None:
-        c.execute(f"DROP TABLE {TRANSITIONS_TABLE}")
-        c.execute(f"DROP INDEX {NEXT_TRANSITIONS_TABLE}by_milestone_ddl")
-        c.execute(f"ALTER TABLE {NEXT_TRANSITIONS_TABLE} RENAME TO {TRANSITIONS_TABLE}")
-        for statement in TRANSITION_INDEXES:
-            c.execute(statement)
+        with _swapping(c):
+            c.execute(f"DROP TABLE {TRANSITIONS_TABLE}")
+            c.execute(f"DROP INDEX IF EXISTS {NEXT_TRANSITIONS_TABLE}by_milestone_ddl")
+            c.execute(f"ALTER TABLE {NEXT_TRANSITIONS_TABLE} RENAME TO {TRANSITIONS_TABLE}")
+            for statement in TRANSITION_INDEXES:
+                c.execute(statement)
 
     def load_documents(
         self, c: SQLiteCursor, table: str, public_ids: list[str]
@@ -344,12 +373,49 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         c.execute(view_table_ddl(NEXT_VIEW_TABLE))
         c.execute(words_table_ddl(NEXT_VIEW_TABLE))
 
+    def write_next_rows(self, c: SQLiteCursor, folded: Folded) -> None:
+        rows, table, words = next_rows(folded), NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)
+        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", rows.stale_words)  # noqa: S608
+        c.executemany(f"DELETE FROM {words} WHERE id = ?", rows.deletes)  # noqa: S608
+        c.executemany(f"DELETE FROM {table} WHERE id = ?", rows.deletes)  # noqa: S608
+        c.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.inserts)  # noqa: S608
+        c.executemany(
+            f"UPDATE {table} SET status = ?, version = ?, body = ?, title = ?, due_at = ?, "  # noqa: S608
+            "late_at = ? WHERE id = ?",
+            rows.rekeyed,
+        )
+        c.executemany(
+            f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
+            rows.updates,
+        )
+        # A milestone's words in one statement: half the time of a row each from Python.
+        c.executemany(
+            f"INSERT INTO {words} SELECT ?, value FROM json_each(?)",  # noqa: S608
+            [(pid, orjson.dumps(fresh).decode()) for pid, fresh in rows.fresh_words],
+        )
+
     def swap_in_next_view(self, c: SQLiteCursor) -> None:
-        for live, fresh in [
-            (VIEW_TABLE, NEXT_VIEW_TABLE),
-            (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
-        ]:
-            c.execute(f"DROP TABLE {live}")
-            c.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
-        for statement in VIEW_INDEXES:
-            c.execute(statement)
+        with _swapping(c):
+            for live, fresh in [
+                (VIEW_TABLE, NEXT_VIEW_TABLE),
+                (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
+            ]:
+                c.execute(f"DROP TABLE {live}")
+                c.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
+            for statement in VIEW_INDEXES:
+                c.execute(statement)
+
+
+@contextmanager
+def _swapping(c: SQLiteCursor) -> Iterator[None]:
+    """Dropped rows go to the free list as they are during a swap, not zeroed first
+    (``secure_delete``, which Debian's SQLite turns on): zeroing wrote every page of the old
+    tables to the WAL again, a fifth of a rebuild's time, and what they held is in the log
+    anyway. The connection's setting is restored after the swap."""
+    c.execute("PRAGMA secure_delete")
+    secure_delete = int(c.fetchone()[0])
+    c.execute("PRAGMA secure_delete = FAST")
+    try:
+        yield
+    finally:
+        c.execute(f"PRAGMA secure_delete = {secure_delete:d}")

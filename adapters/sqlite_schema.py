@@ -81,7 +81,3 @@ IDEMPOTENCY_KEYS = (
     "CREATE TABLE IF NOT EXISTS idempotency_keys ("
     "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, milestone_id TEXT NOT NULL)"
 )
-
-
-# Bytes of write-ahead log kept after a checkpoint. Without a limit the file stays as
-# large as it ever grew (about 4 MB, the checkpoint interval, and more after a long read).
