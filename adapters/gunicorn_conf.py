@@ -74,7 +74,8 @@ def when_ready(server: Any) -> None:
     if os.environ.get("MILESTONES_DELIVER", "1") != "0":
         from adapters.webhooks.process import DelivererProcess  # noqa: PLC0415
 
-        server.milestones_deliverer = DelivererProcess()
+        # Its messages go to gunicorn's error log, beside the arbiter's own about workers.
+        server.milestones_deliverer = DelivererProcess(server.log)
         server.milestones_deliverer.start()
 
 
