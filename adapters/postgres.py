@@ -21,6 +21,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
+from adapters.postgres_next import PostgresNextRows
 from adapters.postgres_pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres_schema import (
     ENTRY_COLUMNS,
@@ -28,7 +29,6 @@ from adapters.postgres_schema import (
     IDEMPOTENCY_KEYS,
     TRANSITION_INDEXES,
     VIEW_INDEXES,
-    by_milestone_ddl,
     transitions_table_ddl,
     view_table_ddl,
     words_table_ddl,
@@ -42,8 +42,8 @@ from adapters.sql import (
 from adapters.storage_faults import CommitOutcomeUnknown
 from domain.ids import to_public_id
 from projections.fold import Folded
-from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
-from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from projections.progress import TRANSITIONS_TABLE
+from projections.runner import VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -74,7 +74,7 @@ UPSERT = (
 UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 
 
-class PostgresMilestonesRecorder(PostgresProcessRecorder):
+class PostgresMilestonesRecorder(PostgresNextRows, PostgresProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models."""
 
     def __init__(
@@ -272,28 +272,6 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
             for row in c.fetchall()
         ]
 
-    def create_next_transitions(self, c: Cursor[DictRow]) -> None:
-        c.execute(
-            SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(NEXT_TRANSITIONS_TABLE))
-        )
-        c.execute(transitions_table_ddl(NEXT_TRANSITIONS_TABLE))
-        # The standings of a rebuild are looked up by milestone, so that index comes first.
-        c.execute(by_milestone_ddl(NEXT_TRANSITIONS_TABLE))
-
-    def swap_in_next_transitions(self, c: Cursor[DictRow]) -> None:
-        c.execute(SQL("DROP TABLE {table}").format(table=Identifier(TRANSITIONS_TABLE)))
-        for suffix in ("", "_pkey", "by_milestone_ddl"):
-            kind = SQL("TABLE") if not suffix else SQL("INDEX")
-            c.execute(
-                SQL("ALTER {kind} {next} RENAME TO {live}").format(
-                    kind=kind,
-                    next=Identifier(f"{NEXT_TRANSITIONS_TABLE}{suffix}"),
-                    live=Identifier(f"{TRANSITIONS_TABLE}{suffix}"),
-                )
-            )
-        for statement in TRANSITION_INDEXES:
-            c.execute(statement)
-
     def load_documents(
         self, c: Cursor[DictRow], table: str, public_ids: list[str]
     ) -> dict[str, Document]:
@@ -366,31 +344,6 @@ class PostgresMilestonesRecorder(PostgresProcessRecorder):
     def recorded_requests(self, c: Cursor[DictRow]) -> dict[str, tuple[str, str]]:
         c.execute("SELECT key, fingerprint, milestone_id FROM idempotency_keys")
         return {row["milestone_id"]: (row["key"], row["fingerprint"]) for row in c.fetchall()}
-
-    def create_next_view(self, c: Cursor[DictRow]) -> None:
-        for table in (NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)):
-            c.execute(SQL("DROP TABLE IF EXISTS {table}").format(table=Identifier(table)))
-        c.execute(view_table_ddl(NEXT_VIEW_TABLE))
-        c.execute(words_table_ddl(NEXT_VIEW_TABLE))
-
-    def swap_in_next_view(self, c: Cursor[DictRow]) -> None:
-        for live, fresh in [
-            (VIEW_TABLE, NEXT_VIEW_TABLE),
-            (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
-        ]:
-            c.execute(SQL("DROP TABLE {table}").format(table=Identifier(live)))
-            c.execute(
-                SQL("ALTER TABLE {next} RENAME TO {live}").format(
-                    next=Identifier(fresh), live=Identifier(live)
-                )
-            )
-            c.execute(
-                SQL("ALTER INDEX {next} RENAME TO {live}").format(
-                    next=Identifier(f"{fresh}_pkey"), live=Identifier(f"{live}_pkey")
-                )
-            )
-        for statement in VIEW_INDEXES:
-            c.execute(statement)
 
 
 def _settle(c: Cursor[DictRow]) -> None:

@@ -18,8 +18,8 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from adapters.next_rows import next_rows
 from adapters.sql import FIND_COLUMNS, row_changes, words_table
+from adapters.sqlite_next import SQLiteNextRows
 from adapters.sqlite_schema import (
     ACTOR_INDEX,
     ENTRY_COLUMNS,
@@ -33,8 +33,8 @@ from adapters.sqlite_schema import (
 )
 from domain.ids import public_id_of_hex, to_public_id
 from projections.fold import Folded
-from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
-from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE, VIEW_TRACKING, apply_records
+from projections.progress import TRANSITIONS_TABLE
+from projections.runner import VIEW_TABLE, VIEW_TRACKING, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -135,7 +135,7 @@ class _Immediate(SQLiteTransaction):
         return cursor
 
 
-class MilestonesRecorder(SQLiteProcessRecorder):
+class MilestonesRecorder(SQLiteNextRows, SQLiteProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models.
 
     So a write that has committed is already in the view (read-your-writes across
@@ -292,24 +292,6 @@ class MilestonesRecorder(SQLiteProcessRecorder):
         c.execute(f"SELECT * FROM {TRANSITIONS_TABLE} ORDER BY position")  # noqa: S608
         return [tuple(row) for row in c.fetchall()]
 
-    def create_next_transitions(self, c: SQLiteCursor) -> None:
-        c.execute(f"DROP TABLE IF EXISTS {NEXT_TRANSITIONS_TABLE}")
-        c.execute(transitions_table_ddl(NEXT_TRANSITIONS_TABLE))
-
-    def index_next_transitions(self, c: SQLiteCursor) -> None:
-        c.execute(
-            f"CREATE INDEX IF NOT EXISTS {NEXT_TRANSITIONS_TABLE}by_milestone_ddl "
-            f"ON {NEXT_TRANSITIONS_TABLE} (milestone_id, position)"
-        )
-
-    def swap_in_next_transitions(self, c: SQLiteCursor) -> None:
-        with _swapping(c):
-            c.execute(f"DROP TABLE {TRANSITIONS_TABLE}")
-            c.execute(f"DROP INDEX IF EXISTS {NEXT_TRANSITIONS_TABLE}by_milestone_ddl")
-            c.execute(f"ALTER TABLE {NEXT_TRANSITIONS_TABLE} RENAME TO {TRANSITIONS_TABLE}")
-            for statement in TRANSITION_INDEXES:
-                c.execute(statement)
-
     def load_documents(
         self, c: SQLiteCursor, table: str, public_ids: list[str]
     ) -> dict[str, Document]:
@@ -365,57 +347,3 @@ class MilestonesRecorder(SQLiteProcessRecorder):
     def recorded_requests(self, c: SQLiteCursor) -> dict[str, tuple[str, str]]:
         c.execute("SELECT key, fingerprint, milestone_id FROM idempotency_keys")
         return {row[2]: (row[0], row[1]) for row in c.fetchall()}
-
-    def create_next_view(self, c: SQLiteCursor) -> None:
-        # Without its secondary indexes, which are built once after the bulk load.
-        c.execute(f"DROP TABLE IF EXISTS {NEXT_VIEW_TABLE}")
-        c.execute(f"DROP TABLE IF EXISTS {words_table(NEXT_VIEW_TABLE)}")
-        c.execute(view_table_ddl(NEXT_VIEW_TABLE))
-        c.execute(words_table_ddl(NEXT_VIEW_TABLE))
-
-    def write_next_rows(self, c: SQLiteCursor, folded: Folded) -> None:
-        rows, table, words = next_rows(folded), NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)
-        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", rows.stale_words)  # noqa: S608
-        c.executemany(f"DELETE FROM {words} WHERE id = ?", rows.deletes)  # noqa: S608
-        c.executemany(f"DELETE FROM {table} WHERE id = ?", rows.deletes)  # noqa: S608
-        c.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.inserts)  # noqa: S608
-        c.executemany(
-            f"UPDATE {table} SET status = ?, version = ?, body = ?, title = ?, due_at = ?, "  # noqa: S608
-            "late_at = ? WHERE id = ?",
-            rows.rekeyed,
-        )
-        c.executemany(
-            f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
-            rows.updates,
-        )
-        # A milestone's words in one statement: half the time of a row each from Python.
-        c.executemany(
-            f"INSERT INTO {words} SELECT ?, value FROM json_each(?)",  # noqa: S608
-            [(pid, orjson.dumps(fresh).decode()) for pid, fresh in rows.fresh_words],
-        )
-
-    def swap_in_next_view(self, c: SQLiteCursor) -> None:
-        with _swapping(c):
-            for live, fresh in [
-                (VIEW_TABLE, NEXT_VIEW_TABLE),
-                (words_table(VIEW_TABLE), words_table(NEXT_VIEW_TABLE)),
-            ]:
-                c.execute(f"DROP TABLE {live}")
-                c.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
-            for statement in VIEW_INDEXES:
-                c.execute(statement)
-
-
-@contextmanager
-def _swapping(c: SQLiteCursor) -> Iterator[None]:
-    """Dropped rows go to the free list as they are during a swap, not zeroed first
-    (``secure_delete``, which Debian's SQLite turns on): zeroing wrote every page of the old
-    tables to the WAL again, a fifth of a rebuild's time, and what they held is in the log
-    anyway. The connection's setting is restored after the swap."""
-    c.execute("PRAGMA secure_delete")
-    secure_delete = int(c.fetchone()[0])
-    c.execute("PRAGMA secure_delete = FAST")
-    try:
-        yield
-    finally:
-        c.execute(f"PRAGMA secure_delete = {secure_delete:d}")

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from projections.document import WIRE_NAMES, milestone_document, wire_fields
-from projections.records import decode, event_type, stored_instant
+from projections.records import decoded, stored_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from projections.document import Document
-    from projections.records import Record
+    from projections.records import Event, Record
 
 Row = tuple[int, "Document | None"]  # version, document (None once deleted)
 # position, milestone, project, version, type, occurredAt, actor: what the feed filters on
@@ -71,18 +71,25 @@ def fold(
     record here is not their Created event. ``index`` asks for the event index entries
     too (a rebuild of the view alone does without them).
     """
-    records = list(records)
-    first_topics: dict[str, str] = {}
-    for _, public_id, _, topic, _ in records:
-        first_topics.setdefault(public_id, topic)
+    return fold_events(decoded(records), load, index=index)
+
+
+def fold_events(
+    events: Sequence[Event],
+    load: Callable[[list[str]], Mapping[str, Document]],
+    *,
+    index: bool = True,
+) -> Folded:
+    """``fold`` of records already decoded (a rebuild decodes each once for every projection)."""
+    first_kinds: dict[str, str] = {}
+    for _, public_id, _, kind, _ in events:
+        first_kinds.setdefault(public_id, kind)
     documents: dict[str, Document | None] = dict(
-        load([pid for pid, topic in first_topics.items() if event_type(topic) != "Created"])
+        load([pid for pid, kind in first_kinds.items() if kind != "Created"])
     )
     versions: dict[str, int] = {}
-    folded = Folded(before={pid: documents.get(pid) for pid in first_topics})
-    for position, public_id, version, topic, stored in records:
-        state = decode(topic, stored)
-        kind = event_type(topic)
+    folded = Folded(before={pid: documents.get(pid) for pid in first_kinds})
+    for position, public_id, version, kind, state in events:
         before = documents.get(public_id)
         documents[public_id] = after = apply(before, public_id, kind, state)
         versions[public_id] = version

@@ -30,6 +30,14 @@ class ViewStore(Protocol):
     def read_transaction(self) -> AbstractContextManager[Any]:
         """A transaction that reads one consistent snapshot."""
 
+    def copy_transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction of a rebuild's next rows, which no live writer touches.
+
+        Its commit need not reach the disk by itself: the next rows are thrown away if the
+        rebuild does not finish, and the swap's transaction, which does reach the disk,
+        takes every earlier commit with it.
+        """
+
     def select_records(self, c: Any, after: int, limit: int) -> list[Record]: ...
     def head(self, c: Any) -> int: ...
     def view_position(self, c: Any) -> int: ...
@@ -47,7 +55,13 @@ class ViewStore(Protocol):
     def recorded_requests(self, c: Any) -> dict[str, tuple[str, str]]:
         """Every idempotency key and fingerprint, by the id of the milestone it created."""
 
-    def create_next_view(self, c: Any) -> None: ...
+    def create_next_view(self, c: Any) -> None:
+        """An empty next view, its secondary indexes left for the swap to build."""
+
+    def write_next_rows(self, c: Any, folded: Folded) -> None:
+        """``write_rows`` into the next view, which only the rebuild writes: a milestone that
+        was not in the fold's ``before`` is not in the table either."""
+
     def swap_in_next_view(self, c: Any) -> None: ...
     def position_of(self, c: Any, tracking: str) -> int:
         """A projection's tracked position (0 before its first event)."""
@@ -60,7 +74,12 @@ class ViewStore(Protocol):
         """Insert transitions; one already there (a catch-up's overlap) is left as it is."""
 
     def stored_transitions(self, c: Any) -> list[Transition]: ...
-    def create_next_transitions(self, c: Any) -> None: ...
+    def create_next_transitions(self, c: Any) -> None:
+        """An empty next table of transitions, without secondary indexes."""
+
+    def index_next_transitions(self, c: Any) -> None:
+        """Index the next transitions by milestone, for standings read back from them."""
+
     def swap_in_next_transitions(self, c: Any) -> None: ...
 
 

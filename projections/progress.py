@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from projections.records import decode, event_type, stored_instant
+from projections.records import decoded, event_type, stored_instant
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from projections.records import Record
+    from projections.records import Event, Record
 
 # position, project, occurredAt, milestone, status before (None: not there), status after
 Transition = tuple[int, str, str, str, "str | None", "str | None"]
@@ -30,7 +30,8 @@ Standing = tuple[str, "str | None"]  # project, status (None once deleted)
 TRANSITIONS_TABLE = "status_transitions"
 NEXT_TRANSITIONS_TABLE = "status_transitions_next"
 PROGRESS_TRACKING = "progress_view"
-_COUNTED = frozenset({"Created", "StatusChanged", "Deleted"})
+# The event types that move a milestone in its project's counts.
+COUNTED = frozenset({"Created", "StatusChanged", "Deleted"})
 
 
 def derive(
@@ -41,16 +42,24 @@ def derive(
     ``standings`` fetches, all at once, the project and last status of the milestones
     whose first counted record here is not their Created event.
     """
-    counted = [(record, kind) for record in records if (kind := event_type(record[3])) in _COUNTED]
+    # Updated records count nothing, so they are not even decoded.
+    counted = [record for record in records if event_type(record[3]) in COUNTED]
+    return derive_events(decoded(counted), standings)
+
+
+def derive_events(
+    events: Iterable[Event], standings: Callable[[list[str]], Mapping[str, Standing]]
+) -> list[Transition]:
+    """``derive`` of records already decoded (a rebuild decodes each once for every projection)."""
+    counted = [event for event in events if event[3] in COUNTED]
     firsts: dict[str, str] = {}
-    for (_, public_id, _, _, _), kind in counted:
+    for _, public_id, _, kind, _ in counted:
         firsts.setdefault(public_id, kind)
     known: dict[str, Standing] = dict(
         standings([pid for pid, kind in firsts.items() if kind != "Created"])
     )
     transitions: list[Transition] = []
-    for (position, public_id, _, topic, stored), kind in counted:
-        state = decode(topic, stored)
+    for position, public_id, _, kind, state in counted:
         at = stored_instant(state["timestamp"])
         if kind == "Created":
             project, before, after = state["project_id"], None, state["status"]

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.utils import resolve_topic
 
 from domain.milestone import format_instant
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 Record = tuple[int, str, int, str, bytes]  # position, public id, version, topic, stored state
+# position, public id, version, event type, state: a record decoded, for a reader that needs
+# its state (a rebuild decodes each record once and hands the same event to every projection)
+Event = tuple[int, str, int, str, dict[str, Any]]
 EVENT_TYPES = frozenset({"Created", "Updated", "StatusChanged", "Deleted"})
 
 _WITH_MICROSECONDS = len("2026-02-19T10:30:00.000000+00:00")
@@ -35,6 +41,14 @@ def decode(topic: str, stored: bytes) -> dict[str, Any]:
         getattr(event_class, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     return state
+
+
+def decoded(records: Iterable[Record]) -> list[Event]:
+    """Records with their states decoded and their types named."""
+    return [
+        (position, public_id, version, event_type(topic), decode(topic, stored))
+        for position, public_id, version, topic, stored in records
+    ]
 
 
 @lru_cache

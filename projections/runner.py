@@ -3,24 +3,28 @@
 A projection (``Projection``) says how records become its rows and where those live; a
 backend supplies the SQL through the ``ViewStore`` port; these are the procedures, the same
 for every projection: the live apply inside the events transaction, the catch-up of a
-lagging projection, a rebuild that swaps a fresh copy in while the service keeps serving,
-and verification against a replay. Each projection has its own tracking position.
+lagging projection, a rebuild that swaps a fresh copy in while the service keeps serving
+(of any number of projections, in one pass over the log), and verification against a
+replay. Each projection has its own tracking position.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.ids import to_public_id
 from projections.finding import keys_of, words_of
 from projections.fold import fold
+from projections.next_copy import NextTransitions, NextView
 from projections.progress import (
-    NEXT_TRANSITIONS_TABLE,
     PROGRESS_TRACKING,
     TRANSITIONS_TABLE,
     Replay,
     derive,
 )
+from projections.records import decoded, event_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from domain.ports import IdempotencyKey
     from projections.document import Document
     from projections.ports import ViewStore
-    from projections.records import Record
+    from projections.records import Event, Record
 
 VIEW_TABLE = "milestones"
 NEXT_VIEW_TABLE = "milestones_next"
@@ -36,6 +40,22 @@ VIEW_TRACKING = "milestones_view"
 BATCH = 20_000
 
 Difference = tuple[Any, Any, Any]  # key, in the projection, in a replay
+
+
+class NextCopy(Protocol):
+    """A rebuild's copy of one projection (``projections.next_copy``), filled batch by batch."""
+
+    kinds: frozenset[str]  # the types of the events it reads: no other is even decoded
+
+    def prepare(self, c: Any, events: list[Event]) -> None:
+        """Derive the next rows of events; ``c`` reads back what it must of the rows written
+        before (a read transaction, but for the last catch-up)."""
+
+    def write(self, c: Any) -> None:
+        """Write the rows prepared since the last write."""
+
+    def swap_in_next(self, c: Any) -> None:
+        """Put the next rows in the place of the live ones."""
 
 
 class Projection(Protocol):
@@ -48,11 +68,9 @@ class Projection(Protocol):
     def apply(self, store: ViewStore, c: Any, records: list[Record]) -> None:
         """Apply records to the live rows (tracking is the runner's)."""
 
-    def create_next(self, store: ViewStore, c: Any) -> None: ...
-    def copy(self, store: ViewStore, c: Any, records: list[Record]) -> None:
-        """Apply records to the next rows, which a rebuild fills beside the live ones."""
+    def create_next(self, store: ViewStore, c: Any) -> NextCopy:
+        """Create the next rows, empty, which a rebuild fills beside the live ones."""
 
-    def swap_in_next(self, store: ViewStore, c: Any) -> None: ...
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
         """What the rows should be, by key, after the whole log."""
 
@@ -72,15 +90,9 @@ class MilestoneView:
         store.write_rows(c, VIEW_TABLE, folded)
         store.write_entries(c, folded)
 
-    def create_next(self, store: ViewStore, c: Any) -> None:
+    def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         store.create_next_view(c)
-
-    def copy(self, store: ViewStore, c: Any, records: list[Record]) -> None:
-        load = lambda ids: store.load_documents(c, NEXT_VIEW_TABLE, ids)  # noqa: E731
-        store.write_rows(c, NEXT_VIEW_TABLE, fold(records, load, index=False))
-
-    def swap_in_next(self, store: ViewStore, c: Any) -> None:
-        store.swap_in_next_view(c)
+        return NextView(store, NEXT_VIEW_TABLE)
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
         replayed: dict[str, Document | None] = {}
@@ -113,16 +125,13 @@ class ProgressView:
     rows = "transitions"
 
     def apply(self, store: ViewStore, c: Any, records: list[Record]) -> None:
-        self._write(store, c, TRANSITIONS_TABLE, records)
+        transitions = derive(records, lambda ids: store.standings(c, TRANSITIONS_TABLE, ids))
+        if transitions:
+            store.write_transitions(c, TRANSITIONS_TABLE, transitions)
 
-    def create_next(self, store: ViewStore, c: Any) -> None:
+    def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         store.create_next_transitions(c)
-
-    def copy(self, store: ViewStore, c: Any, records: list[Record]) -> None:
-        self._write(store, c, NEXT_TRANSITIONS_TABLE, records)
-
-    def swap_in_next(self, store: ViewStore, c: Any) -> None:
-        store.swap_in_next_transitions(c)
+        return NextTransitions(store)
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
         replay = Replay()
@@ -130,12 +139,6 @@ class ProgressView:
 
     def stored(self, store: ViewStore, c: Any) -> dict[Any, Any]:
         return {row[0]: row for row in store.stored_transitions(c)}
-
-    @staticmethod
-    def _write(store: ViewStore, c: Any, table: str, records: list[Record]) -> None:
-        transitions = derive(records, lambda ids: store.standings(c, table, ids))
-        if transitions:
-            store.write_transitions(c, table, transitions)
 
 
 MILESTONE_VIEW = MilestoneView()
@@ -194,39 +197,93 @@ def rebuild(
     progress: Callable[[int, int], None],
     projection: Projection = MILESTONE_VIEW,
 ) -> int:
-    """Build a fresh copy beside the live rows, then swap them; how many events it read.
+    """Rebuild one projection (``rebuild_all``); how many events it read."""
+    return rebuild_all(store, progress, [projection]).events
 
-    Live writes go on meanwhile and the fresh copy catches up with them; only the last
-    catch-up and the swap exclude writers, so readers never see a partial projection.
+
+@dataclass
+class Rebuilt:
+    events: int  # how many the log held at the swap, all read once
+    # Each projection's own share of the time: deriving, writing and swapping in its rows.
+    # The rest of a rebuild's time is reading and decoding the log, and committing.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Copies:
+    """The next copies of one rebuild, fed the same events, each one's time kept apart."""
+
+    def __init__(self, store: ViewStore, c: Any, projections: Sequence[Projection]) -> None:
+        self.copies = [(p, p.create_next(store, c)) for p in projections]
+        self.kinds = frozenset[str]().union(*(copy.kinds for _, copy in self.copies))
+        self.rebuilt = Rebuilt(0, dict.fromkeys((p.name for p in projections), 0.0))
+        self.position = 0  # of the last record prepared
+
+    def prepare(self, c: Any, batch: list[Record]) -> None:
+        # Decoded once for every copy, and only if one of them reads it.
+        events = decoded(record for record in batch if event_type(record[3]) in self.kinds)
+        for projection, copy in self.copies:
+            started = time.perf_counter()
+            reads_all = copy.kinds >= self.kinds
+            copy.prepare(c, events if reads_all else [e for e in events if e[3] in copy.kinds])
+            self._spent(projection, started)
+        self.position = batch[-1][0]
+        self.rebuilt.events += len(batch)
+
+    def write(self, c: Any) -> None:
+        for projection, copy in self.copies:
+            started = time.perf_counter()
+            copy.write(c)
+            self._spent(projection, started)
+
+    def swap_in(self, store: ViewStore, c: Any) -> None:
+        for projection, copy in self.copies:
+            started = time.perf_counter()
+            # Live writes kept the tracked position at the head, where the new copy is now;
+            # a projection that lagged (written by no recorder of ours) is at the head from
+            # here on.
+            if self.position > store.position_of(c, projection.tracking):
+                store.track_as(c, projection.tracking, self.position)
+            copy.swap_in_next(c)
+            self._spent(projection, started)
+
+    def _spent(self, projection: Projection, started: float) -> None:
+        self.rebuilt.seconds[projection.name] += time.perf_counter() - started
+
+
+def rebuild_all(
+    store: ViewStore,
+    progress: Callable[[int, int], None],
+    projections: Sequence[Projection],
+    batch_size: int = BATCH,
+) -> Rebuilt:
+    """Build a fresh copy of projections beside their live rows, then swap them all in.
+
+    One pass over the log serves them all: each batch of records is read and decoded once
+    and handed to every projection's copy. Live writes go on meanwhile and the copies catch
+    up with them; only the last catch-up and the swap exclude writers, so readers never see
+    a partial projection.
     """
     with store.write_transaction(exclusive=False) as c:
-        projection.create_next(store, c)
-    position = done = 0
-
-    def copy(c: Any, batch: list[Record]) -> None:
-        nonlocal position, done
-        projection.copy(store, c, batch)
-        position, done = batch[-1][0], done + len(batch)
-
+        copies = _Copies(store, c, projections)
     while True:
         with store.read_transaction() as c:
-            batch = store.select_records(c, position, BATCH)
+            batch = store.select_records(c, copies.position, batch_size)
             head = store.head(c)
-        if len(batch) < BATCH:
-            break  # close to the head: the rest is copied while writers wait
-        with store.write_transaction(exclusive=False) as c:  # live writers touch no next copy
-            copy(c, batch)
-        progress(done, head)
+            if batch:
+                copies.prepare(c, batch)  # outside the writes, which exclude event writers
+        if len(batch) < batch_size:
+            break  # close to the head: this batch and the rest are written while writers wait
+        with store.copy_transaction() as c:  # live writers touch no next copy
+            copies.write(c)
+        progress(copies.rebuilt.events, head)
     with store.write_transaction() as c:
-        while batch := store.select_records(c, position, BATCH):
-            copy(c, batch)
-        # Live writes kept the tracked position at the head, where the new copy is now; a
-        # projection that lagged (written by no recorder of ours) is at the head from here on.
-        if position > store.position_of(c, projection.tracking):
-            store.track_as(c, projection.tracking, position)
-        projection.swap_in_next(store, c)
-    progress(done, done)
-    return done
+        copies.write(c)
+        while batch := store.select_records(c, copies.position, batch_size):
+            copies.prepare(c, batch)
+            copies.write(c)
+        copies.swap_in(store, c)
+    progress(copies.rebuilt.events, copies.rebuilt.events)
+    return copies.rebuilt
 
 
 def verify(store: ViewStore, projection: Projection = MILESTONE_VIEW) -> list[Difference]:

@@ -262,7 +262,11 @@ def test_rebuild_under_traffic_never_hides_a_milestone(
     try:
         wait_until(lambda: len(traffic.polls) >= 2 and len(traffic.writes) >= 3, "traffic")
         started = time.monotonic()
-        events = runner.rebuild(operator.store, lambda done, total: progress.append((done, total)))
+        events = runner.rebuild_all(
+            operator.store,
+            lambda done, total: progress.append((done, total)),
+            list(runner.PROJECTIONS.values()),
+        ).events
         ended = time.monotonic()
         wait_until(lambda: traffic.polls_between(ended, float("inf")) >= 2, "polls after it")
     finally:
@@ -277,8 +281,9 @@ def test_rebuild_under_traffic_never_hides_a_milestone(
     assert events >= 3 * LOADED
     assert progress[-1] == (events, events)
     # Afterwards the view is the log's, and holds everything that was written.
-    assert runner.verify(server.store) == []
-    assert runner.verify(operator.store) == []
+    for projection in runner.PROJECTIONS.values():
+        assert runner.verify(server.store, projection) == [], projection.name
+        assert runner.verify(operator.store, projection) == [], projection.name
     final = {orjson.loads(body)["id"] for body in server.reads.documents()}
     assert final == traffic.baseline.keys() | set(traffic.written)
     position, head = server.reads.lag()

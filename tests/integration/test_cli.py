@@ -36,6 +36,9 @@ REBUILT = re.compile(
     r"\((?P<rate>[\d,]+) events/s\)$",
     re.MULTILINE,
 )
+REBUILT_ALL = re.compile(
+    r"all: rebuilt 2 projections in one pass over 8 events in \d+\.\d\d s \([\d,]+ events/s\)"
+)
 HISTORY_ROW = re.compile(
     r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
     r" +(?P<actor>\S+) +(?P<payload>\{.*\})"
@@ -216,6 +219,11 @@ def test_verify_finds_a_corrupted_view_and_rebuild_repairs_it(populated: Populat
     assert int(match["events"].replace(",", "")) == populated.service.reads.lag()[1] == 8
     assert float(match["seconds"]) >= 0
     assert int(match["rate"].replace(",", "")) > 0
+    # Every projection, in one pass over the log: a line each, and one for the whole.
+    *each, total = rebuilt.stdout.decode().splitlines()
+    assert [line.split(":")[0] for line in each] == ["milestones", "progress"]
+    assert all(REBUILT.fullmatch(line) for line in each), each
+    assert REBUILT_ALL.fullmatch(total), total
 
     verified = populated.cli("projection", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
