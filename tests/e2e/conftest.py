@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 
 from tests.conftest import throwaway_postgres_database
-from tests.e2e.harness import Servers, backend_of, servers_in, start_server
+from tests.e2e.harness import Servers, backend_of, finish_stopping, servers_in, start_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 
     from tests.e2e.client import Client
     from tests.e2e.harness import Database, Server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_gone_at_the_end() -> Iterator[None]:
+    """Servers of finished tests end their shutdown beside the next test's start (see
+    ``Servers.stop_all``); whatever is still shutting down is waited for at the end."""
+    yield
+    finish_stopping()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from tests.e2e.harness import (
     assert_projection_verifies,
     spawn_server,
     start_server,
+    stop_servers,
     wait_until_serving,
 )
 from tests.e2e.read_model import check_feed_against_read_model
@@ -58,9 +59,9 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
             started.append(start_server(url, directory, "two"))
             yield started[0], started[1]
         finally:
-            for running in reversed(started):
-                code = running.process.poll()
-                running.stop()
+            codes = [running.process.poll() for running in started]
+            stop_servers(started)
+            for running, code in zip(started, codes, strict=True):
                 assert code is None, f"an instance exited early ({code}):\n{running.output()}"
 
 
@@ -306,5 +307,4 @@ def test_instances_started_at_once_on_one_database_all_serve(
                 assert len(server.worker_pids()) == WORKERS
                 assert server.client.ready()["lag"] == 0
         finally:
-            for server in servers:
-                server.stop()
+            stop_servers(servers)

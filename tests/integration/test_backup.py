@@ -180,13 +180,29 @@ def snapshot(database_url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def source(tmp_path: Path) -> str:
-    """An SQLite store with a busy history, written through the API."""
-    url = f"sqlite:///{tmp_path}/source.db"
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SQLite store with a busy history, written through the API.
+
+    One for the module: every test only reads it (exports it, snapshots it, verifies it),
+    so each meets the same store a fresh fixture would give it.
+    """
+    url = f"sqlite:///{tmp_path_factory.mktemp('backup-source')}/source.db"
     with api(url) as client:
         populate(client)
     return url
+
+
+@pytest.fixture(scope="module")
+def source_log(source: str) -> bytes:
+    """``milestones export`` of ``source``: the store does not change, nor does its export."""
+    return export(source)
+
+
+@pytest.fixture(scope="module")
+def source_snapshot(source: str) -> dict[str, Any]:
+    """``snapshot(source)``, taken once, as the store does not change."""
+    return snapshot(source)
 
 
 def check_log(log: bytes) -> list[dict[str, Any]]:
@@ -214,9 +230,13 @@ def check_log(log: bytes) -> list[dict[str, Any]]:
 
 @pytest.mark.postgres
 def test_round_trip_sqlite_postgres_sqlite_is_byte_for_byte(
-    source: str, postgres_url: str, tmp_path: Path
+    source: str,
+    source_log: bytes,
+    source_snapshot: dict[str, Any],
+    postgres_url: str,
+    tmp_path: Path,
 ) -> None:
-    first = export(source)
+    first = source_log
     events = check_log(first)
     assert [event["position"] for event in events] == list(range(1, len(events) + 1))
     assert {event["type"] for event in events} == {"Created", "Updated", "StatusChanged", "Deleted"}
@@ -230,7 +250,7 @@ def test_round_trip_sqlite_postgres_sqlite_is_byte_for_byte(
     third = export(back)
     assert third == first
 
-    expected = snapshot(source)
+    expected = source_snapshot
     assert snapshot(postgres_url) == expected
     assert snapshot(back) == expected
     for url in (source, postgres_url, back):
@@ -238,12 +258,12 @@ def test_round_trip_sqlite_postgres_sqlite_is_byte_for_byte(
 
 
 def test_import_restores_ids_versions_timestamps_and_the_view(
-    source: str, database_url: str
+    source_log: bytes, source_snapshot: dict[str, Any], database_url: str
 ) -> None:
     """Into an empty store of either backend: the same answers to every read."""
-    log = export(source)
+    log = source_log
     import_(database_url, log)
-    expected = snapshot(source)
+    expected = source_snapshot
     assert snapshot(database_url) == expected
     assert export(database_url) == log
     assert_verifies(database_url)
@@ -270,13 +290,13 @@ def test_import_restores_ids_versions_timestamps_and_the_view(
 
 
 def test_import_into_a_store_that_holds_events_is_refused_and_changes_nothing(
-    source: str, database_url: str
+    source_log: bytes, database_url: str
 ) -> None:
     with api(database_url) as client:
         ok(client.simulate_post("/api/milestones", json={"projectId": "p", "title": "there"}), 201)
     before_log, before = export(database_url), snapshot(database_url)
 
-    result = milestones(database_url, "import", stdin=export(source))
+    result = milestones(database_url, "import", stdin=source_log)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert b"already holds events" in result.stderr
 
@@ -285,8 +305,8 @@ def test_import_into_a_store_that_holds_events_is_refused_and_changes_nothing(
     assert_verifies(database_url)
 
 
-def test_a_second_import_of_the_same_log_is_refused(source: str, database_url: str) -> None:
-    log = export(source)
+def test_a_second_import_of_the_same_log_is_refused(source_log: bytes, database_url: str) -> None:
+    log = source_log
     import_(database_url, log)
     result = milestones(database_url, "import", stdin=log)
     assert result.returncode == 1, (result.stdout, result.stderr)
