@@ -8,24 +8,19 @@ move a subscription backwards or skip an event.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from adapters.sqlite import writer_lock
+from adapters.webhooks.connections import Connections
 from domain.ids import to_public_id
 from domain.milestone import format_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
-    from contextlib import AbstractContextManager
+    from collections.abc import Sequence
 
 LEASE = "deliver"
 KEPT_DELIVERIES = 1000  # log rows kept per subscription; older ones are pruned as new ones come
@@ -133,93 +128,14 @@ def new_webhook_id() -> str:
     return "wh_" + to_public_id(new_milestone_uuid(time.time_ns()))[3:]
 
 
-class WebhookStore:
+class WebhookStore(Connections):
     """The webhook tables over one database; one connection per thread."""
 
     def __init__(
         self, database_url: str, *, lock_timeout: float = 15, connect_timeout: int = 5
     ) -> None:
-        self._url = database_url
-        self._postgres = not database_url.startswith("sqlite:")
-        self._lock_timeout = lock_timeout
-        self._connect_timeout = connect_timeout
-        self._local = threading.local()
-        # On SQLite, writes queue with the event writers (adapters.sqlite.WriterLock), so
-        # that neither meets the other in SQLite's busy handler, which sleeps in steps.
-        self._writer_turn: Callable[[], AbstractContextManager[None]] = (
-            nullcontext if self._postgres else writer_lock(self._sqlite_path()).held
-        )
-        self._all: list[Any] = []
-        self._guard = threading.Lock()
+        super().__init__(database_url, lock_timeout=lock_timeout, connect_timeout=connect_timeout)
         self._create_tables()
-
-    # --- connections ----------------------------------------------------------------------
-
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is None or getattr(self._local, "pid", None) != os.getpid():
-            connection = self._connect()
-            self._local.connection, self._local.pid = connection, os.getpid()
-            with self._guard:
-                self._all.append(connection)
-        return connection
-
-    def _connect(self) -> Any:
-        if self._postgres:
-            import psycopg  # noqa: PLC0415 - SQLite users need not install it
-
-            postgres = psycopg.connect(
-                self._url, autocommit=True, connect_timeout=self._connect_timeout
-            )
-            # As on SQLite (see below): a lost commit of progress only repeats a delivery.
-            postgres.execute("SET synchronous_commit = off")
-            return postgres
-        connection = sqlite3.connect(
-            self._sqlite_path(),
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=self._lock_timeout,
-        )
-        connection.execute("PRAGMA journal_mode = WAL")
-        # Progress is committed without waiting for the disk: a crash of the process loses
-        # nothing (the WAL is written), and a power cut can only lose the last commits of
-        # progress, which repeats deliveries, never skips one.
-        connection.execute("PRAGMA synchronous = NORMAL")
-        return connection
-
-    def _sqlite_path(self) -> str:
-        from adapters.bootstrap import sqlite_path  # noqa: PLC0415
-
-        return sqlite_path(self._url)
-
-    def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self._postgres else statement
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        connection = self._connection()
-        if self._postgres:
-            with connection.transaction():
-                yield connection.cursor()
-            return
-        with self._writer_turn():
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front: no upgrade deadlocks
-            try:
-                yield cursor
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-
-    def _execute(self, c: Any, statement: str, params: Sequence[Any] = ()) -> Any:
-        c.execute(self._sql(statement), params)
-        return c
-
-    def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        c = self._connection().cursor()
-        c.execute(self._sql(statement), params)
-        return list(c.fetchall())
 
     def _create_tables(self) -> None:
         serial = "BIGSERIAL" if self._postgres else "INTEGER"
@@ -228,13 +144,6 @@ class WebhookStore:
                 c.execute("SELECT pg_advisory_xact_lock(%s)", (_SETUP_LOCK,))
             for statement in _TABLES:
                 c.execute(statement.replace("{serial}", serial))
-
-    def close(self) -> None:
-        with self._guard:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
 
     # --- subscriptions --------------------------------------------------------------------
 

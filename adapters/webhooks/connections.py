@@ -1,0 +1,109 @@
+"""The webhook tables' connections: SQLite or PostgreSQL, one per thread."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+from adapters.sqlite import writer_lock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
+
+
+class Connections:
+    """One database of either kind, a connection per thread; on SQLite, writes take the
+    writer lock of the event writers."""
+
+    def __init__(
+        self, database_url: str, *, lock_timeout: float = 15, connect_timeout: int = 5
+    ) -> None:
+        self._url = database_url
+        self._postgres = not database_url.startswith("sqlite:")
+        self._lock_timeout = lock_timeout
+        self._connect_timeout = connect_timeout
+        self._local = threading.local()
+        # On SQLite, writes queue with the event writers (adapters.sqlite.WriterLock), so
+        # that neither meets the other in SQLite's busy handler, which sleeps in steps.
+        self._writer_turn: Callable[[], AbstractContextManager[None]] = (
+            nullcontext if self._postgres else writer_lock(self._sqlite_path()).held
+        )
+        self._all: list[Any] = []
+        self._guard = threading.Lock()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != os.getpid():
+            connection = self._connect()
+            self._local.connection, self._local.pid = connection, os.getpid()
+            with self._guard:
+                self._all.append(connection)
+        return connection
+
+    def _connect(self) -> Any:
+        if self._postgres:
+            import psycopg  # noqa: PLC0415 - SQLite users need not install it
+
+            postgres = psycopg.connect(
+                self._url, autocommit=True, connect_timeout=self._connect_timeout
+            )
+            # As on SQLite (see below): a lost commit of progress only repeats a delivery.
+            postgres.execute("SET synchronous_commit = off")
+            return postgres
+        connection = sqlite3.connect(
+            self._sqlite_path(),
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self._lock_timeout,
+        )
+        connection.execute("PRAGMA journal_mode = WAL")
+        # Progress is committed without waiting for the disk: a crash of the process loses
+        # nothing (the WAL is written), and a power cut can only lose the last commits of
+        # progress, which repeats deliveries, never skips one.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+    def _sqlite_path(self) -> str:
+        from adapters.bootstrap import sqlite_path  # noqa: PLC0415
+
+        return sqlite_path(self._url)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._postgres else statement
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        connection = self._connection()
+        if self._postgres:
+            with connection.transaction():
+                yield connection.cursor()
+            return
+        with self._writer_turn():
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front: no upgrade deadlocks
+            try:
+                yield cursor
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def _execute(self, c: Any, statement: str, params: Sequence[Any] = ()) -> Any:
+        c.execute(self._sql(statement), params)
+        return c
+
+    def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        c = self._connection().cursor()
+        c.execute(self._sql(statement), params)
+        return list(c.fetchall())
+
+    def close(self) -> None:
+        with self._guard:
+            for connection in self._all:
+                connection.close()
+            self._all.clear()
+        self._local = threading.local()
