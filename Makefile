@@ -45,7 +45,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	mkdir -p var
-	$(BIN)/python -c 'import sys, orjson; from adapters.http.openapi import openapi_document; \
+	$(BIN)/python -c 'import sys, orjson; from adapters.contract.openapi import openapi_document; \
 		sys.stdout.buffer.write(orjson.dumps(openapi_document()))' > $(OPENAPI_JSON)
 	npx --yes $(REDOCLY) lint --extends recommended $(OPENAPI_JSON)
 	npx --yes $(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity warn $(OPENAPI_JSON)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +13,8 @@ from urllib.parse import quote, unquote, urlsplit
 from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.utils import Environment
 
-from adapters.http.app import create_app
-from adapters.http.identity import parse_tokens
-from adapters.http.metrics import Metrics
-from adapters.http.middleware import BearerAuth
-from adapters.lazy_service import (
-    LazyService,
-    StorageUnavailable,
-    lazy_application,
-    lazy_reads,
-    lazy_webhooks,
-)
-from adapters.settings import Settings
-from adapters.storage_faults import Fault, FaultEpisodes, StorageUnwritable, sqlite_probe
+from adapters.settings import Settings, sqlite_path
+from adapters.storage.faults import StorageUnwritable
 from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
 from projections.runner import catch_up_all
@@ -34,8 +22,6 @@ from projections.runner import catch_up_all
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
-
-    import falcon
 
     from projections.ports import Reads, ViewStore
 
@@ -78,15 +64,6 @@ class StoreMissing(Exception):
     """A tool was pointed at storage that holds no store; tools never create one."""
 
 
-def sqlite_path(database_url: str) -> str:
-    """``sqlite:///var/m.db`` is relative to the working directory, ``sqlite:////srv/m.db`` not."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url == prefix:
-        msg = f"not an SQLite URL: {database_url!r} (expected sqlite:///path/to/file.db)"
-        raise ValueError(msg)
-    return database_url[len(prefix) :]
-
-
 @dataclass(frozen=True)
 class _Backend:
     """How to open one kind of storage: the library's settings, what must hold while the
@@ -110,8 +87,8 @@ def _backend(settings: Settings) -> _Backend:
 
 
 def _sqlite(settings: Settings) -> _Backend:
-    from adapters.sqlite import MilestonesRecorder  # noqa: PLC0415
-    from adapters.sqlite_reads import SQLiteReads  # noqa: PLC0415
+    from adapters.sqlite.reads import SQLiteReads  # noqa: PLC0415
+    from adapters.sqlite.recorder import MilestonesRecorder  # noqa: PLC0415
 
     path = sqlite_path(settings.database_url)
     _prepare_sqlite_path(path)
@@ -137,8 +114,8 @@ def _sqlite(settings: Settings) -> _Backend:
 
 def _sqlite_env(settings: Settings, path: str) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "adapters.sqlite:MilestonesSQLiteFactory",
-        "APPLICATION_RECORDER_TOPIC": "adapters.sqlite:MilestonesRecorder",
+        "PERSISTENCE_MODULE": "adapters.sqlite.recorder:MilestonesSQLiteFactory",
+        "APPLICATION_RECORDER_TOPIC": "adapters.sqlite.recorder:MilestonesRecorder",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": str(settings.lock_timeout),
     }
@@ -163,8 +140,8 @@ def _prepare_sqlite_path(path: str) -> None:
 
 def _postgres(settings: Settings) -> _Backend:
     # Imported here so that SQLite users need not install psycopg.
-    from adapters.postgres import PostgresMilestonesRecorder  # noqa: PLC0415
-    from adapters.postgres_reads import PostgresReads  # noqa: PLC0415
+    from adapters.postgres.reads import PostgresReads  # noqa: PLC0415
+    from adapters.postgres.recorder import PostgresMilestonesRecorder  # noqa: PLC0415
 
     def open_recorder(recorder: Any) -> tuple[ViewStore, Reads]:
         if not isinstance(recorder, PostgresMilestonesRecorder):
@@ -202,8 +179,8 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         msg = f"DATABASE_URL has a bad port: {error}"
         raise ValueError(msg) from error
     return {
-        "PERSISTENCE_MODULE": "adapters.postgres_pool:BoundedPostgresFactory",
-        "APPLICATION_RECORDER_TOPIC": "adapters.postgres:PostgresMilestonesRecorder",
+        "PERSISTENCE_MODULE": "adapters.postgres.pool:BoundedPostgresFactory",
+        "APPLICATION_RECORDER_TOPIC": "adapters.postgres.recorder:PostgresMilestonesRecorder",
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")),
         "POSTGRES_HOST": url.hostname or "localhost",
         "POSTGRES_PORT": str(port),
@@ -237,8 +214,8 @@ def open_store(settings: Settings, *, read_only: bool = True) -> Store:
         env = {**_sqlite_env(settings, uri), "CREATE_TABLE": "false"}
         reads: Reads
         factory = InfrastructureFactory.construct(Environment(Milestones.name, env))
-        from adapters.sqlite import MilestonesRecorder  # noqa: PLC0415
-        from adapters.sqlite_reads import SQLiteReads  # noqa: PLC0415
+        from adapters.sqlite.reads import SQLiteReads  # noqa: PLC0415
+        from adapters.sqlite.recorder import MilestonesRecorder  # noqa: PLC0415
 
         recorder = factory.application_recorder()
         if not isinstance(recorder, MilestonesRecorder):
@@ -293,7 +270,7 @@ def _holds_a_store(uri: str, path: str) -> None:
 def _check_postgres_store(settings: Settings) -> None:
     import psycopg  # noqa: PLC0415
 
-    from adapters.postgres import EVENTS_TABLE  # noqa: PLC0415
+    from adapters.postgres.recorder import EVENTS_TABLE  # noqa: PLC0415
 
     # A connection of its own says why it fails (the pool would only time out).
     with psycopg.connect(
@@ -327,62 +304,3 @@ def open_webhooks(settings: Settings) -> WebhookStore:
         lock_timeout=settings.lock_timeout,
         connect_timeout=settings.connect_timeout,
     )
-
-
-def _stderr_lines(line: bytes) -> None:
-    # One write per line, straight to stderr: lines this short are written whole even
-    # when several workers share the stream.
-    os.write(sys.stderr.fileno(), line)
-
-
-def authentication(settings: Settings) -> BearerAuth | None:
-    """The bearer-token check the settings ask for; a ValueError for unusable settings (a
-    malformed tokens line is named by its number, never by its token)."""
-    if settings.api_tokens is not None:
-        # Configured but empty would silently leave the API open: refuse to start instead.
-        tokens = parse_tokens(settings.api_tokens)
-        if not tokens:
-            raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
-        return BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
-    if settings.metrics_require_token:
-        raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
-    return None
-
-
-def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
-    """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
-    settings = Settings.from_environ()
-    auth = authentication(settings)
-    # Opened on first use, so that a worker boots and answers while the database is down.
-    faults = FaultEpisodes(_probe(settings))
-
-    def on_open(service: Service) -> None:
-        service.milestones.observers.extend([metrics.count_events, faults.succeeded])
-
-    lazy = LazyService(lambda: open_service(settings), on_open)
-    faults.on_unwritable = lazy.reset
-    reads, webhooks = lazy_reads(lazy), lazy_webhooks(lazy)
-    metrics = Metrics(reads, webhooks)
-    with suppress(StorageUnavailable):
-        lazy.get()
-    return create_app(
-        lazy_application(lazy),
-        reads,
-        metrics=metrics,
-        access_log=_stderr_lines if settings.access_log else None,
-        auth=auth,
-        cors_origins=settings.cors_origins,
-        body_timeout=settings.body_timeout,
-        faults=faults,
-        # With tokens, the token names the actor: a client can never choose its own.
-        actor_header=settings.actor_header if auth is None else None,
-        webhooks=webhooks,
-        allow_private_webhooks=settings.webhook_allow_private,
-    )
-
-
-def _probe(settings: Settings) -> Callable[[Fault | None], Fault | None] | None:
-    """What ``/ready`` can see of a write fault without writing: SQLite's file only."""
-    if settings.database_url.startswith("sqlite"):
-        return sqlite_probe(str(Path(sqlite_path(settings.database_url)).resolve()))
-    return None

@@ -71,3 +71,12 @@ class Settings:
             webhook_retry_seconds=number("MILESTONES_WEBHOOK_RETRY_SECONDS", 5.0),
             webhook_give_up_seconds=number("MILESTONES_WEBHOOK_GIVE_UP_SECONDS", 86_400.0),
         )
+
+
+def sqlite_path(database_url: str) -> str:
+    """``sqlite:///var/m.db`` is relative to the working directory, ``sqlite:////srv/m.db`` not."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url == prefix:
+        msg = f"not an SQLite URL: {database_url!r} (expected sqlite:///path/to/file.db)"
+        raise ValueError(msg)
+    return database_url[len(prefix) :]

@@ -164,7 +164,7 @@ def measure(database: Path, workdir: Path, samples: int) -> None:
 def unpaged_against_before(database: Path, rounds: int = 200) -> tuple[float, float]:
     """p50 ms of one project's unpaged list in process: the list's query as it was before
     finding (``Reads.documents``) and as it is (``Reads.find``), alternating."""
-    from adapters.sqlite_reads import SQLiteReads  # noqa: PLC0415
+    from adapters.sqlite.reads import SQLiteReads  # noqa: PLC0415
     from projections.finding import Find  # noqa: PLC0415
 
     reads = SQLiteReads(str(database))

@@ -3,7 +3,7 @@
 ``python -m bench.peer_server limit|peer --bind 127.0.0.1:PORT --workers 2 [--database PATH|URL]``
 ``python -m bench.peer_server settings`` prints the shared settings as JSON.
 
-The settings are read from ``adapters.gunicorn_conf`` exactly as ``milestones serve``
+The settings are read from ``adapters.server.gunicorn_conf`` exactly as ``milestones serve``
 reads them (worker class, timeouts, ...), so all three services differ only in the app.
 Its hooks are left out: they prepare the project's storage, which the peers do not use.
 
@@ -36,7 +36,7 @@ _PER_SERVICE = frozenset({"bind", "workers", "pidfile", "wsgi_app"})
 
 def _project_settings_module() -> ModuleType:
     inherited = os.environ.get(_METRICS_DIR)
-    from adapters import gunicorn_conf  # noqa: PLC0415 - see the module docstring
+    from adapters.server import gunicorn_conf  # noqa: PLC0415 - see the module docstring
 
     made = os.environ.get(_METRICS_DIR)
     if made and made != inherited:

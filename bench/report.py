@@ -71,7 +71,7 @@ def render(results: Results) -> str:
         ),
         (
             f"gunicorn {settings['workers']} workers for every service, "
-            f"{settings['gunicorn']} (adapters/gunicorn_conf.py)."
+            f"{settings['gunicorn']} (adapters/server/gunicorn_conf.py)."
         ),
         "Medians of the rounds. Latency in ms. CPU: worker CPU time per request.",
         "",

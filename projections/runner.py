@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from domain.ids import to_public_id
 from projections.finding import keys_of, words_of
 from projections.fold import fold
-from projections.next_copy import NextTransitions, NextView
 from projections.progress import (
     PROGRESS_TRACKING,
     TRANSITIONS_TABLE,
     Replay,
     derive,
 )
+from projections.rebuild_copy import NextTransitions, NextView
 from projections.records import decoded, event_type
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ Difference = tuple[Any, Any, Any]  # key, in the projection, in a replay
 
 
 class NextCopy(Protocol):
-    """A rebuild's copy of one projection (``projections.next_copy``), filled batch by batch."""
+    """A rebuild's copy of one projection (``projections.rebuild_copy``), filled batch by batch."""
 
     kinds: frozenset[str]  # the types of the events it reads: no other is even decoded
 

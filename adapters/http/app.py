@@ -7,23 +7,23 @@ from typing import TYPE_CHECKING, Any
 import falcon
 import orjson
 
+from adapters.contract.models import NoQuery
+from adapters.contract.openapi import OpenApiResource
+from adapters.contract.validation import parse_query
 from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
 from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
-from adapters.http.models import NoQuery
-from adapters.http.openapi import OpenApiResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
-from adapters.http.validation import parse_query
 from adapters.http.webhooks import (
     DeliveriesResource,
     WebhookResource,
     Webhooks,
     WebhooksResource,
 )
-from adapters.storage_faults import FaultEpisodes
+from adapters.storage.faults import FaultEpisodes
 from domain.ids import from_public_id
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from adapters.http.models import EventsQuery, NoQuery
-from adapters.http.validation import parse_query
+from adapters.contract.models import EventsQuery, NoQuery
+from adapters.contract.validation import parse_query
 from domain.ids import from_public_id
 from domain.milestone import MilestoneNotFound
 from projections.events import event_document, feed_document

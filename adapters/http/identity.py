@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import falcon
 
-from adapters.http.fields import MAX_ACTOR
-from adapters.http.validation import ValidationFailed
+from adapters.contract.fields import MAX_ACTOR
+from adapters.contract.validation import ValidationFailed
 from domain.caller import Caller
 
 READ_ONLY = "read-only"

@@ -9,7 +9,7 @@ from typing import Any
 import falcon
 import orjson
 
-from adapters.http.validation import MAX_BODY_BYTES, ValidationFailed
+from adapters.contract.validation import MAX_BODY_BYTES, ValidationFailed
 
 JSON_TYPES = frozenset({"application/json"})
 _TRUNCATED = "the body ended before its Content-Length"

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from adapters.http.insight_models import ProgressQuery
-from adapters.http.models import NoQuery
-from adapters.http.validation import ValidationFailed, parse_query
+from adapters.contract.insights import ProgressQuery
+from adapters.contract.models import NoQuery
+from adapters.contract.validation import ValidationFailed, parse_query
 from domain.milestone import utc_now
 from projections.insights import MAX_POINTS, interval_ends, series, summary
 

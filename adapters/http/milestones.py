@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import falcon
 import orjson
 
+from adapters.contract.models import ListQuery, MilestoneQuery, NoQuery
+from adapters.contract.validation import ValidationFailed, parse_create, parse_query, parse_update
 from adapters.http.identity import caller_of
 from adapters.http.inputs import idempotency_key, if_match, none_match, read_json
-from adapters.http.models import ListQuery, MilestoneQuery, NoQuery
 from adapters.http.paging import list_find, render
-from adapters.http.validation import ValidationFailed, parse_create, parse_query, parse_update
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import MilestoneNotFound, VersionBeyondStream
 from projections.document import document_of

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import falcon
 import orjson
 
+from adapters.contract.models import NoQuery
+from adapters.contract.validation import parse_query
 from adapters.http.metrics import CONTENT_TYPE
-from adapters.http.models import NoQuery
 from adapters.http.problems import FAULT_TYPES, PROBLEM_JSON, problem_body
-from adapters.http.validation import parse_query
-from adapters.storage_faults import FaultEpisodes, classify
+from adapters.storage.faults import FaultEpisodes, classify
 
 if TYPE_CHECKING:
     from adapters.http.metrics import Metrics

@@ -19,13 +19,13 @@ from urllib.parse import urlencode
 
 import orjson
 
-from adapters.http.validation import ValidationFailed
+from adapters.contract.validation import ValidationFailed
 from projections.finding import Find, due_key, instant_key, words
 
 if TYPE_CHECKING:
     import falcon
 
-    from adapters.http.models import ListQuery
+    from adapters.contract.models import ListQuery
     from projections.finding import After
 
 _DIGEST_BYTES = 12

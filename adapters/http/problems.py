@@ -10,9 +10,8 @@ import falcon
 import orjson
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from adapters.http.validation import ValidationFailed
-from adapters.lazy_service import StorageUnavailable
-from adapters.storage_faults import Fault, FaultEpisodes, classify
+from adapters.contract.validation import ValidationFailed
+from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, classify
 from adapters.webhooks.store import WebhookNotFound
 from domain.ids import InvalidMilestoneId
 from domain.milestone import (

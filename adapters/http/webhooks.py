@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import falcon
 import orjson
 
+from adapters.contract.models import NoQuery
+from adapters.contract.validation import ValidationFailed, parse_body, parse_query
+from adapters.contract.webhooks import CreateWebhook, DeliveriesQuery, UpdateWebhook, WebhookBody
 from adapters.http.inputs import read_json
-from adapters.http.models import NoQuery
-from adapters.http.validation import ValidationFailed, parse_body, parse_query
-from adapters.http.webhook_models import CreateWebhook, DeliveriesQuery, UpdateWebhook, WebhookBody
 from adapters.webhooks import targets
 from adapters.webhooks.signing import new_secret
 

@@ -8,7 +8,8 @@ import threading
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from adapters.sqlite import writer_lock
+from adapters.settings import sqlite_path
+from adapters.sqlite.writer_lock import writer_lock
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -68,8 +69,6 @@ class Connections:
         return connection
 
     def _sqlite_path(self) -> str:
-        from adapters.bootstrap import sqlite_path  # noqa: PLC0415
-
         return sqlite_path(self._url)
 
     def _sql(self, statement: str) -> str:

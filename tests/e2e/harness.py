@@ -164,7 +164,9 @@ class Server:
 
     def deliverer_pids(self) -> set[int]:
         """The webhook deliverer the arbiter runs beside its workers (none with --no-deliver)."""
-        return {pid for pid in _children_of(self.pid) if b"adapters.cli\0deliver" in _cmdline(pid)}
+        return {
+            pid for pid in _children_of(self.pid) if b"adapters.cli.main\0deliver" in _cmdline(pid)
+        }
 
     def stdout(self) -> str:
         return _read(self.stdout_path)

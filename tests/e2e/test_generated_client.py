@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from adapters.http.openapi import openapi_document
+from adapters.contract.openapi import openapi_document
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

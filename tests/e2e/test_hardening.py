@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 BODY_TIMEOUT = 1.0  # MILESTONES_BODY_TIMEOUT of this module's server
 TIMEOUT_SLACK = 4.0  # a 408 must come within BODY_TIMEOUT + this
-LIMIT_REQUEST_LINE = 8190  # adapters/gunicorn_conf.py limit_request_line
+LIMIT_REQUEST_LINE = 8190  # adapters/server/gunicorn_conf.py limit_request_line
 MAX_BODY = 64 * 1024
 JSON = {"Content-Type": "application/json"}
 NEVER_EXISTED = "ms_00000000000000000000000000"

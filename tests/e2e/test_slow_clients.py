@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 SLOW_CLIENTS = 12
 HOLD = float(os.environ.get("MILESTONES_SLOW_CLIENT_SECONDS") or 12)
 P99_LIMIT = 0.100  # seconds
-GRACEFUL_TIMEOUT = 20.0  # adapters/gunicorn_conf.py graceful_timeout
+GRACEFUL_TIMEOUT = 20.0  # adapters/server/gunicorn_conf.py graceful_timeout
 HEADER_TIMEOUT = 1.0  # MILESTONES_HEADER_TIMEOUT of the deadline test's server
 
 

@@ -174,5 +174,5 @@ def test_a_killed_deliverer_beside_serve_is_replaced(
     assert receiver.requests[0].event["milestoneId"] == milestone
     assert server.deliverer_pids() - {old}
     # The supervisor says so in gunicorn's error log (how it ended, unless the arbiter
-    # reaped it first: see adapters/webhooks/process.py).
+    # reaped it first: see adapters/server/deliverer_process.py).
     assert f"webhook deliverer (pid: {old}) " in server.stderr()

@@ -25,9 +25,9 @@ import orjson
 import psycopg
 import pytest
 
-from adapters.bootstrap import Service, open_service, sqlite_path
-from adapters.postgres import EVENTS_TABLE
-from adapters.settings import Settings
+from adapters.bootstrap import Service, open_service
+from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.settings import Settings, sqlite_path
 from domain.ids import to_public_id
 from projections.fold import fold
 from projections.runner import VIEW_TABLE

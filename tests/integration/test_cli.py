@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from falcon import testing
 
-from adapters.bootstrap import open_service, sqlite_path
+from adapters.bootstrap import open_service
 from adapters.http.app import create_app
-from adapters.settings import Settings
+from adapters.settings import Settings, sqlite_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 
-from adapters.bootstrap import sqlite_path
+from adapters.settings import sqlite_path
 from projections import runner
 from tests.api_client import assert_problem
 from tests.integration.app_client import AppClient

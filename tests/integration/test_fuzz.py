@@ -25,9 +25,9 @@ from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from adapters.bootstrap import open_service
+from adapters.contract.openapi import openapi_document
 from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
-from adapters.http.openapi import openapi_document
 from adapters.settings import Settings
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from adapters.backup import export_lines, import_lines
-from adapters.bootstrap import open_service, sqlite_path
-from adapters.settings import Settings
+from adapters.bootstrap import open_service
+from adapters.settings import Settings, sqlite_path
 from domain.milestone import format_instant
 from projections import runner
 from projections.progress import PROGRESS_TRACKING, TRANSITIONS_TABLE

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import orjson
 import pytest
 
-from adapters.bootstrap import open_service, sqlite_path
-from adapters.settings import Settings
+from adapters.bootstrap import open_service
+from adapters.settings import Settings, sqlite_path
 from domain.ids import to_public_id
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 
-from adapters.bootstrap import sqlite_path
+from adapters.settings import sqlite_path
 from domain.milestone import Status
-from projections import next_copy, runner
+from projections import rebuild_copy, runner
 from tests.integration.conftest import backend_of
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def test_one_pass_rebuilds_every_projection_as_a_replay(
     assert runner.verify(service.store) != []
     assert runner.verify(service.store, runner.PROGRESS_VIEW) != []
     # Two milestones remembered: most are read back from the next rows, batch after batch.
-    monkeypatch.setattr(next_copy, "REMEMBERED", 2)
+    monkeypatch.setattr(rebuild_copy, "REMEMBERED", 2)
     progress: list[tuple[int, int]] = []
     rebuilt = runner.rebuild_all(
         service.store, lambda done, total: progress.append((done, total)), ALL, batch_size=5

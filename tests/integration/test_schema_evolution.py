@@ -17,10 +17,10 @@ import pytest
 from falcon import testing
 
 from adapters.backup import export_lines, import_lines
-from adapters.bootstrap import open_service, sqlite_path
+from adapters.bootstrap import open_service
 from adapters.http.app import create_app
-from adapters.postgres import EVENTS_TABLE
-from adapters.settings import Settings
+from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.settings import Settings, sqlite_path
 from domain.ids import new_milestone_uuid, to_public_id
 from domain.milestone import Milestone, Status
 from projections import runner

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from adapters.sqlite import WriterLock
+from adapters.sqlite.writer_lock import WriterLock
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event

@@ -12,12 +12,12 @@ import psycopg
 import pytest
 from falcon import testing
 
-from adapters.bootstrap import open_service, sqlite_path
+from adapters.bootstrap import open_service
 from adapters.http.app import create_app
-from adapters.postgres import PostgresMilestonesRecorder
-from adapters.settings import Settings
-from adapters.sqlite import JOURNAL_SIZE_LIMIT
-from adapters.storage_faults import Fault, classify
+from adapters.postgres.recorder import PostgresMilestonesRecorder
+from adapters.settings import Settings, sqlite_path
+from adapters.sqlite.recorder import JOURNAL_SIZE_LIMIT
+from adapters.storage.faults import Fault, classify
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -18,12 +18,12 @@ import pytest
 from falcon import testing
 
 from adapters.backup import export_lines, import_lines
-from adapters.bootstrap import open_service, sqlite_path
+from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.http.identity import legacy_name, parse_tokens
 from adapters.http.middleware import BearerAuth
-from adapters.postgres import EVENTS_TABLE
-from adapters.settings import Settings
+from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.settings import Settings, sqlite_path
 from domain.caller import Caller
 from domain.ids import from_public_id, to_public_id
 from projections import runner

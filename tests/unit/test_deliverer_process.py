@@ -17,7 +17,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from adapters.webhooks.process import DelivererProcess, _wait
+from adapters.server.deliverer_process import DelivererProcess, _wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.http.models import ListQuery
+from adapters.contract.models import ListQuery
+from adapters.contract.validation import ValidationFailed, parse_query
 from adapters.http.paging import list_find
-from adapters.http.validation import ValidationFailed, parse_query
-from adapters.sql import find_queries
+from adapters.storage.sql import find_queries
 from projections.finding import Find, keys_of, prefix_end, words, words_of
 
 DOCUMENT = {"title": "Beta Launch", "description": "x-ray: Überblick, v2_final", "dueDate": None}

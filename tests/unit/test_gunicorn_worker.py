@@ -12,7 +12,7 @@ from gunicorn.config import Config
 from gunicorn.glogging import Logger
 from gunicorn.http.errors import InvalidHeader, LimitRequestHeaders, LimitRequestLine
 
-from adapters.gunicorn_worker import HeaderTimeout, Worker
+from adapters.server.worker import HeaderTimeout, Worker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,4 +1,4 @@
-"""Request validation: every rule of adapters/http/validation.py."""
+"""Request validation: every rule of adapters/contract/validation.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from adapters.http.fields import parse_instant
-from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
-from adapters.http.validation import (
+from adapters.contract.fields import parse_instant
+from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.validation import (
     MAX_BODY_BYTES,
     ValidationFailed,
     parse_create,

@@ -40,6 +40,10 @@ class CommitOutcomeUnknown(OperationalError):
     """The connection broke while the transaction committed: it may or may not have."""
 
 
+class StorageUnavailable(Exception):
+    """The storage could not be opened (yet)."""
+
+
 class StorageUnwritable(Exception):
     """The SQLite file or its directory cannot be written: one line naming the path."""
 

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from adapters.next_rows import next_rows
-from adapters.sql import words_table
-from adapters.sqlite_schema import (
+from adapters.sqlite.schema import (
     TRANSITION_INDEXES,
     VIEW_INDEXES,
     transitions_table_ddl,
     view_table_ddl,
     words_table_ddl,
 )
+from adapters.storage.rebuild_rows import rebuild_rows
+from adapters.storage.sql import words_table
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from projections.fold import Folded
 
 
-class SQLiteNextRows:
+class SQLiteRebuild:
     """The rebuild's part of ``projections.ports.ViewStore``, for the SQLite recorder (which
     adds ``copy_transaction``, beside its other transactions)."""
 
@@ -39,7 +39,7 @@ class SQLiteNextRows:
         c.execute(words_table_ddl(NEXT_VIEW_TABLE))
 
     def write_next_rows(self, c: SQLiteCursor, folded: Folded) -> None:
-        rows, table, words = next_rows(folded), NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)
+        rows, table, words = rebuild_rows(folded), NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)
         c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", rows.stale_words)  # noqa: S608
         c.executemany(f"DELETE FROM {words} WHERE id = ?", rows.deletes)  # noqa: S608
         c.executemany(f"DELETE FROM {table} WHERE id = ?", rows.deletes)  # noqa: S608

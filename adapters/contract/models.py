@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from adapters.http.fields import (
+from adapters.contract.fields import (
     Actor,
     ActorFilter,
     AfterParam,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import ValidationError
 
-from adapters.http.models import CreateMilestone, Incoming, Query, RequestBody, UpdateMilestone
+from adapters.contract.models import CreateMilestone, Incoming, Query, RequestBody, UpdateMilestone
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

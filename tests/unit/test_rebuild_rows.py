@@ -1,7 +1,7 @@
 """A rebuild's writes into the next view leave the rows that the live writes would.
 
 Both are played on a model of the view's table and words (no database): the live writes
-(``adapters.sql.row_changes``) and a rebuild's (``adapters.next_rows.next_rows``), fold
+(``storage.sql.row_changes``) and a rebuild's (``storage.rebuild_rows.rebuild_rows``), fold
 after fold of the same log, cut into the same pieces.
 """
 
@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.next_rows import NextRows, find_keys, next_rows, word_set
-from adapters.sql import RowChanges, row_changes
-from projections import next_copy
+from adapters.storage.rebuild_rows import RebuildRows, find_keys, rebuild_rows, word_set
+from adapters.storage.sql import RowChanges, row_changes
+from projections import rebuild_copy
 from projections.finding import keys_of, words_of
 from projections.fold import fold
-from projections.next_copy import Memory
+from projections.rebuild_copy import Memory
 from tests.unit.test_projection import Create, Delete, Update, commands, new_app, run
 from tests.unit.test_projection import stored_records as records_of
 
@@ -46,7 +46,7 @@ def apply_live(changes: RowChanges, table: Table, words: Words) -> None:
         table.pop(pid, None)
 
 
-def apply_next(rows: NextRows, table: Table, words: Words) -> None:
+def apply_next(rows: RebuildRows, table: Table, words: Words) -> None:
     """What the rebuild's ``write_next_rows`` statements do, in their order."""
     words -= set(rows.stale_words)
     for (pid,) in rows.deletes:
@@ -86,7 +86,7 @@ def test_the_next_view_ends_as_the_live_view_would(
     for start, stop in itertools.pairwise(bounds):
         folded: Folded = fold(records[start:stop], load, index=False)
         apply_live(row_changes(folded), *live)
-        apply_next(next_rows(folded), *rebuilt)
+        apply_next(rebuild_rows(folded), *rebuilt)
         for pid, (_, document) in folded.rows.items():
             if document is None:
                 documents.pop(pid, None)
@@ -124,7 +124,7 @@ def test_keys_and_words_are_findings_own(document: Document) -> None:
 def test_memory_forgets_all_but_the_last_batch_beyond_its_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(next_copy, "REMEMBERED", 3)
+    monkeypatch.setattr(rebuild_copy, "REMEMBERED", 3)
     memory: Memory[str] = Memory()
     reads: list[list[str]] = []
 

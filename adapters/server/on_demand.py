@@ -17,15 +17,13 @@ if TYPE_CHECKING:
 
     from adapters.bootstrap import Service
 
+from adapters.storage.faults import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 # Seconds between attempts to open: a flood of requests during an outage costs the
 # database one connection attempt a second per worker, not one per request.
 RETRY_AFTER = 1.0
-
-
-class StorageUnavailable(Exception):
-    """The storage could not be opened (yet)."""
 
 
 def one_line(error: BaseException) -> str:

@@ -6,13 +6,14 @@ from typing import Any, cast
 
 import pytest
 
-from adapters.lazy_service import LazyService, StorageUnavailable, lazy_reads
-from adapters.postgres_pool import (
+from adapters.postgres.pool import (
     LIBRARY_ATTEMPTS,
     LIBRARY_RETRY_WAIT,
     TIMEOUT_MARGIN,
     attempt_timeout,
 )
+from adapters.server.on_demand import LazyService, lazy_reads
+from adapters.storage.faults import StorageUnavailable
 
 
 class _Opened:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, PlainValidator, WithJsonSchema
 
-from adapters.http.fields import (
+from adapters.contract.fields import (
     CONTROL_CHARACTERS,
     LINE_PATTERN,
     Count,
@@ -19,7 +19,7 @@ from adapters.http.fields import (
     line_check,
     string_schema,
 )
-from adapters.http.models import Incoming, Query, WireModel, drop_default, optional_field
+from adapters.contract.models import Incoming, Query, WireModel, drop_default, optional_field
 
 MAX_URL = 2048
 _EVENT_TYPES = [kind.value for kind in EventType]

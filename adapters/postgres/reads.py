@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.sql import SQL
 
-from adapters.postgres import EVENTS_TABLE
-from adapters.sql import (
+from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.storage.sql import (
     find_queries,
     sql_conditions,
     words_table,

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.sql import (
+from adapters.storage.sql import (
     find_queries,
     sql_conditions,
     words_table,

@@ -21,9 +21,9 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
-from adapters.postgres_next import PostgresNextRows
-from adapters.postgres_pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
-from adapters.postgres_schema import (
+from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
+from adapters.postgres.rebuild import PostgresRebuild
+from adapters.postgres.schema import (
     ENTRY_COLUMNS,
     EVENT_INDEX,
     IDEMPOTENCY_KEYS,
@@ -33,13 +33,13 @@ from adapters.postgres_schema import (
     view_table_ddl,
     words_table_ddl,
 )
-from adapters.sql import (
+from adapters.storage.faults import CommitOutcomeUnknown
+from adapters.storage.sql import (
     FIND_COLUMNS,
     VIEW_COLUMNS,
     row_changes,
     words_table,
 )
-from adapters.storage_faults import CommitOutcomeUnknown
 from domain.ids import to_public_id
 from projections.fold import Folded
 from projections.progress import TRANSITIONS_TABLE
@@ -74,7 +74,7 @@ UPSERT = (
 UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 
 
-class PostgresMilestonesRecorder(PostgresNextRows, PostgresProcessRecorder):
+class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models."""
 
     def __init__(

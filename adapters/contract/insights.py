@@ -5,14 +5,14 @@ Stated like the milestone API's in ``models.py``, and read into ``/openapi.json`
 
 from pydantic import Field
 
-from adapters.http.fields import (
+from adapters.contract.fields import (
     Count,
     Instant,
     InstantParam,
     Interval,
     IntervalParam,
 )
-from adapters.http.models import Milestone, Query, WireModel, optional_field
+from adapters.contract.models import Milestone, Query, WireModel, optional_field
 
 
 class ProgressQuery(Query):

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.sql import SQL, Identifier
 
-from adapters.next_rows import next_rows
-from adapters.postgres_schema import (
+from adapters.postgres.schema import (
     TRANSITION_INDEXES,
     VIEW_INDEXES,
     by_milestone_ddl,
@@ -16,7 +15,8 @@ from adapters.postgres_schema import (
     view_table_ddl,
     words_table_ddl,
 )
-from adapters.sql import VIEW_COLUMNS, words_table
+from adapters.storage.rebuild_rows import rebuild_rows
+from adapters.storage.sql import VIEW_COLUMNS, words_table
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from projections.fold import Folded
 
-# Each of a rebuild's writes into the next view, and the rows of ``NextRows`` it takes.
+# Each of a rebuild's writes into the next view, and the rows of ``RebuildRows`` it takes.
 _NEXT_ROWS_WRITES = [
     (SQL("DELETE FROM {words} WHERE id = %s AND word = %s"), "stale_words"),
     (SQL("DELETE FROM {words} WHERE id = %s"), "deletes"),
@@ -50,7 +50,7 @@ _NEXT_ROWS_WRITES = [
 ]
 
 
-class PostgresNextRows:
+class PostgresRebuild:
     """The rebuild's part of ``projections.ports.ViewStore``, for the PostgreSQL recorder.
 
     Its writes run in transactions of their own (``copy_transaction``, or the swap's), never
@@ -68,7 +68,7 @@ class PostgresNextRows:
             yield curs
 
     def write_next_rows(self, c: Cursor[DictRow], folded: Folded) -> None:
-        rows = next_rows(folded)
+        rows = rebuild_rows(folded)
         names = {
             "table": Identifier(NEXT_VIEW_TABLE),
             "words": Identifier(words_table(NEXT_VIEW_TABLE)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg.sql import SQL, Composed, Identifier
 
-from adapters.sql import (
+from adapters.storage.sql import (
     words_table,
 )
 from projections.progress import TRANSITIONS_TABLE

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from adapters.http.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
-from adapters.http.insight_models import ProgressQuery
-from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
-from adapters.http.webhook_models import DeliveriesQuery
+from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
+from adapters.contract.insights import ProgressQuery
+from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.webhooks import DeliveriesQuery
 
 Schema = dict[str, Any]
 PROBLEM_JSON = "application/problem+json"

@@ -1,6 +1,6 @@
 """The rows a rebuild writes into the next view, built alike for both backends.
 
-What ``adapters.sql.row_changes`` is to the live view, for a table that only the rebuild
+What ``adapters.storage.sql.row_changes`` is to the live view, for a table that only the rebuild
 writes and that starts empty: a milestone that the fold did not find there is not there, so
 its row is inserted, and its words added, without a look at what the table holds. The sort
 keys and the words are kept by the texts they come from (a due date, a description), which
@@ -26,8 +26,8 @@ _CACHED_TEXTS = 1 << 16
 
 
 @dataclass
-class NextRows:
-    """What a fold changes in the next view (``adapters.sql.VIEW_COLUMNS``) and its words."""
+class RebuildRows:
+    """What a fold changes in the rebuilt view (``storage.sql.VIEW_COLUMNS``) and its words."""
 
     inserts: list[tuple[Any, ...]] = field(default_factory=list)  # whole rows
     rekeyed: list[tuple[Any, ...]] = field(default_factory=list)  # status, version, body, keys, id
@@ -37,9 +37,9 @@ class NextRows:
     fresh_words: list[tuple[str, list[str]]] = field(default_factory=list)  # id, words in order
 
 
-def next_rows(folded: Folded) -> NextRows:
+def rebuild_rows(folded: Folded) -> RebuildRows:
     """The writes that bring the next view from the fold's documents before to those after."""
-    rows = NextRows()
+    rows = RebuildRows()
     for pid, (version, doc) in folded.rows.items():
         before = folded.before.get(pid)
         if doc is None:

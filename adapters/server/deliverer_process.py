@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 RESTART_SECONDS = 1.0
 STOP_SECONDS = 10.0
-COMMAND = (sys.executable, "-m", "adapters.cli", "deliver")
+COMMAND = (sys.executable, "-m", "adapters.cli.main", "deliver")
 
 
 class Log(Protocol):

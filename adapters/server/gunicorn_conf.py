@@ -1,6 +1,6 @@
 """Gunicorn settings, also for plain gunicorn.
 
-    gunicorn -c python:adapters.gunicorn_conf 'adapters.bootstrap:create_wsgi_app()'
+    gunicorn -c python:adapters.server.gunicorn_conf 'adapters.server.wsgi:create_wsgi_app()'
 
 Every worker builds its own application after the fork; the arbiter only prepares the
 storage once before forking, so workers never race to create tables.
@@ -14,8 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import StorageUnwritable, authentication, check_storage, open_service
-from adapters.lazy_service import one_line
+from adapters.bootstrap import StorageUnwritable, check_storage, open_service
+from adapters.server.on_demand import one_line
+from adapters.server.wsgi import authentication
 from adapters.settings import Settings
 
 # Workers write their metrics to files here and a scrape adds them up (prometheus_client's
@@ -26,8 +27,8 @@ bind = [os.environ.get("MILESTONES_BIND") or f"127.0.0.1:{os.environ.get('PORT')
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 # Threads serve requests; idle and kept-alive connections wait in each worker's poller and
 # cost no thread, so slow or idle clients cannot take the service from everyone else
-# (adapters/gunicorn_worker.py adds a deadline for the request head).
-worker_class = "adapters.gunicorn_worker.Worker"
+# (adapters/server/worker.py adds a deadline for the request head).
+worker_class = "adapters.server.worker.Worker"
 threads = int(os.environ.get("MILESTONES_THREADS") or 16)
 # Seconds a kept-alive connection may idle between requests.
 keepalive = 5
@@ -72,7 +73,7 @@ def on_starting(server: Any) -> None:
 def when_ready(server: Any) -> None:
     """Beside the workers, one webhook deliverer (``milestones serve --no-deliver``: none)."""
     if os.environ.get("MILESTONES_DELIVER", "1") != "0":
-        from adapters.webhooks.process import DelivererProcess  # noqa: PLC0415
+        from adapters.server.deliverer_process import DelivererProcess  # noqa: PLC0415
 
         # Its messages go to gunicorn's error log, beside the arbiter's own about workers.
         server.milestones_deliverer = DelivererProcess(server.log)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.sql import (
+from adapters.storage.sql import (
     words_table,
 )
 from projections.progress import TRANSITIONS_TABLE

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from adapters.http import insight_models, models, webhook_models
-from adapters.http.examples import (
+from adapters.contract import insights, models, webhooks
+from adapters.contract.examples import (
     EXAMPLE_ID,
     PARAMETER_EXAMPLES,
     SCHEMA_EXAMPLES,
 )
-from adapters.http.fields import MILESTONE_ID_PATTERN
-from adapters.http.insight_models import ProgressQuery
-from adapters.http.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
-from adapters.http.paths import (
+from adapters.contract.fields import MILESTONE_ID_PATTERN
+from adapters.contract.insights import ProgressQuery
+from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.paths import (
     MILESTONE_ID_PATHS,
     OPEN_PATHS,
     PROJECT_ID_PATHS,
@@ -32,7 +32,7 @@ from adapters.http.paths import (
     Operation,
     protocol_operations,
 )
-from adapters.http.validation import parse_query
+from adapters.contract.validation import parse_query
 
 if TYPE_CHECKING:
     import falcon
@@ -60,7 +60,7 @@ def _ref(kind: str, name: str) -> Schema:
 
 def _model(name: str) -> Any:
     """The model a name in the paths table stands for, in either module of shapes."""
-    for module in (models, insight_models, webhook_models):
+    for module in (models, insights, webhooks):
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(name)

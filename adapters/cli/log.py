@@ -1,0 +1,91 @@
+"""``milestones history|export|import``: the event log read, copied out and replayed in."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from adapters.backup import StoreNotEmpty, export_lines, import_lines
+from adapters.bootstrap import check_storage, open_service
+from adapters.cli.common import command, on_store, to_json
+from adapters.settings import Settings
+from domain.ids import InvalidMilestoneId, from_public_id
+from projections.events import event_document
+
+if TYPE_CHECKING:
+    import argparse
+
+    from adapters.bootstrap import Store
+
+
+@on_store
+def history(store: Store, args: argparse.Namespace) -> int:
+    try:
+        milestone_id = from_public_id(args.milestone_id)
+    except InvalidMilestoneId:
+        print(f"not a milestone id: {args.milestone_id}", file=sys.stderr)
+        return 2
+    events = [
+        event_document(args.milestone_id, version, topic, state)
+        for version, topic, state in store.reads.history(milestone_id)
+    ]
+    if not events:
+        print(f"no milestone has the id {args.milestone_id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(to_json(events))
+        return 0
+    # The actor column is as wide as the longest actor; "-" for one the event did not record.
+    actors = [event["actor"] or "-" for event in events]
+    width = max(len("actor"), *map(len, actors))
+    print(f"{'version':>7}  {'occurredAt':<24}  {'type':<13}  {'actor':<{width}}  payload")
+    for event, actor in zip(events, actors, strict=True):
+        print(
+            f"{event['version']:>7}  {event['occurredAt']:<24}  {event['type']:<13}  "
+            f"{actor:<{width}}  {to_json(event['payload'])}"
+        )
+    return 0
+
+
+@on_store
+def export(store: Store, args: argparse.Namespace) -> int:
+    out = sys.stdout.buffer
+    for line in export_lines(store.view):
+        out.write(line)
+    out.flush()
+    return 0
+
+
+def import_(args: argparse.Namespace) -> int:
+    # Import records events, so it goes through the application.
+    settings = Settings.from_environ()
+    check_storage(settings)
+    service = open_service(settings)
+    try:
+        count = import_lines(service, sys.stdin.buffer)
+    except StoreNotEmpty:
+        print("the store already holds events; import goes into an empty one", file=sys.stderr)
+        return 1
+    finally:
+        service.close()
+    print(f"imported {count:,} events", file=sys.stderr)
+    return 0
+
+
+def add_commands(commands: Any) -> None:
+    show = command(commands, "history", "Print a milestone's events, oldest first", "Read-only.")
+    show.add_argument("milestone_id", metavar="ms_…")
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.set_defaults(handler=history)
+    command(
+        commands,
+        "export",
+        "Write the whole event log to stdout as JSON Lines",
+        "Read-only; a consistent copy, also of a database that cannot be written.",
+    ).set_defaults(handler=export)
+    command(
+        commands,
+        "import",
+        "Replay an exported log from stdin into an empty store",
+        "A malformed line stops the import with its line number.",
+    ).set_defaults(handler=import_)

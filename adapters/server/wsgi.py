@@ -1,0 +1,88 @@
+"""The WSGI application a gunicorn worker serves: the composition root's service behind the
+HTTP resources, with authentication, metrics and the storage's fault episodes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adapters.bootstrap import Service, open_service
+from adapters.http.app import create_app
+from adapters.http.identity import parse_tokens
+from adapters.http.metrics import Metrics
+from adapters.http.middleware import BearerAuth
+from adapters.server.on_demand import (
+    LazyService,
+    lazy_application,
+    lazy_reads,
+    lazy_webhooks,
+)
+from adapters.settings import Settings, sqlite_path
+from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, sqlite_probe
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import falcon
+
+
+def _stderr_lines(line: bytes) -> None:
+    # One write per line, straight to stderr: lines this short are written whole even
+    # when several workers share the stream.
+    os.write(sys.stderr.fileno(), line)
+
+
+def authentication(settings: Settings) -> BearerAuth | None:
+    """The bearer-token check the settings ask for; a ValueError for unusable settings (a
+    malformed tokens line is named by its number, never by its token)."""
+    if settings.api_tokens is not None:
+        # Configured but empty would silently leave the API open: refuse to start instead.
+        tokens = parse_tokens(settings.api_tokens)
+        if not tokens:
+            raise ValueError("MILESTONES_API_TOKENS(_FILE) is set but holds no token")
+        return BearerAuth(tokens, protect_metrics=settings.metrics_require_token)
+    if settings.metrics_require_token:
+        raise ValueError("MILESTONES_METRICS_REQUIRE_TOKEN needs MILESTONES_API_TOKENS(_FILE)")
+    return None
+
+
+def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
+    """The WSGI entry point: ``gunicorn 'adapters.bootstrap:create_wsgi_app()'``."""
+    settings = Settings.from_environ()
+    auth = authentication(settings)
+    # Opened on first use, so that a worker boots and answers while the database is down.
+    faults = FaultEpisodes(_probe(settings))
+
+    def on_open(service: Service) -> None:
+        service.milestones.observers.extend([metrics.count_events, faults.succeeded])
+
+    lazy = LazyService(lambda: open_service(settings), on_open)
+    faults.on_unwritable = lazy.reset
+    reads, webhooks = lazy_reads(lazy), lazy_webhooks(lazy)
+    metrics = Metrics(reads, webhooks)
+    with suppress(StorageUnavailable):
+        lazy.get()
+    return create_app(
+        lazy_application(lazy),
+        reads,
+        metrics=metrics,
+        access_log=_stderr_lines if settings.access_log else None,
+        auth=auth,
+        cors_origins=settings.cors_origins,
+        body_timeout=settings.body_timeout,
+        faults=faults,
+        # With tokens, the token names the actor: a client can never choose its own.
+        actor_header=settings.actor_header if auth is None else None,
+        webhooks=webhooks,
+        allow_private_webhooks=settings.webhook_allow_private,
+    )
+
+
+def _probe(settings: Settings) -> Callable[[Fault | None], Fault | None] | None:
+    """What ``/ready`` can see of a write fault without writing: SQLite's file only."""
+    if settings.database_url.startswith("sqlite"):
+        return sqlite_probe(str(Path(sqlite_path(settings.database_url)).resolve()))
+    return None
