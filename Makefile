@@ -44,6 +44,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 	mkdir -p var
 	$(BIN)/python -c 'import sys, orjson; from adapters.contract.openapi import openapi_document; \
 		sys.stdout.buffer.write(orjson.dumps(openapi_document()))' > $(OPENAPI_JSON)
