@@ -43,7 +43,7 @@ from adapters.storage.sql import (
 from domain.ids import to_public_id
 from projections.fold import Folded
 from projections.progress import TRANSITIONS_TABLE
-from projections.runner import VIEW_TABLE, VIEW_TRACKING, apply_records
+from projections.runner import VIEW_TABLE, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -213,12 +213,6 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         )
         row = c.fetchone()
         return int(row["head"]) if row else 0
-
-    def view_position(self, c: Cursor[DictRow]) -> int:
-        return self.position_of(c, VIEW_TRACKING)
-
-    def track(self, c: Cursor[DictRow], position: int) -> None:
-        self.track_as(c, VIEW_TRACKING, position)
 
     def position_of(self, c: Cursor[DictRow], tracking: str) -> int:
         return self._max_tracking_id(tracking, c) or 0

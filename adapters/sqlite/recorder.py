@@ -32,7 +32,7 @@ from adapters.storage.sql import FIND_COLUMNS, row_changes, words_table
 from domain.ids import public_id_of_hex, to_public_id
 from projections.fold import Folded
 from projections.progress import TRANSITIONS_TABLE
-from projections.runner import VIEW_TABLE, VIEW_TRACKING, apply_records
+from projections.runner import VIEW_TABLE, apply_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -204,12 +204,6 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
     def head(self, c: SQLiteCursor) -> int:
         c.execute("SELECT COALESCE(MAX(rowid), 0) FROM stored_events")
         return int(c.fetchone()[0])
-
-    def view_position(self, c: SQLiteCursor) -> int:
-        return self.position_of(c, VIEW_TRACKING)
-
-    def track(self, c: SQLiteCursor, position: int) -> None:
-        self.track_as(c, VIEW_TRACKING, position)
 
     def position_of(self, c: SQLiteCursor, tracking: str) -> int:
         return self._max_tracking_id(tracking, c) or 0
