@@ -24,13 +24,12 @@ from adapters.contract.examples import (
 from adapters.contract.fields import MILESTONE_ID_PATTERN
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.operation import Operation, protocol_operations
 from adapters.contract.paths import (
     MILESTONE_ID_PATHS,
     OPEN_PATHS,
     PROJECT_ID_PATHS,
     TABLE,
-    Operation,
-    protocol_operations,
 )
 from adapters.contract.validation import parse_query
 
@@ -333,7 +332,8 @@ def _problem(operation: Operation, status: int) -> Schema:
 def _paths() -> dict[str, Schema]:
     paths: dict[str, Schema] = {}
     for path, table in TABLE.items():
-        operations = [*table, *protocol_operations(path, table)]
+        options_errors = (400, 404) if path in MILESTONE_ID_PATHS else (400,)
+        operations = [*table, *protocol_operations(path, table, options_errors=options_errors)]
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
