@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the HTTP API, served at /openapi.json.
 
-``components.schemas`` and every query parameter come from the models of ``models.py``;
-what is left here is a compact table of the paths, their headers and their prose. Tests
+``components.schemas`` and every query parameter come from the models of ``models.py``,
+the paths from the table of ``paths.py``, the other components (problem responses, headers,
+parameters) from ``openapi_components.py``; here they are put together. Tests
 keep the document true: the route-coverage test compares it with the app's router, a
 generated client is driven against a running server, and the fuzz tests hold the service
 to it.
@@ -9,21 +10,23 @@ to it.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from adapters.contract import insights, models, webhooks
-from adapters.contract.examples import (
-    EXAMPLE_ID,
-    PARAMETER_EXAMPLES,
-    SCHEMA_EXAMPLES,
-)
-from adapters.contract.fields import MILESTONE_ID_PATTERN
+from adapters.contract.examples import PARAMETER_EXAMPLES, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.openapi_components import (
+    PROBLEMS,
+    Schema,
+    headers,
+    parameters,
+    problem_responses,
+    ref,
+)
 from adapters.contract.operation import Operation, protocol_operations
 from adapters.contract.paths import (
     MILESTONE_ID_PATHS,
@@ -36,13 +39,9 @@ from adapters.contract.validation import parse_query
 if TYPE_CHECKING:
     import falcon
 
-Schema = dict[str, Any]
-
 JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REF_TEMPLATE = "#/components/schemas/{model}"
-REQUEST_ID_PATTERN = r"^[\x20-\x7e]{1,128}$"
 
 # Named by the problem responses; the table names the others.
 _PROBLEM_SCHEMAS = ("Problem", "ValidationProblem", "ReadinessProblem")
@@ -51,10 +50,6 @@ _PROBLEM_SCHEMAS = ("Problem", "ValidationProblem", "ReadinessProblem")
 class _Generator(GenerateJsonSchema):
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False  # a property's name says it; generators name classes after titles
-
-
-def _ref(kind: str, name: str) -> Schema:
-    return {"$ref": f"#/components/{kind}/{name}"}
 
 
 def _model(name: str) -> Any:
@@ -97,150 +92,6 @@ def _query(model: type[Query]) -> list[Schema]:
     ]
 
 
-# --- Responses ------------------------------------------------------------------------------
-
-_NOTHING = " Nothing was recorded."
-_TOKENS = "Only when the service is configured with API tokens: "
-# Each problem response: its name, when it is given, and an example detail.
-_PROBLEMS: dict[int, tuple[str, str, str]] = {
-    400: ("BadRequest", (
-        "The request breaks the contract: malformed JSON, a body that is not an object, wrong "
-        "types, missing or empty required fields, unknown body fields or query parameters, bad "
-        "enum or date values, bad header values. `errors` names every bad field." + _NOTHING
-    ), "title: must not be empty"),
-    401: ("Unauthorized", _TOKENS + "no `Authorization: Bearer <token>`, or an unknown token.",
-          "a valid bearer token is required"),
-    403: ("Forbidden", _TOKENS + "a read-only token may not write." + _NOTHING,
-          "this token may only read"),
-    404: ("NotFound", "No milestone has this id (or had it at the requested version or time).",
-          "no milestone has this id"),
-    408: ("RequestTimeout", (
-        "The client stopped sending the body for longer than the service waits." + _NOTHING
-    ), "the body did not arrive within 10 s"),
-    409: ("Conflict", (
-        "The Idempotency-Key was used with another body, or the write kept losing the race "
-        "with other writers." + _NOTHING
-    ), "this Idempotency-Key was used with a different request body"),
-    412: ("PreconditionFailed", "If-Match names no tag of the current version." + _NOTHING,
-          "If-Match does not match the current version 2"),
-    413: ("ContentTooLarge", "The body is over 64 KiB." + _NOTHING,
-          "the body must be at most 64 KiB"),
-    415: ("UnsupportedMediaType", (
-        "The body has a content type other than JSON (`application/json` or `*/*+json`; a "
-        "missing content type is read as JSON)." + _NOTHING
-    ), "the body must be application/json"),
-    503: ("StorageUnavailable", (
-        "The storage is busy (a writer's lock was not released in time) or unreachable; the "
-        "request may be retried." + _NOTHING
-    ), "the storage is busy or unreachable"),
-}  # fmt: skip
-
-
-def _responses() -> dict[str, Schema]:
-    responses = {}
-    for status, (name, description, detail) in _PROBLEMS.items():
-        example: Schema = {
-            "type": "about:blank",
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "detail": detail,
-        }
-        schema = "Problem"
-        if status == HTTPStatus.BAD_REQUEST:
-            schema = "ValidationProblem"
-            example["errors"] = [{"field": "title", "message": "must not be empty"}]
-        responses[name] = {
-            "description": description,
-            "content": {PROBLEM_JSON: {"schema": _ref("schemas", schema), "example": example}},
-        }
-    responses["Unauthorized"]["headers"] = {"WWW-Authenticate": _ref("headers", "WWWAuthenticate")}
-    return responses
-
-
-def _headers() -> dict[str, Schema]:
-    table: dict[str, tuple[str, Schema, str]] = {
-        "ETag": ('The milestone\'s version as a strong entity tag: `"<version>"`.',
-                 {"type": "string", "pattern": r'^"[1-9][0-9]*"$'}, '"1"'),
-        "Location": ("The created milestone.", {"type": "string", "pattern": "^/api/milestones/"
-                     + MILESTONE_ID_PATTERN[1:]}, f"/api/milestones/{EXAMPLE_ID}"),
-        "RequestId": ("The request's id: the client's `X-Request-Id`, or one made up.",
-                      {"type": "string", "pattern": REQUEST_ID_PATTERN}, "5d1c0c6e-req"),
-        "ContentTypeOptions": ("Browsers are not to sniff the content type.",
-                               {"const": "nosniff"}, "nosniff"),
-        "WWWAuthenticate": ("The scheme to authenticate with.",
-                            {"type": "string", "pattern": "^Bearer "}, 'Bearer realm="milestones"'),
-        "Allow": ("The methods of this path.", {"type": "string"}, "GET, HEAD, OPTIONS"),
-        "CacheControl": ("Write responses are not to be cached.",
-                         {"type": "string", "pattern": "no-store"}, "no-store"),
-        "Link": (("With `limit`, when there is a next page: its URL (the same parameters and "
-                  "`cursor` set to `next`)."),
-                 {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
-                 '</api/milestones?projectId=proj_01&limit=100&cursor=...>; rel="next"'),
-    }  # fmt: skip
-    sometimes = {"Link"}  # only on some responses of the operations that send it
-    return {
-        name: {
-            "description": description,
-            "required": name not in sometimes,
-            "schema": schema,
-            "example": example,
-        }
-        for name, (description, schema, example) in table.items()
-    }
-
-
-def _parameters() -> dict[str, Schema]:
-    table: dict[str, tuple[str, str, Schema, str]] = {
-        "IfMatch": ("If-Match", (
-            'Entity tags (`"<version>"`, comma-separated) or `*`. If none matches the current '
-            "version, the write is refused with 412 and changes nothing. Weak tags never match."
-        ), {"type": "string"}, '"1"'),
-        "IdempotencyKey": ("Idempotency-Key", (
-            "A repeat with the same key and the same body returns the first milestone (201, "
-            "same id) and creates nothing; the same key with another body is a 409."
-        ), {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7e]+$"},
-            "5d1c0c6e"),
-        "IfNoneMatch": ("If-None-Match", (
-            "Entity tags or `*`: if one names the current version (weak comparison), the "
-            "answer is 304 without a body. Ignored with `version` or `asOf`."
-        ), {"type": "string"}, '"1"'),
-        "RequestId": ("X-Request-Id", (
-            "Echoed in the response's `X-Request-Id` when it is 1 to 128 printable ASCII "
-            "characters; otherwise the service makes up one."
-        ), {"type": "string"}, "5d1c0c6e-req"),
-    }  # fmt: skip
-    parameters = {
-        key: {"name": name, "in": "header", "required": False, "description": description,
-              "schema": schema, "example": example}
-        for key, (name, description, schema, example) in table.items()
-    }  # fmt: skip
-    parameters["MilestoneIdPath"] = {
-        "name": "milestone_id",
-        "in": "path",
-        "required": True,
-        "description": "The milestone's id; any other text is a 404.",
-        "schema": {"type": "string", "pattern": MILESTONE_ID_PATTERN},
-        "example": EXAMPLE_ID,
-    }
-    parameters["ProjectIdPath"] = {
-        "name": "project_id",
-        "in": "path",
-        "required": True,
-        "description": "The project's id, percent-encoded; one without milestones is empty.",
-        "schema": {"type": "string", "minLength": 1},
-        "example": "proj_01",
-    }
-    parameters["WebhookIdPath"] = {
-        "name": "webhook_id",
-        "in": "path",
-        "required": True,
-        "description": "The subscription's id; any other text is a 404.",
-        "schema": {"type": "string"},
-        "example": "wh_01KGC6WBM0EQ3TMJVCHM71YEJV",
-    }
-    return parameters
-
-
 # --- Paths ----------------------------------------------------------------------------------
 
 
@@ -270,19 +121,19 @@ def _links(operation: Operation) -> dict[str, Schema]:
 
 def _operation(path: str, operation: Operation) -> Schema:
     common = {
-        "X-Request-Id": _ref("headers", "RequestId"),
-        "X-Content-Type-Options": _ref("headers", "ContentTypeOptions"),
+        "X-Request-Id": ref("headers", "RequestId"),
+        "X-Content-Type-Options": ref("headers", "ContentTypeOptions"),
     }
     success: Schema = {"description": operation.ok_description}
     success["headers"] = {
-        name.replace("CacheControl", "Cache-Control"): _ref("headers", name)
+        name.replace("CacheControl", "Cache-Control"): ref("headers", name)
         for name in operation.response_headers
     } | common
     if operation.bodiless:
         pass
     elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
-        success["content"] = {JSON: {"schema": _ref("schemas", operation.body), "example": example}}
+        success["content"] = {JSON: {"schema": ref("schemas", operation.body), "example": example}}
     else:
         success["content"] = {
             "text/plain": {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}
@@ -305,7 +156,7 @@ def _operation(path: str, operation: Operation) -> Schema:
         "description": operation.description,
         "parameters": [
             *_query(operation.query),
-            *(_ref("parameters", name) for name in (*operation.headers, "RequestId")),
+            *(ref("parameters", name) for name in (*operation.headers, "RequestId")),
         ],
         "responses": dict(sorted(responses.items())),
     }
@@ -314,7 +165,7 @@ def _operation(path: str, operation: Operation) -> Schema:
         result["requestBody"] = {
             "required": True,
             "content": {
-                JSON: {"schema": _ref("schemas", operation.request), "example": request_example}
+                JSON: {"schema": ref("schemas", operation.request), "example": request_example}
             },
         }
     if path in OPEN_PATHS:
@@ -324,8 +175,8 @@ def _operation(path: str, operation: Operation) -> Schema:
 
 def _problem(operation: Operation, status: int) -> Schema:
     if not operation.bodiless or operation.method == "options":
-        return _ref("responses", _PROBLEMS[status][0])
-    shared = _responses()[_PROBLEMS[status][0]]
+        return ref("responses", PROBLEMS[status][0])
+    shared = problem_responses()[PROBLEMS[status][0]]
     return {k: v for k, v in shared.items() if k != "content"}  # HEAD: the problem's headers
 
 
@@ -336,21 +187,21 @@ def _paths() -> dict[str, Schema]:
         operations = [*table, *protocol_operations(path, table, options_errors=options_errors)]
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
-            item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
+            item = {"parameters": [ref("parameters", "MilestoneIdPath")]} | item
         if path in PROJECT_ID_PATHS:
-            item = {"parameters": [_ref("parameters", "ProjectIdPath")]} | item
+            item = {"parameters": [ref("parameters", "ProjectIdPath")]} | item
         if "{webhook_id}" in path:
-            item = {"parameters": [_ref("parameters", "WebhookIdPath")]} | item
+            item = {"parameters": [ref("parameters", "WebhookIdPath")]} | item
         paths[path] = item
     return paths
 
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API; a fresh structure on every call."""
-    responses = _responses()
+    responses = problem_responses()
     common = {
-        "X-Request-Id": _ref("headers", "RequestId"),
-        "X-Content-Type-Options": _ref("headers", "ContentTypeOptions"),
+        "X-Request-Id": ref("headers", "RequestId"),
+        "X-Content-Type-Options": ref("headers", "ContentTypeOptions"),
     }
     for response in responses.values():
         response["headers"] = response.get("headers", {}) | common
@@ -391,8 +242,8 @@ def openapi_document() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "schemas": _schemas(),
-            "parameters": _parameters(),
-            "headers": _headers(),
+            "parameters": parameters(),
+            "headers": headers(),
             "responses": responses,
             "securitySchemes": {
                 "bearer": {
