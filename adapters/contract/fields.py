@@ -9,7 +9,6 @@ reads; ``validation.py`` turns those into the problem's ``errors``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,6 +17,21 @@ from typing import Annotated, Any, NoReturn
 from pydantic import Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from adapters.contract.patterns import (
+    CONTROL_CHARACTERS,
+    DATE_LENGTH,
+    DATE_ONLY,
+    DATE_PATTERN,
+    DATE_TIME_INPUT,
+    DUE_DATE_PATTERN,
+    INSTANT_PATTERN,
+    LINE_PATTERN,
+    MILESTONE_ID_PATTERN,
+    MINUTES_PATTERN,
+    MULTILINE_CONTROL,
+    MULTILINE_PATTERN,
+    RFC3339_PATTERN,
+)
 from domain.ids import InvalidMilestoneId, from_public_id
 from domain.milestone import Status, format_instant
 
@@ -25,58 +39,6 @@ MAX_POSITION = 2**62
 MAX_PAGE = 1000
 MAX_DESCRIPTION = 10_000
 MAX_ACTOR = 200  # a token's name is at most 64; a proxy's header value at most this
-
-# --- Patterns: what the document publishes and what the checks match -----------------------
-# Character classes are spelled out: in some regex dialects ``\d`` and ``\s`` are Unicode-wide.
-# Dates are exact: days per month, 29 February in leap years only, years 0001 to 9999.
-_MONTH_DAY = (
-    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    "|(?:0[13578]|1[02])-31)"
-)
-_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
-_INNER_YEAR = (
-    "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
-)
-_YEAR = f"(?:0001|{_INNER_YEAR}|9999)"
-_DATE = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
-_HOURS_MINUTES = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
-_SECONDS = f"{_HOURS_MINUTES}:[0-5][0-9](?:\\.[0-9]{{1,9}})?"
-
-
-def _date_time(time: str) -> str:
-    """A date-time with an offset or Z. In year 1 the offset may not be east of UTC, in year
-    9999 not west, so that every such text is an instant of years 1 to 9999 in UTC.
-    """
-    return (
-        f"(?:(?:{_INNER_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)T{time}(?:Z|[+-]{_HOURS_MINUTES})"
-        f"|0001-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|-{_HOURS_MINUTES})"
-        f"|9999-{_MONTH_DAY}T{time}(?:Z|[+-]00:00|\\+{_HOURS_MINUTES}))"
-    )
-
-
-# RFC 3339's date-time (seconds required), and the same without seconds, which ISO 8601 allows.
-RFC3339_PATTERN = f"^{_date_time(_SECONDS)}$"
-MINUTES_PATTERN = f"^{_date_time(_HOURS_MINUTES)}$"
-_DATE_TIME = f"(?:{RFC3339_PATTERN[1:-1]}|{MINUTES_PATTERN[1:-1]})"
-DATE_TIME_INPUT_PATTERN = f"^{_DATE_TIME}$"
-DUE_DATE_PATTERN = f"^(?:{_DATE}|{_DATE_TIME})$"
-# What the service writes: UTC, millisecond precision, Z.
-INSTANT_PATTERN = f"^{_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{{3}}Z$"
-# ``ms_`` and a 128-bit UUIDv7 in Crockford base32: 26 digits, the first carrying 3 bits.
-MILESTONE_ID_PATTERN = r"^ms_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
-# A one-line text (projectId, title): no control characters (C0, DEL, C1), and at least one
-# character that is not white space as Python's str.strip() sees it.
-_CONTROLS = r"\x00-\x1f\x7f-\x9f"
-_SPACES = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-LINE_PATTERN = f"^[^{_CONTROLS}]*[^{_CONTROLS}{_SPACES}][^{_CONTROLS}]*$"
-# A multi-line text (description): no control characters but tab, line feed and return.
-MULTILINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-
-_DATE_ONLY = re.compile(_DATE, re.ASCII)
-_DATE_LENGTH = len("2026-03-01")
-_DATE_TIME_INPUT = re.compile(DATE_TIME_INPUT_PATTERN[1:-1], re.ASCII)
-CONTROL_CHARACTERS = re.compile(f"[{_CONTROLS}]")
-_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_DIGITS = 19  # every whole number here fits in 63 bits
 
 
@@ -121,7 +83,7 @@ def parse_instant(value: Any, *, round_up: bool = False) -> datetime | None:
     Finer digits are cut off, or with ``round_up`` carried to the next millisecond (for a
     lower bound: every stored instant is a whole millisecond).
     """
-    if not isinstance(value, str) or not _DATE_TIME_INPUT.fullmatch(value):
+    if not isinstance(value, str) or not DATE_TIME_INPUT.fullmatch(value):
         return None
     try:
         instant = datetime.fromisoformat(value).astimezone(UTC)
@@ -159,7 +121,7 @@ def _multiline(value: Any) -> str:
         fail("must be a string")
     if len(value) > MAX_DESCRIPTION:
         fail(f"must be at most {MAX_DESCRIPTION} characters")
-    if _MULTILINE_CONTROL.search(value):
+    if MULTILINE_CONTROL.search(value):
         fail("must not contain control characters")
     return value
 
@@ -169,7 +131,7 @@ def _due_date(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        pattern = _DATE_ONLY if len(value) == _DATE_LENGTH else _DATE_TIME_INPUT
+        pattern = DATE_ONLY if len(value) == DATE_LENGTH else DATE_TIME_INPUT
         if pattern.fullmatch(value):
             return value
     fail("must be null, an ISO 8601 date or a date-time with offset")
@@ -220,7 +182,7 @@ def _instant_param(*, round_up: bool) -> PlainValidator:
 def _due_bound(value: Any) -> str:
     """A bound of the due instant: a date (its 00:00:00Z) or a date-time with offset."""
     text = _single(value)
-    pattern = _DATE_ONLY if len(text) == _DATE_LENGTH else _DATE_TIME_INPUT
+    pattern = DATE_ONLY if len(text) == DATE_LENGTH else DATE_TIME_INPUT
     if not pattern.fullmatch(text):
         fail("must be an ISO 8601 date or a date-time with offset")
     return text
@@ -386,7 +348,7 @@ DueBoundParam = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "format": "date", "pattern": f"^{_DATE}$"},
+                {"type": "string", "format": "date", "pattern": DATE_PATTERN},
                 *_DATE_TIME_SCHEMA["anyOf"],
             ],
             "description": "An ISO 8601 date (meaning its 00:00:00Z) or a date-time with an "

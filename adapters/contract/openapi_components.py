@@ -8,8 +8,8 @@ from http import HTTPStatus
 from typing import Any
 
 from adapters.contract.examples import EXAMPLE_ID
-from adapters.contract.fields import MILESTONE_ID_PATTERN
 from adapters.contract.operation import PROBLEM_JSON
+from adapters.contract.patterns import MILESTONE_ID_PATTERN
 
 Schema = dict[str, Any]
 REQUEST_ID_PATTERN = r"^[\x20-\x7e]{1,128}$"

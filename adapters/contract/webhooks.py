@@ -8,8 +8,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from adapters.contract.fields import (
-    CONTROL_CHARACTERS,
-    LINE_PATTERN,
     Count,
     EventType,
     Instant,
@@ -20,6 +18,7 @@ from adapters.contract.fields import (
     string_schema,
 )
 from adapters.contract.models import Incoming, Query, WireModel, drop_default, optional_field
+from adapters.contract.patterns import CONTROL_CHARACTERS, LINE_PATTERN
 
 MAX_URL = 2048
 _EVENT_TYPES = [kind.value for kind in EventType]

@@ -22,13 +22,13 @@ from referencing.jsonschema import DRAFT202012
 
 from adapters.bootstrap import open_service
 from adapters.contract.examples import EXAMPLE_ID
-from adapters.contract.fields import (
+from adapters.contract.fields import parse_instant
+from adapters.contract.openapi import HTTP_METHODS, OpenApiResource, openapi_document
+from adapters.contract.patterns import (
     DATE_TIME_INPUT_PATTERN,
     DUE_DATE_PATTERN,
     MILESTONE_ID_PATTERN,
-    parse_instant,
 )
-from adapters.contract.openapi import HTTP_METHODS, OpenApiResource, openapi_document
 from adapters.contract.validation import ValidationFailed, parse_create, parse_update
 from adapters.http.app import create_app
 from adapters.http.metrics import Metrics
