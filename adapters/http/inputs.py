@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import falcon
-import orjson
 
 from adapters.contract.validation import MAX_BODY_BYTES, ValidationFailed
 
@@ -76,29 +75,69 @@ def _finite(text: str) -> float:
     return number
 
 
+def _whole(text: str) -> int:
+    # A whole number no double can hold is out of range too, as it would be in most
+    # clients' parsers; the check also comes before Python's limit on digits.
+    _finite(text)
+    return int(text)
+
+
 def _no_constants(name: str) -> None:
     msg = f"{name} is not JSON"
     raise ValueError(msg)
 
 
-# orjson is strict about UTF-8, lone surrogates, NaN and nesting, but takes the last of
-# duplicate keys silently; the standard library's parser, with hooks, refuses those (a
-# body that says two things is not one to guess at) and anything out of range.
+# One parse with the standard library's parser and hooks: it refuses duplicate keys (a body
+# that says two things is not one to guess at), NaN and Infinity and numbers out of range;
+# the strict UTF-8 decoding before it refuses bytes that are not text, and its depth is
+# bounded by the interpreter's recursion limit. What it lets through, lone surrogates
+# written as escapes, ``_lone_surrogate`` finds.
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_no_constants
+    object_pairs_hook=_unique_keys,
+    parse_float=_finite,
+    parse_int=_whole,
+    parse_constant=_no_constants,
 )
 
 
+def _lone_surrogate(value: Any) -> bool:
+    """Whether any key or string in a parsed value holds half of a surrogate pair."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, no numbers out of range."""
+    """Strict JSON: UTF-8, no duplicate keys, no NaN or Infinity, no numbers out of range,
+    no lone surrogates."""
     try:
-        orjson.loads(raw)
-        return _DECODER.decode(raw.decode("utf-8"))
+        return _decode(raw)
     except (ValueError, RecursionError) as error:
         detail = "not valid UTF-8" if isinstance(error, UnicodeDecodeError) else str(error)
         raise ValidationFailed(
             [{"field": "", "message": "is not valid JSON"}], f"malformed JSON: {detail[:200]}"
         ) from None
+
+
+def _decode(raw: bytes) -> Any:
+    value = _DECODER.decode(raw.decode("utf-8"))
+    # Only an escape (a backslash, u, then d800 to dfff) can make a lone surrogate: the
+    # UTF-8 decoding refused encoded ones. Most bodies have no escape and skip the walk.
+    if b"\\u" in raw and _lone_surrogate(value):
+        msg = "lone surrogate in a string"
+        raise ValueError(msg)
+    return value
 
 
 def if_match(req: falcon.Request) -> set[int] | None:
