@@ -24,14 +24,14 @@ class Connections:
         self, database_url: str, *, lock_timeout: float = 15, connect_timeout: int = 5
     ) -> None:
         self._url = database_url
-        self._postgres = not database_url.startswith("sqlite:")
+        self.postgres = not database_url.startswith("sqlite:")
         self._lock_timeout = lock_timeout
         self._connect_timeout = connect_timeout
         self._local = threading.local()
         # On SQLite, writes queue with the event writers (adapters.sqlite.WriterLock), so
         # that neither meets the other in SQLite's busy handler, which sleeps in steps.
         self._writer_turn: Callable[[], AbstractContextManager[None]] = (
-            nullcontext if self._postgres else writer_lock(self._sqlite_path()).held
+            nullcontext if self.postgres else writer_lock(self._sqlite_path()).held
         )
         self._all: list[Any] = []
         self._guard = threading.Lock()
@@ -46,7 +46,7 @@ class Connections:
         return connection
 
     def _connect(self) -> Any:
-        if self._postgres:
+        if self.postgres:
             import psycopg  # noqa: PLC0415 - SQLite users need not install it
 
             postgres = psycopg.connect(
@@ -72,12 +72,13 @@ class Connections:
         return sqlite_path(self._url)
 
     def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self._postgres else statement
+        return statement.replace("?", "%s") if self.postgres else statement
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Any]:
+        """A cursor in a write transaction: committed at the end, rolled back on an error."""
         connection = self._connection()
-        if self._postgres:
+        if self.postgres:
             with connection.transaction():
                 yield connection.cursor()
             return
@@ -91,11 +92,13 @@ class Connections:
                 raise
             connection.commit()
 
-    def _execute(self, c: Any, statement: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, c: Any, statement: str, params: Sequence[Any] = ()) -> Any:
+        """Run a statement written with ``?`` placeholders on a transaction's cursor."""
         c.execute(self._sql(statement), params)
         return c
 
-    def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of a query written with ``?`` placeholders, outside a transaction."""
         c = self._connection().cursor()
         c.execute(self._sql(statement), params)
         return list(c.fetchall())

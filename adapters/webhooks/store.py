@@ -128,19 +128,24 @@ def new_webhook_id() -> str:
     return "wh_" + to_public_id(new_milestone_uuid(time.time_ns()))[3:]
 
 
-class WebhookStore(Connections):
-    """The webhook tables over one database; one connection per thread."""
+class WebhookStore:
+    """The webhook tables over one database, through its connections (one per thread)."""
 
     def __init__(
         self, database_url: str, *, lock_timeout: float = 15, connect_timeout: int = 5
     ) -> None:
-        super().__init__(database_url, lock_timeout=lock_timeout, connect_timeout=connect_timeout)
+        self._db = Connections(
+            database_url, lock_timeout=lock_timeout, connect_timeout=connect_timeout
+        )
         self._create_tables()
 
+    def close(self) -> None:
+        self._db.close()
+
     def _create_tables(self) -> None:
-        serial = "BIGSERIAL" if self._postgres else "INTEGER"
-        with self._transaction() as c:
-            if self._postgres:
+        serial = "BIGSERIAL" if self._db.postgres else "INTEGER"
+        with self._db.transaction() as c:
+            if self._db.postgres:
                 c.execute("SELECT pg_advisory_xact_lock(%s)", (_SETUP_LOCK,))
             for statement in _TABLES:
                 c.execute(statement.replace("{serial}", serial))
@@ -153,20 +158,20 @@ class WebhookStore(Connections):
         """A subscription to the events after ``head`` (the log's head when it is made)."""
         webhook_id = new_webhook_id()
         created_at = format_instant(datetime.now(UTC))
-        with self._transaction() as c:
-            self._execute(
+        with self._db.transaction() as c:
+            self._db.execute(
                 c,
                 "INSERT INTO webhooks VALUES (?, ?, ?, ?, 1, ?, ?)",
                 (webhook_id, url, orjson.dumps(list(types)).decode(), project_id, secret,
                  created_at),
             )  # fmt: skip
-            self._execute(
+            self._db.execute(
                 c, "INSERT INTO webhook_progress VALUES (?, ?, 0, 0, NULL)", (webhook_id, head)
             )
         return self.get(webhook_id)
 
     def subscriptions(self) -> list[Subscription]:
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {_COLUMNS} FROM webhooks w JOIN webhook_progress p "  # noqa: S608
             "ON p.webhook_id = w.id ORDER BY w.id"
         )
@@ -176,7 +181,7 @@ class WebhookStore(Connections):
         return self.pending(webhook_id).subscription
 
     def pending(self, webhook_id: str) -> Pending:
-        rows = self._rows(
+        rows = self._db.rows(
             f"SELECT {_COLUMNS}, w.secret, p.next_try, p.failing_since FROM webhooks w "  # noqa: S608
             "JOIN webhook_progress p ON p.webhook_id = w.id WHERE w.id = ?",
             (webhook_id,),
@@ -195,21 +200,21 @@ class WebhookStore(Connections):
             "enabled": None if "enabled" not in changes else int(changes["enabled"]),
         }
         sets = [name for name in columns if name in changes]
-        with self._transaction() as c:
-            found = self._execute(c, "SELECT enabled FROM webhooks WHERE id = ?", (webhook_id,))
+        with self._db.transaction() as c:
+            found = self._db.execute(c, "SELECT enabled FROM webhooks WHERE id = ?", (webhook_id,))
             row = found.fetchone()
             if row is None:
                 raise WebhookNotFound(webhook_id)
             if sets:
                 assignments = ", ".join(f"{name} = ?" for name in sets)
-                self._execute(
+                self._db.execute(
                     c,
                     f"UPDATE webhooks SET {assignments} WHERE id = ?",  # noqa: S608
                     [columns[name] for name in sets] + [webhook_id],
                 )
             if changes.get("enabled") and not row[0]:
                 # A fresh start at the event where it stopped: no backoff, no give-up clock.
-                self._execute(
+                self._db.execute(
                     c,
                     "UPDATE webhook_progress SET attempt = 0, next_try = 0, failing_since = NULL "
                     "WHERE webhook_id = ?",
@@ -218,17 +223,18 @@ class WebhookStore(Connections):
         return self.get(webhook_id)
 
     def delete(self, webhook_id: str) -> None:
-        with self._transaction() as c:
-            deleted = self._execute(c, "DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+        with self._db.transaction() as c:
+            deleted = self._db.execute(c, "DELETE FROM webhooks WHERE id = ?", (webhook_id,))
             if deleted.rowcount == 0:
                 raise WebhookNotFound(webhook_id)
-            self._execute(c, "DELETE FROM webhook_progress WHERE webhook_id = ?", (webhook_id,))
-            self._execute(c, "DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+            of_it = (webhook_id,)
+            self._db.execute(c, "DELETE FROM webhook_progress WHERE webhook_id = ?", of_it)
+            self._db.execute(c, "DELETE FROM webhook_deliveries WHERE webhook_id = ?", of_it)
 
     def deliveries(self, webhook_id: str, limit: int) -> list[dict[str, Any]]:
         """The latest attempts, newest first."""
         self.get(webhook_id)
-        rows = self._rows(
+        rows = self._db.rows(
             "SELECT position, attempt, at, status, error, duration_ms FROM webhook_deliveries "
             "WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
             (webhook_id, limit),
@@ -250,8 +256,8 @@ class WebhookStore(Connections):
     def pass_over(self, holder: str, webhook_id: str, start: int, to: int) -> bool:
         """Move past events that do not match the subscription; False if another moved it."""
         holds, held = self._holds(holder)
-        with self._transaction() as c:
-            moved = self._execute(
+        with self._db.transaction() as c:
+            moved = self._db.execute(
                 c,
                 f"UPDATE webhook_progress SET position = ? WHERE webhook_id = ? "  # noqa: S608
                 f"AND position = ? AND {holds}",
@@ -281,7 +287,7 @@ class WebhookStore(Connections):
         lease was lost meanwhile or another deliverer moved that progress.
         """
         holds, held = self._holds(holder)
-        with self._transaction() as c:
+        with self._db.transaction() as c:
             return [
                 self._record(c, (holds, held), pending, outcome, retry=retry, give_up=give_up)
                 for pending, outcome in attempts
@@ -306,7 +312,7 @@ class WebhookStore(Connections):
             since = pending.failing_since or outcome.at
             wait = min(retry * 2 ** (outcome.attempt - 1), 3600.0)
             progress = (sub.position, outcome.attempt, outcome.at + wait, since)
-        moved = self._execute(
+        moved = self._db.execute(
             c,
             "UPDATE webhook_progress SET position = ?, attempt = ?, next_try = ?, "  # noqa: S608
             f"failing_since = ? WHERE webhook_id = ? AND position = ? AND attempt = ? "
@@ -316,7 +322,7 @@ class WebhookStore(Connections):
         if moved.rowcount != 1:
             return False
         at = format_instant(datetime.fromtimestamp(outcome.at, UTC))
-        self._execute(
+        self._db.execute(
             c,
             "INSERT INTO webhook_deliveries (webhook_id, position, attempt, at, status, "
             "error, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -327,11 +333,11 @@ class WebhookStore(Connections):
             self._prune(c, sub.id)
         failing_since = progress[3]
         if failing_since is not None and outcome.at - failing_since >= give_up:
-            self._execute(c, "UPDATE webhooks SET enabled = 0 WHERE id = ?", (sub.id,))
+            self._db.execute(c, "UPDATE webhooks SET enabled = 0 WHERE id = ?", (sub.id,))
         return True
 
     def _prune(self, c: Any, webhook_id: str) -> None:
-        self._execute(
+        self._db.execute(
             c,
             "DELETE FROM webhook_deliveries WHERE webhook_id = ? AND id < (SELECT id FROM "
             "webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -343,8 +349,8 @@ class WebhookStore(Connections):
     def take_lease(self, holder: str, seconds: float) -> bool:
         """Take or renew the one lease to deliver; True while this holder has it."""
         now = time.time()
-        with self._transaction() as c:
-            taken = self._execute(
+        with self._db.transaction() as c:
+            taken = self._db.execute(
                 c,
                 "UPDATE webhook_lease SET holder = ?, expires = ? "
                 "WHERE name = ? AND (holder = ? OR expires < ?)",
@@ -353,13 +359,13 @@ class WebhookStore(Connections):
             return bool(taken.rowcount == 1)
 
     def release_lease(self, holder: str) -> None:
-        with self._transaction() as c:
-            self._execute(
+        with self._db.transaction() as c:
+            self._db.execute(
                 c, "UPDATE webhook_lease SET expires = 0 WHERE name = ? AND holder = ?",
                 (LEASE, holder),
             )  # fmt: skip
 
     def lease(self) -> tuple[str, float]:
         """Who holds the lease and until when (Unix seconds)."""
-        row = self._rows("SELECT holder, expires FROM webhook_lease WHERE name = ?", (LEASE,))[0]
+        row = self._db.rows("SELECT holder, expires FROM webhook_lease WHERE name = ?", (LEASE,))[0]
         return str(row[0]), float(row[1])
