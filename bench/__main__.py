@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 
-from bench import report, wrk
+from bench import report, targets, wrk
 from bench.dataset import SEEDED_MILESTONES
 from bench.phases import main_phase, postgres_phase, say, scale_phase, webhooks_phase
 from bench.postgres import PostgresUnavailable
 from bench.results import POSTGRES_PHASE, SCALE_PHASE, WEBHOOKS_PHASE, Results
-from bench.results_json import as_json
 from bench.rounds import Load, Runner
 from bench.services import PROJECT_ROOT
 
@@ -216,10 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     results.seconds = time.monotonic() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    judged = targets.targets(results)
     args.output.write_bytes(
-        orjson.dumps(as_json(results), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        orjson.dumps(
+            results.to_json(judged), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        )
     )
-    sys.stdout.write(report.render(results) + "\n")
+    sys.stdout.write(report.render(results, judged) + "\n")
     say(f"results written to {args.output}")
     return 1 if results.failures else 0
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from bench.dataset import POST_PROJECT_ID
-from bench.rounds import Drain
+from bench.results import Drain
 from bench.services import HOST
 from bench.webhooks import Receiver
 

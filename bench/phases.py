@@ -15,17 +15,20 @@ from bench.results import (
     LARGE_PROJECT,
     LIMIT,
     MAIN_PHASE,
+    OPERATIONS,
     PEER,
     PG_PEER,
     PG_PROJECT,
     POSTGRES_PHASE,
     PROJECT,
+    READS,
     SCALE_PHASE,
     SMALL_PROJECT,
     UNHOOKED_PROJECT,
     WEBHOOKS_PHASE,
+    WRITES,
 )
-from bench.rounds import OPERATIONS, READS, WRITES, Target
+from bench.rounds import Target
 from bench.services import peer_spec, project_spec, rss_megabytes, running
 
 if TYPE_CHECKING:
@@ -33,8 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from bench.results import Results
-    from bench.rounds import Drain, Runner
+    from bench.results import Drain, Results
+    from bench.rounds import Runner
     from bench.services import RunningService
 
 # What `milestones serve` needs to deliver to a receiver on 127.0.0.1 (http, loopback).

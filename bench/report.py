@@ -1,28 +1,33 @@
-"""The run as text: tables that read in a terminal and paste into the README."""
+"""The report: the results model as text, tables that read in a terminal and paste into the
+README. Every phase is shown the same way: its services' medians, then its comparisons.
+"""
 
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING, NamedTuple
 
 from bench.deliveries import SUBSCRIPTIONS
 from bench.results import (
-    HOOKED_PROJECT,
     LARGE_PROJECT,
-    LIMIT,
     MAIN_PHASE,
-    PEER,
-    PG_PEER,
-    PG_PROJECT,
+    OPERATIONS,
     POSTGRES_PHASE,
     PROJECT,
     SCALE_PHASE,
     SMALL_PROJECT,
-    UNHOOKED_PROJECT,
     WEBHOOKS_PHASE,
+    WRITES,
     Results,
+    Summary,
 )
-from bench.rounds import OPERATIONS, READS, WRITES, Operation
-from bench.targets import scale_ratio, targets, webhooks_ratio
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bench.targets import TargetRow
+
+MISSING = "-"
 
 
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
@@ -36,15 +41,11 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
         ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = (
-        "|"
-        + "|".join(
-            "-" * (width + 1) + ":" if i in right else "-" * (width + 2)
-            for i, width in enumerate(widths)
-        )
-        + "|"
+    rule = "|".join(
+        "-" * (width + 1) + ":" if i in right else "-" * (width + 2)
+        for i, width in enumerate(widths)
     )
-    return [line(header), rule, *(line(row) for row in rows)]
+    return [line(header), f"|{rule}|", *(line(row) for row in rows)]
 
 
 def _paragraph(text: str) -> list[str]:
@@ -52,264 +53,152 @@ def _paragraph(text: str) -> list[str]:
 
 
 def _number(value: float | None, digits: int = 0) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
+    return MISSING if value is None else f"{value:,.{digits}f}"
 
 
 def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    return MISSING if value is None else f"{value:.2f}"
 
 
-def render(results: Results) -> str:
-    settings = results.settings
-    lines = [
-        "Milestones benchmark",
-        "",
-        (
-            f"{settings['rounds']} rounds x {settings['duration']} s per operation and service, "
-            f"alternating; wrk {settings['threads']} threads x {settings['connections']} "
-            "connections on 127.0.0.1;"
-        ),
-        (
-            f"gunicorn {settings['workers']} workers for every service, "
-            f"{settings['gunicorn']} (adapters/server/gunicorn_conf.py)."
-        ),
-        "Medians of the rounds. Latency in ms. CPU: worker CPU time per request.",
-        "",
-        "On SQLite:",
-        "",
-    ]
-    lines += _services_table(results, MAIN_PHASE, (PROJECT, LIMIT, PEER), OPERATIONS)
-    lines.append("")
-    ratio_rows = [
-        [
-            operation.label,
-            _ratio(results.ratio(MAIN_PHASE, operation.key, PROJECT, LIMIT)),
-            _ratio(results.ratio(MAIN_PHASE, operation.key, PROJECT, PEER)),
-            _ratio(results.cpu_ratio(MAIN_PHASE, operation.key, PROJECT, LIMIT)),
-            _ratio(results.cpu_ratio(MAIN_PHASE, operation.key, PROJECT, PEER)),
-        ]
-        for operation in OPERATIONS
-    ]
-    lines += _table(
-        [
-            "ratio of medians",
-            "req/s project/limit",
-            "req/s project/peer",
-            "CPU/req project/limit",
-            "CPU/req project/peer",
-        ],
-        ratio_rows,
-        {1, 2, 3, 4},
-    )
-    lines.append("(req/s: higher is better for the project; CPU/req: lower is better.)")
-    lines += _postgres_lines(results)
-    lines += _webhooks_lines(results)
-    lines += _scale_lines(results)
-    lines += _rebuild_lines(results)
-    lines += _error_lines(results)
-    lines += ["", "Targets", ""]
-    lines += _table(
-        ["operation", "target", "measured", "status"],
-        [[row.operation, row.target, row.measured, row.status] for row in targets(results)],
-        set(),
-    )
-    lines += ["", f"Whole run: {results.seconds / 60:.1f} min."]
-    return "\n".join(lines)
+_WRITE_KEYS = frozenset(operation.key for operation in WRITES)
+_OPERATION_ORDER = {operation.key: number for number, operation in enumerate(OPERATIONS)}
 
 
-def _services_table(
-    results: Results, phase: str, services: tuple[str, ...], operations: tuple[Operation, ...]
-) -> list[str]:
-    """req/s, latency and CPU of each service, operation by operation."""
+class Column(NamedTuple):
+    heading: str
+    cell: Callable[[Summary], str]
+    applies: Callable[[Summary], bool]  # a column is shown when it applies to a row
+
+
+def _always(summary: Summary) -> bool:
+    return True
+
+
+def _writes(summary: Summary) -> bool:
+    return summary.operation in _WRITE_KEYS
+
+
+def _drained(summary: Summary) -> bool:
+    return summary.drain_seconds is not None
+
+
+_COLUMNS = [
+    Column("req/s", lambda s: _number(s.requests_per_second), _always),
+    Column("p50", lambda s: _number(s.p50_ms, 2), _always),
+    Column("p99", lambda s: _number(s.p99_ms, 2), _always),
+    Column("CPU µs/req", lambda s: _number(s.cpu_us_per_request), _always),
+    # Writes: what the service's write histograms gained in its rounds.
+    Column("batch", lambda s: _number(s.mean_batch_size, 1), _writes),
+    Column("lock ms", lambda s: _number(s.mean_lock_hold_ms, 2), _writes),
+    # Webhooks: the deliverer and the receiver, and the deliveries owed after each round.
+    Column("deliverer CPU µs/req", lambda s: _number(s.helper_cpu_us_per_request), _drained),
+    Column("receiver CPU µs/req", lambda s: _number(s.bench_cpu_us_per_request), _drained),
+    Column("owed at round end", lambda s: _number(s.drain_backlog), _drained),
+    Column("caught up in s", lambda s: _number(s.drain_seconds, 1), _drained),
+]
+
+
+def services_table(summaries: list[Summary]) -> list[str]:
+    """Each service's medians, operation by operation; a column only where it applies."""
+    columns = [column for column in _COLUMNS if any(map(column.applies, summaries))]
+    rows, shown = [], None
+    for summary in sorted(summaries, key=lambda s: _OPERATION_ORDER.get(s.operation, 99)):
+        label = "" if summary.operation == shown else summary.label
+        shown = summary.operation
+        cells = [c.cell(summary) if c.applies(summary) else "" for c in columns]
+        rows.append([label, summary.service, *cells])
+    header = ["operation", "service", *(column.heading for column in columns)]
+    return _table(header, rows, set(range(2, len(header))))
+
+
+def ratios_table(results: Results, phase: str) -> list[str]:
+    """The phase's comparisons: a ratio of median req/s and of CPU per request for each."""
+    ratios = results.ratios(phase)
+    pairs = list(dict.fromkeys((r.service, r.other) for r in ratios))
+    by_key = {(r.operation, r.service, r.other): r for r in ratios}
+    operations = list(dict.fromkeys(r.operation for r in ratios))
+    labels = {s.operation: s.label for s in results.summaries(phase)}
     rows = []
     for operation in operations:
-        shown = 0
-        for service in services:
-            summary = results.summary(phase, operation.key, service)
-            if summary is None:
-                continue
-            rows.append(
-                [
-                    "" if shown else operation.label,
-                    service,
-                    _number(summary.requests_per_second),
-                    _number(summary.p50_ms, 2),
-                    _number(summary.p99_ms, 2),
-                    _number(summary.cpu_us_per_request),
-                ]
-            )
-            shown += 1
-    return _table(["operation", "service", "req/s", "p50", "p99", "CPU µs/req"], rows, {2, 3, 4, 5})
+        requests, cpu = [], []
+        for pair in pairs:
+            ratio = by_key.get((operation, *pair))
+            requests.append(_ratio(ratio.requests if ratio else None))
+            cpu.append(_ratio(ratio.cpu if ratio else None))
+        rows.append([labels.get(operation, operation), *requests, *cpu])
+    header = [
+        "ratio of medians",
+        *(f"req/s {service}/{other}" for service, other in pairs),
+        *(f"CPU/req {service}/{other}" for service, other in pairs),
+    ]
+    return _table(header, rows, set(range(1, len(header))))
 
 
-def _not_measured_line(results: Results, phase: str, what: str) -> list[str] | None:
-    """One line in place of a phase's tables, when it has no figures."""
-    if phase in results.failures:
-        return ["", f"{what}: FAILED: {results.failures[phase]}"]
+def _main_intro(results: Results) -> list[str]:
+    return ["On SQLite:"]
+
+
+def _postgres_intro(results: Results) -> list[str]:
+    return _paragraph(
+        f"On PostgreSQL ({results.postgres_server}, a throw-away database each; the CRUD "
+        "peer with psycopg 3, autocommit, the server's default durability):"
+    )
+
+
+def _webhooks_intro(results: Results) -> list[str]:
+    return _paragraph(
+        f"Webhooks (SQLite): the project with {SUBSCRIPTIONS} subscriptions to every event, "
+        "delivered by the deliverer that `milestones serve` runs to a receiver on 127.0.0.1 "
+        "answering 204 at once, beside the same project without subscriptions. After each "
+        "round the bench waits until nothing is owed, so delivering does not run into the "
+        "other service's round. Deliverer CPU: its own process; receiver CPU: the receiver's "
+        "threads in this process, on the same cores as the services. Both through the round "
+        f"and the catching up after it. Deliveries received: {_number(results.webhook_deliveries)}."
+    )
+
+
+def _scale_intro(results: Results) -> list[str]:
+    events = f"{results.scale_events:,}" if results.scale_events else "1,000,000"
+    return _paragraph(
+        f"At {events} events ({LARGE_PROJECT}), side by side with a fresh 1,000-event project "
+        f"({SMALL_PROJECT}), both loaded through the application:"
+    )
+
+
+_PHASES = (
+    (MAIN_PHASE, "On SQLite", _main_intro),
+    (POSTGRES_PHASE, "On PostgreSQL", _postgres_intro),
+    (WEBHOOKS_PHASE, "Webhooks", _webhooks_intro),
+    (SCALE_PHASE, "At scale", _scale_intro),
+)
+
+
+def phase_lines(
+    results: Results, phase: str, what: str, intro: Callable[[Results], list[str]]
+) -> list[str]:
+    """A phase's services and comparisons, after the error that ended it if one did; or one
+    line saying why it has no figures."""
+    failed = [f"{what}: FAILED: {results.failures[phase]}"] if phase in results.failures else []
     if not results.measured(phase):
-        return ["", f"{what}: not measured: {results.why_not_measured(phase)}."]
-    return None
-
-
-def _postgres_lines(results: Results) -> list[str]:
-    missing = _not_measured_line(results, POSTGRES_PHASE, "On PostgreSQL")
-    if missing is not None:
-        return missing
-    lines = [
-        "",
-        *_paragraph(
-            f"On PostgreSQL ({results.postgres_server}, a throw-away database each; the CRUD "
-            "peer with psycopg 3, autocommit, the server's default durability):"
-        ),
-        "",
-        *_services_table(results, POSTGRES_PHASE, (PG_PROJECT, PG_PEER), OPERATIONS),
-        "",
-    ]
-    ratio_rows = [
-        [
-            operation.label,
-            _ratio(results.ratio(POSTGRES_PHASE, operation.key, PG_PROJECT, PG_PEER)),
-            _ratio(results.cpu_ratio(POSTGRES_PHASE, operation.key, PG_PROJECT, PG_PEER)),
-        ]
-        for operation in OPERATIONS
-    ]
-    return lines + _table(
-        ["ratio of medians", "req/s project/peer", "CPU/req project/peer"], ratio_rows, {1, 2}
-    )
-
-
-def _webhooks_lines(results: Results) -> list[str]:
-    missing = _not_measured_line(results, WEBHOOKS_PHASE, "Webhooks")
-    if missing is not None:
-        return missing
-    lines = [
-        "",
-        *_paragraph(
-            f"Webhooks (SQLite): the project with {SUBSCRIPTIONS} subscriptions to every event, "
-            "delivered by the deliverer that `milestones serve` runs to a receiver on 127.0.0.1 "
-            "answering 204 at once, beside the same project without subscriptions. After each "
-            "round the bench waits until nothing is owed, so delivering does not run into the "
-            "other service's round."
-        ),
-        "",
-    ]
-    rows = []
-    for operation in WRITES:
-        for index, service in enumerate((HOOKED_PROJECT, UNHOOKED_PROJECT)):
-            summary = results.summary(WEBHOOKS_PHASE, operation.key, service)
-            if summary is None:
-                continue
-            hooked = service == HOOKED_PROJECT
-            rows.append(
-                [
-                    "" if index else operation.label,
-                    service,
-                    _number(summary.requests_per_second),
-                    _number(summary.p50_ms, 2),
-                    _number(summary.p99_ms, 2),
-                    _number(summary.cpu_us_per_request),
-                    _number(summary.helper_cpu_us_per_request) if hooked else "",
-                    _number(summary.bench_cpu_us_per_request) if hooked else "",
-                    _number(summary.drain_backlog) if hooked else "",
-                    _number(summary.drain_seconds, 1) if hooked else "",
-                ]
-            )
-    lines += _table(
-        [
-            "operation",
-            "service",
-            "req/s",
-            "p50",
-            "p99",
-            "CPU µs/req",
-            "deliverer CPU µs/req",
-            "receiver CPU µs/req",
-            "owed at round end",
-            "caught up in s",
-        ],
-        rows,
-        {2, 3, 4, 5, 6, 7, 8, 9},
-    )
-    ratios = ", ".join(
-        f"{operation.label} {_ratio(webhooks_ratio(results, operation.key))}"
-        for operation in WRITES
-    )
-    received = results.webhook_deliveries
-    lines += [
-        "",
-        f"req/s with / without subscriptions: {ratios}. Deliveries received: {_number(received)}.",
-        *_paragraph(
-            "Deliverer CPU: its own process; receiver CPU: the receiver's threads in this "
-            "process, on the same cores as the services (a receiver elsewhere would leave them "
-            "to the service). Both through the round and the catching up after it."
-        ),
-    ]
-    return lines
-
-
-def _error_lines(results: Results) -> list[str]:
-    counts = [c for c in results.error_counts() if c.non_2xx or c.socket_errors]
-    if not counts:
-        return ["", "Errors under load: none (no non-2xx answer, no socket error, any run)."]
-    rows = [
-        [c.phase, c.service, c.operation, f"{c.non_2xx:,}", f"{c.socket_errors:,}"] for c in counts
-    ]
+        return ["", *(failed or [f"{what}: not measured: {results.why_not_measured(phase)}."])]
     return [
         "",
-        "Errors under load (runs that measured something other than the operation):",
+        *failed,
+        *intro(results),
         "",
-        *_table(["phase", "service", "operation", "non-2xx", "socket errors"], rows, {3, 4}),
+        *services_table(results.summaries(phase)),
+        "",
+        *ratios_table(results, phase),
     ]
 
 
-def _scale_lines(results: Results) -> list[str]:
-    failure = [f"At scale: FAILED: {results.scale_error}"] if results.scale_error else []
-    if results.scale_events is None:
-        return ["", *(failure or ["At 1,000,000 events: skipped (--no-scale)."])]
-    lines = [
-        "",
-        *failure,
-        (
-            f"At {results.scale_events:,} events, side by side with a fresh 1,000-event project "
-            "(both loaded through the application):"
-        ),
-        "",
-    ]
-    rows = []
-    for operation in READS:
-        small = results.summary(SCALE_PHASE, operation.key, SMALL_PROJECT)
-        large = results.summary(SCALE_PHASE, operation.key, LARGE_PROJECT)
-        if small is None or large is None:
-            continue
-        rows.append(
-            [
-                operation.label,
-                _number(small.requests_per_second),
-                _number(large.requests_per_second),
-                _ratio(scale_ratio(results, operation.key)),
-                f"{small.p50_ms:.2f} / {large.p50_ms:.2f}",
-                f"{small.p99_ms:.2f} / {large.p99_ms:.2f}",
-            ]
-        )
-    lines += _table(
-        [
-            "operation",
-            "1,000 ev req/s",
-            f"{results.scale_events:,} ev req/s",
-            "ratio",
-            "p50 1k / large",
-            "p99 1k / large",
-        ],
-        rows,
-        {1, 2, 3, 4, 5},
-    )
-    lines.append("")
+def _memory_lines(results: Results) -> list[str]:
     described = {
-        LARGE_PROJECT: f"at {results.scale_events:,} events",
+        LARGE_PROJECT: f"at {results.scale_events or 0:,} events",
         SMALL_PROJECT: "at 1,000 events",
         PROJECT: "after the main rounds",
     }
-    lines += [
+    lines = [
         f"worker RSS (VmRSS) {described.get(name, name)}: {', '.join(f'{mb:.1f}' for mb in rss)} MB"
         for name, rss in results.worker_rss_mb.items()
     ]
@@ -318,7 +207,7 @@ def _scale_lines(results: Results) -> list[str]:
         f"{load.events / load.seconds:,.0f} events/s"
         for load in results.scale_load
     ]
-    return lines
+    return ["", *lines] if lines else []
 
 
 def _rebuild_lines(results: Results) -> list[str]:
@@ -345,3 +234,52 @@ def _rebuild_lines(results: Results) -> list[str]:
         ratio = rebuild.events_per_second / bare.events_per_second
         lines.append(f"ratio rebuild / bare:          {ratio:.2f}")
     return lines
+
+
+def _error_lines(results: Results) -> list[str]:
+    errors = results.errors()
+    if not errors:
+        return ["", "Errors under load: none (no non-2xx answer, no socket error, any run)."]
+    rows = [
+        [s.phase, s.service, s.operation, f"{s.non_2xx:,}", f"{s.socket_errors:,}"] for s in errors
+    ]
+    return [
+        "",
+        "Errors under load (runs that measured something other than the operation):",
+        "",
+        *_table(["phase", "service", "operation", "non-2xx", "socket errors"], rows, {3, 4}),
+    ]
+
+
+def render(results: Results, targets: list[TargetRow]) -> str:
+    settings = results.settings
+    lines = [
+        "Milestones benchmark",
+        "",
+        *_paragraph(
+            f"{settings['rounds']} rounds x {settings['duration']} s per operation and "
+            f"service, alternating; wrk {settings['threads']} threads x "
+            f"{settings['connections']} connections on 127.0.0.1; gunicorn "
+            f"{settings['workers']} workers for every service, {settings['gunicorn']} "
+            "(adapters/server/gunicorn_conf.py)."
+        ),
+        *_paragraph(
+            "Medians of the rounds. Latency in ms. CPU: worker CPU time per request. batch: "
+            "commands per committed write batch; lock ms: the writer lock's mean hold (from "
+            "the service's /metrics; - where it exports none). Ratios: req/s higher is better "
+            "for the first service, CPU/req lower."
+        ),
+    ]
+    for phase, what, intro in _PHASES:
+        lines += phase_lines(results, phase, what, intro)
+    lines += _memory_lines(results)
+    lines += _rebuild_lines(results)
+    lines += _error_lines(results)
+    lines += ["", "Targets", ""]
+    lines += _table(
+        ["operation", "target", "measured", "status"],
+        [[row.operation, row.target, row.measured, row.status] for row in targets],
+        set(),
+    )
+    lines += ["", f"Whole run: {results.seconds / 60:.1f} min."]
+    return "\n".join(lines)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench import wrk
+from bench import write_metrics, wrk
 from bench.dataset import POST_PROJECT_ID, PROJECT_IDS
 from bench.load import write_ids_file
+from bench.results import GET_ONE, LIST_PROJECT, POST, Drain, Operation, Sample
 from bench.services import cpu_seconds
 
 if TYPE_CHECKING:
@@ -20,36 +21,11 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Operation:
-    key: str
-    label: str
-    script: str
-    writes: bool
-
-
-GET_ONE = Operation("get_one", "GET one", "get.lua", writes=False)
-LIST_PROJECT = Operation("list_project", "list one project (100)", "list.lua", writes=False)
-POST = Operation("post", "POST", "post.lua", writes=True)
-PATCH = Operation("patch", "PATCH", "patch.lua", writes=True)
-OPERATIONS = (GET_ONE, LIST_PROJECT, POST, PATCH)
-READS = (GET_ONE, LIST_PROJECT)
-WRITES = (POST, PATCH)
-
-
-@dataclass(frozen=True)
 class Load:
     duration: int
     connections: int
     threads: int
     warmup: int
-
-
-@dataclass(frozen=True)
-class Drain:
-    """Work a service still owed when wrk stopped (webhook deliveries), and its catching up."""
-
-    backlog: int  # deliveries owed when wrk stopped
-    seconds: float  # until none was owed
 
 
 @dataclass
@@ -66,26 +42,6 @@ class Target:
     @property
     def name(self) -> str:
         return self.service.name
-
-
-@dataclass(frozen=True)
-class Sample:
-    phase: str
-    operation: str
-    service: str
-    round: int
-    result: wrk.WrkResult
-    # Worker CPU time per request: what a request costs the server, whatever the noise.
-    cpu_us_per_request: float | None
-    # Each worker's share of that CPU time; a lopsided split means one worker got the load.
-    worker_cpu_shares: list[float] = field(default_factory=list)
-    # The CPU time of the service's other processes (the project's webhook deliverer) per
-    # request, through the run and its drain.
-    helper_cpu_us_per_request: float | None = None
-    # This process's CPU time per request, through the run and its drain: the main thread
-    # only waits for wrk, so this is the webhook receiver's threads when one runs here.
-    bench_cpu_us_per_request: float | None = None
-    drain: Drain | None = None
 
 
 class Runner:
@@ -114,6 +70,9 @@ class Runner:
         self._runs += 1
         script_args = self._script_args(target, operation)
         target.service.check_alive()
+        # Read outside the CPU counts below, so the scrapes cost the run nothing.
+        port = target.service.port
+        writes_before = write_metrics.scrape(port) if operation.writes else {}
         workers, helpers = target.service.worker_pids(), target.service.helper_pids()
         before = [cpu_seconds(pid) for pid in workers]
         helpers_before = sum(cpu_seconds(pid) for pid in helpers)
@@ -128,6 +87,11 @@ class Runner:
             threads=self._load.threads,
         )
         spent = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
+        writes = (
+            write_metrics.gained(writes_before, write_metrics.scrape(port))
+            if operation.writes
+            else None
+        )
         drain = target.drain() if target.drain is not None else None
         helpers_spent = sum(cpu_seconds(pid) for pid in helpers) - helpers_before
         bench_spent = _own_cpu_seconds() - bench_before
@@ -144,6 +108,7 @@ class Runner:
             helper_cpu_us_per_request=_per_request(helpers_spent, result.requests),
             bench_cpu_us_per_request=_per_request(bench_spent, result.requests),
             drain=drain,
+            writes=writes,
         )
 
     def rounds(

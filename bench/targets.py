@@ -1,27 +1,34 @@
-"""The performance targets the service is measured against, and the targets table."""
+"""The performance targets the service is measured against, each judged from the results
+model's comparisons and summaries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bench.results import (
+    GET_ONE,
     HOOKED_PROJECT,
     LARGE_PROJECT,
     LIMIT,
+    LIST_PROJECT,
     MAIN_PHASE,
+    PATCH,
     PEER,
     PG_PEER,
     PG_PROJECT,
+    POST,
     POSTGRES_PHASE,
     PROJECT,
     PROJECT_SERVICES,
+    READS,
     SCALE_PHASE,
     SMALL_PROJECT,
     UNHOOKED_PROJECT,
     WEBHOOKS_PHASE,
+    WRITES,
+    Operation,
     Results,
 )
-from bench.rounds import GET_ONE, LIST_PROJECT, PATCH, POST, READS, WRITES, Operation
 
 PASS, MISS, NOT_MEASURED = "PASS", "MISS", "n/a"
 # On SQLite, beside the framework limit and the CRUD peer.
@@ -95,7 +102,7 @@ def _ratio_row(
 ) -> TargetRow:
     """``service``'s median req/s at least ``floor`` times ``other``'s."""
     label = label or operation.label
-    ratio = results.ratio(phase, operation.key, service, other)
+    ratio = results.ratio(phase, operation.key, service, other).requests
     target = f"≥ {floor} x {other_label}"
     if ratio is None:
         return TargetRow(label, target, results.why_not_measured(phase), NOT_MEASURED)
@@ -104,7 +111,7 @@ def _ratio_row(
 
 def _post_row(results: Results) -> TargetRow:
     target = f"≥ {POST_VS_PEER} x the CRUD peer, p50 ≤ {POST_P50_VS_PEER} x the peer's"
-    ratio = results.ratio(MAIN_PHASE, POST.key, PROJECT, PEER)
+    ratio = results.ratio(MAIN_PHASE, POST.key, PROJECT, PEER).requests
     mine = results.summary(MAIN_PHASE, POST.key, PROJECT)
     peer = results.summary(MAIN_PHASE, POST.key, PEER)
     if ratio is None or mine is None or peer is None:
@@ -114,14 +121,13 @@ def _post_row(results: Results) -> TargetRow:
     return TargetRow("POST", target, measured, PASS if met else MISS)
 
 
-def webhooks_ratio(results: Results, operation: str) -> float | None:
-    return results.ratio(WEBHOOKS_PHASE, operation, HOOKED_PROJECT, UNHOOKED_PROJECT)
-
-
 def _webhooks_row(results: Results) -> TargetRow:
     label = "POST, PATCH with webhooks"
     target = f"with 10 subscriptions delivering, ≥ {WEBHOOKS_KEEP} x without (within 10 % of none)"
-    ratios = [webhooks_ratio(results, operation.key) for operation in WRITES]
+    ratios = [
+        results.ratio(WEBHOOKS_PHASE, operation.key, HOOKED_PROJECT, UNHOOKED_PROJECT).requests
+        for operation in WRITES
+    ]
     if any(ratio is None for ratio in ratios):
         return TargetRow(label, target, results.why_not_measured(WEBHOOKS_PHASE), NOT_MEASURED)
     post, patch = (ratio or 0.0 for ratio in ratios)
@@ -134,28 +140,22 @@ def _webhooks_row(results: Results) -> TargetRow:
 def _errors_row(results: Results) -> TargetRow:
     """Passes when no run against the project had a non-2xx answer or a socket error."""
     label, target = "errors under load", "no non-2xx answer or socket error from the project"
-    counts = results.error_counts()
-    if not counts:
+    if not results.samples:
         return TargetRow(label, target, "not measured", NOT_MEASURED)
-    mine = [c for c in counts if c.service in PROJECT_SERVICES and c.non_2xx + c.socket_errors]
-    theirs = [
-        c for c in counts if c.service not in PROJECT_SERVICES and c.non_2xx + c.socket_errors
-    ]
+    errors = results.errors()
+    mine = [s for s in errors if s.service in PROJECT_SERVICES]
+    theirs = sum(s.errors for s in errors if s.service not in PROJECT_SERVICES)
     runs = sum(1 for s in results.samples if s.service in PROJECT_SERVICES)
     if mine:
         measured = "; ".join(
-            f"{c.service} {c.operation}: {c.non_2xx} non-2xx, {c.socket_errors} socket"
-            for c in mine
+            f"{s.service} {s.operation}: {s.non_2xx} non-2xx, {s.socket_errors} socket"
+            for s in mine
         )
     else:
         measured = f"none in {runs} runs"
     if theirs:
-        measured += f" (and {sum(c.non_2xx + c.socket_errors for c in theirs)} from the peers)"
+        measured += f" (and {theirs} from the peers)"
     return TargetRow(label, target, measured, MISS if mine else PASS)
-
-
-def scale_ratio(results: Results, operation: str) -> float | None:
-    return results.ratio(SCALE_PHASE, operation, LARGE_PROJECT, SMALL_PROJECT)
 
 
 def _scale_row(results: Results) -> TargetRow:
@@ -165,7 +165,10 @@ def _scale_row(results: Results) -> TargetRow:
         f"GET and list ≥ {SCALE_KEEPS} x their 1,000-event req/s; "
         f"worker RSS < {RSS_LIMIT_MB:.0f} MB"
     )
-    ratios = [scale_ratio(results, operation.key) for operation in READS]
+    ratios = [
+        results.ratio(SCALE_PHASE, operation.key, LARGE_PROJECT, SMALL_PROJECT).requests
+        for operation in READS
+    ]
     rss = results.worker_rss_mb.get(LARGE_PROJECT, [])
     if any(ratio is None for ratio in ratios) or not rss:
         return TargetRow(label, target, results.why_not_measured(SCALE_PHASE), NOT_MEASURED)
