@@ -21,13 +21,12 @@ from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
 from adapters.contract.openapi_components import (
     PROBLEMS,
-    Schema,
     headers,
     parameters,
     problem_responses,
     ref,
 )
-from adapters.contract.operation import Operation, protocol_operations
+from adapters.contract.operation import Operation, Schema, protocol_operations
 from adapters.contract.paths import (
     MILESTONE_ID_PATHS,
     OPEN_PATHS,

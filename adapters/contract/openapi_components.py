@@ -5,13 +5,11 @@ the response headers and the request's header and path parameters, each with its
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from adapters.contract.examples import EXAMPLE_ID
-from adapters.contract.operation import PROBLEM_JSON
+from adapters.contract.operation import PROBLEM_JSON, Schema
 from adapters.contract.patterns import MILESTONE_ID_PATTERN
 
-Schema = dict[str, Any]
 REQUEST_ID_PATTERN = r"^[\x20-\x7e]{1,128}$"
 
 

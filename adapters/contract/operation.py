@@ -15,7 +15,8 @@ PROBLEM_JSON = "application/problem+json"
 
 @dataclass(frozen=True, kw_only=True)
 class Operation:
-    """One operation; what every operation shares is added by ``_operation``."""
+    """One operation, by named fields; what every operation shares (the request id, the
+    common headers, the token's problems) ``openapi.py`` adds."""
 
     method: str
     operation_id: str
