@@ -1,7 +1,7 @@
 """The webhooks rounds' side: a receiver, subscriptions to it, and waiting for deliveries.
 
-The receiver (``bench.webhooks.Receiver``) answers 204 at once on 127.0.0.1. How many
-deliveries a service still owes is read from its ``/metrics``
+The receiver answers 204 at once on 127.0.0.1 (``python -m bench.webhooks`` uses it too).
+How many deliveries a service still owes is read from its ``/metrics``
 (``milestones_webhook_lag_events``, by subscription, read from the database at scrape
 time), so the bench needs no knowledge of the log's positions.
 """
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import threading
 import time
-from typing import TYPE_CHECKING
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from bench.dataset import POST_PROJECT_ID
 from bench.results import Drain
 from bench.services import HOST
-from bench.webhooks import Receiver
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -29,6 +30,46 @@ _POLL_SECONDS = 0.2
 # Deliveries that make no progress for this long have stalled (a refused URL, a dead
 # deliverer): a failed phase, not a long wait.
 STALL_SECONDS = 60.0
+
+
+class Receiver:
+    """Counts events as they arrive and remembers when each position first came."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[int, float] = {}
+        self.count = 0
+        self.changed = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                position = orjson.loads(body)["position"]
+                self.send_response(204)
+                self.end_headers()
+                with receiver.changed:
+                    receiver.arrived.setdefault(position, time.monotonic())
+                    receiver.count += 1
+                    receiver.changed.notify_all()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/hooks"
+
+    def wait(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while self.count < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.count} of {count} deliveries arrived")
+                self.changed.wait(left)
 
 
 class DeliveriesStalled(RuntimeError):

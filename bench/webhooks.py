@@ -18,72 +18,23 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.services import milestones_command
+from bench import postgres
+from bench.deliveries import Receiver
+from bench.services import HOST, milestones_command, project_spec, running
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-HOST = "127.0.0.1"
-
-
-class Receiver:
-    """Counts events as they arrive and remembers when each position first came."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[int, float] = {}
-        self.count = 0
-        self.changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                position = json.loads(body)["position"]
-                self.send_response(204)
-                self.end_headers()
-                with receiver.changed:
-                    receiver.arrived.setdefault(position, time.monotonic())
-                    receiver.count += 1
-                    receiver.changed.notify_all()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://{HOST}:{self.server.server_address[1]}/hooks"
-
-    def wait(self, count: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while self.count < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{self.count} of {count} deliveries arrived")
-                self.changed.wait(left)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 class Api:
@@ -110,45 +61,25 @@ class Api:
             self.create()
 
 
+# Receivers on 127.0.0.1 allowed, and no access log to write beside the measurements.
+_SETTINGS = {"MILESTONES_WEBHOOK_ALLOW_PRIVATE": "1", "MILESTONES_ACCESS_LOG": "0"}
+
+
 def _env(database_url: str) -> dict[str, str]:
+    """The environment of the commands run beside the service (the deliverer, its status)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return env | {
-        "DATABASE_URL": database_url,
-        "MILESTONES_WEBHOOK_ALLOW_PRIVATE": "1",
-        "MILESTONES_ACCESS_LOG": "0",
-    }
+    return env | {"DATABASE_URL": database_url, **_SETTINGS}
 
 
 @contextmanager
 def serving(database_url: str, workdir: Path, *, deliver: bool) -> Iterator[Api]:
-    port = _free_port()
-    argv = [milestones_command(), "serve", "--bind", f"{HOST}:{port}", "--workers", "2"]
-    with (workdir / f"serve-{port}.err").open("wb") as err:
-        process = subprocess.Popen(
-            [*argv, *([] if deliver else ["--no-deliver"])],
-            env=_env(database_url), stdout=subprocess.DEVNULL, stderr=err, cwd=workdir,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection((HOST, port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the service did not start") from None
-                time.sleep(0.05)
-        time.sleep(0.5)  # both workers up
-        yield Api(port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    """``milestones serve`` on the database, ready; with its deliverer or without."""
+    spec = project_spec("webhooks", database_url, 2, _SETTINGS)
+    if not deliver:
+        spec = replace(spec, argv=(*spec.argv, "--no-deliver"))
+    with running(spec, workdir) as service:
+        yield Api(service.port)
 
 
 @contextmanager
@@ -237,28 +168,14 @@ def writes(database_url: str, workdir: Path, count: int, subscriptions: int) -> 
     return round(rate)
 
 
-POSTGRES = os.environ.get("MILESTONES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-
-
-def _admin(statement: str) -> None:
-    import psycopg  # noqa: PLC0415
-
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
-        admin.execute(statement)
-
-
 @contextmanager
 def _fresh(kind: str, workdir: Path, name: str) -> Iterator[str]:
     """A new database of this kind, dropped afterwards."""
     if kind == "sqlite":
         yield f"sqlite:///{workdir / name}.db"
         return
-    database = f"milestones_bench_{name}_{os.getpid()}"
-    _admin(f'CREATE DATABASE "{database}"')
-    try:
-        yield f"{POSTGRES}/{database}"
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with postgres.throwaway_databases(postgres.server_url(), name) as urls:
+        yield urls[name]
 
 
 def main(argv: list[str] | None = None) -> int:
