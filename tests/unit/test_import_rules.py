@@ -14,7 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".importlinter"
 PACKAGES = ("domain", "projections", "adapters")
-LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+# The tool's command, run by this interpreter wherever its scripts were installed.
+LINT_IMPORTS = (
+    sys.executable,
+    "-c",
+    "import sys; from importlinter import cli; sys.exit(cli.lint_imports_command())",
+)
 
 
 def lint_imports(tree: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +27,7 @@ def lint_imports(tree: Path, *contracts: str) -> subprocess.CompletedProcess[str
     comes first on the path because the tool puts its working directory there)."""
     selected = [argument for contract in contracts for argument in ("--contract", contract)]
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", *selected, str(CONFIG)],
+        [*LINT_IMPORTS, "--no-cache", "--no-logo", *selected, str(CONFIG)],
         cwd=tree,
         capture_output=True,
         text=True,
