@@ -230,8 +230,7 @@ def _rebuild_lines(results: Results) -> list[str]:
         f"bare SELECT + orjson.loads:    {bare.events_per_second:,.0f} events/s "
         f"({bare.seconds:.2f} s, fastest of 2)"
     )
-    if rebuild is not None and rebuild.events_per_second is not None:
-        ratio = rebuild.events_per_second / bare.events_per_second
+    if (ratio := results.rebuild_vs_bare()) is not None:
         lines.append(f"ratio rebuild / bare:          {ratio:.2f}")
     return lines
 

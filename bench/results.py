@@ -256,6 +256,13 @@ class Results:
     def measured(self, phase: str) -> bool:
         return any(s.phase == phase for s in self.samples)
 
+    def rebuild_vs_bare(self) -> float | None:
+        """The rebuild's events/s over a bare read and decode of the same log."""
+        rebuild, bare = self.rebuild, self.bare_read
+        if rebuild is None or bare is None or rebuild.events_per_second is None:
+            return None
+        return rebuild.events_per_second / bare.events_per_second
+
     def why_not_measured(self, phase: str) -> str:
         """The phase's reason for figures that are missing."""
         if phase in self.failures:
@@ -280,6 +287,7 @@ class Results:
             if self.bare_read is None
             else {**asdict(self.bare_read), "events_per_second": self.bare_read.events_per_second},
             "rebuild": None if self.rebuild is None else asdict(self.rebuild),
+            "rebuild_vs_bare": self.rebuild_vs_bare(),
             "failures": self.failures,
             "skipped": self.skipped,
             "samples": [asdict(sample) for sample in self.samples],

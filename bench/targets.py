@@ -188,7 +188,7 @@ def _rebuild_row(results: Results) -> TargetRow:
         return TargetRow("rebuild", target, "rebuild: not available", NOT_MEASURED)
     if rebuild.events_per_second is None:
         return TargetRow("rebuild", target, "rebuild: failed or no figure", MISS)
-    ratio = rebuild.events_per_second / bare.events_per_second
+    ratio = results.rebuild_vs_bare() or 0.0
     met = rebuild.events_per_second >= REBUILD_FLOOR
     # The bare read is information now: how much of a rebuild is reading and decoding.
     measured = (

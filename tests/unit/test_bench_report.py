@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from bench import report, targets
+from bench.rebuild import BareRead, Rebuild
 from bench.results import (
     MAIN_PHASE,
     PEER,
@@ -154,3 +155,17 @@ def test_a_phase_that_did_not_run_says_why(results: Results) -> None:
 
     assert "On PostgreSQL: not measured: skipped (--no-postgres)." in text
     assert "Webhooks: FAILED: RuntimeError: no receiver" in text
+
+
+def test_the_rebuild_is_shown_beside_the_bare_read_once_computed(results: Results) -> None:
+    results.bare_read = BareRead(events=1_000_000, seconds=2.0)
+    results.rebuild = Rebuild(available=True, events_per_second=400_000.0, seconds=3.0)
+
+    judged = targets.targets(results)
+    text = report.render(results, judged)
+
+    assert results.rebuild_vs_bare() == pytest.approx(0.8)
+    assert "ratio rebuild / bare:          0.80" in text
+    rebuild_row = next(row for row in judged if row.operation == "rebuild")
+    assert rebuild_row.status == targets.PASS
+    assert "0.80 x the bare read" in rebuild_row.measured
