@@ -28,7 +28,7 @@ import orjson
 from bench import insights
 from bench.load import build_project_database, bulk_actor
 from bench.rebuild import rebuild
-from bench.services import HOST, project_spec, running
+from bench.services import HOST, call, project_spec, running
 
 LONG_STREAM = 10_000
 
@@ -75,12 +75,8 @@ def _latency(samples: list[float]) -> str:
 
 
 def _first_event_time(port: int, after: int) -> str:
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        connection.request("GET", f"/api/events?after={after}&limit=1")
-        return str(orjson.loads(connection.getresponse().read())["data"][0]["occurredAt"])
-    finally:
-        connection.close()
+    _, body = call(port, "GET", f"/api/events?after={after}&limit=1")
+    return str(orjson.loads(body)["data"][0]["occurredAt"])
 
 
 def _insight_paths() -> dict[str, str]:

@@ -19,7 +19,7 @@ import orjson
 
 from bench.dataset import POST_PROJECT_ID
 from bench.results import Drain
-from bench.services import HOST
+from bench.services import HOST, call
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -87,18 +87,6 @@ def receiving() -> Iterator[Receiver]:
         receiver.server.server_close()
 
 
-def _call(port: int, method: str, path: str, body: object = None) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        payload = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def subscribe(port: int, url: str, count: int = SUBSCRIPTIONS) -> None:
     """``count`` subscriptions to every event, made through the API.
 
@@ -106,7 +94,7 @@ def subscribe(port: int, url: str, count: int = SUBSCRIPTIONS) -> None:
     rounds write.
     """
     for _ in range(count):
-        status, answer = _call(port, "POST", "/api/webhooks", {"url": url})
+        status, answer = call(port, "POST", "/api/webhooks", {"url": url})
         if status != http.client.CREATED:
             msg = f"POST /api/webhooks answered {status}: {answer[:300]!r}"
             raise RuntimeError(msg)
@@ -114,7 +102,7 @@ def subscribe(port: int, url: str, count: int = SUBSCRIPTIONS) -> None:
 
 def deliveries_owed(port: int) -> int:
     """Events after each subscription's position, added up over the subscriptions."""
-    status, text = _call(port, "GET", "/metrics")
+    status, text = call(port, "GET", "/metrics")
     if status != http.client.OK:
         raise RuntimeError(f"GET /metrics answered {status}")
     owed = 0.0
@@ -153,7 +141,7 @@ def first_deliveries(port: int, receiver: Receiver, drain: Callable[[], Drain]) 
     """
     before = receiver.count
     body = {"projectId": POST_PROJECT_ID, "title": "Before the webhooks rounds"}
-    status, answer = _call(port, "POST", "/api/milestones", body)
+    status, answer = call(port, "POST", "/api/milestones", body)
     if status != http.client.CREATED:
         raise RuntimeError(f"POST /api/milestones answered {status}: {answer[:300]!r}")
     drain()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import orjson
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -195,15 +197,26 @@ def _inherited_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
 
 
-def _answers_ok(port: int, path: str) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=2)
+def call(
+    port: int, method: str, path: str, body: object = None, *, timeout: float = 30.0
+) -> tuple[int, bytes]:
+    """One request to a service on its own connection: the status and the body."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        connection.request("GET", path)
-        return connection.getresponse().status == http.client.OK
-    except OSError:
-        return False
+        payload = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
     finally:
         connection.close()
+
+
+def _answers_ok(port: int, path: str) -> bool:
+    try:
+        return call(port, "GET", path, timeout=2)[0] == http.client.OK
+    except OSError:
+        return False
 
 
 def _stat_fields(pid: int) -> list[str] | None:

@@ -14,7 +14,7 @@ import http.client
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.results import WriteFigures
-from bench.services import HOST
+from bench.services import call
 
 BATCH_SIZE = "milestones_write_batch_size"
 LOCK_HOLD = "milestones_writer_lock_hold_seconds"
@@ -37,14 +37,8 @@ def histogram_totals(text: str) -> Totals:
 
 def scrape(port: int) -> Totals:
     """The write histograms' totals now; none from a service without ``/metrics``."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        connection.request("GET", "/metrics")
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    if response.status != http.client.OK:
+    status, body = call(port, "GET", "/metrics")
+    if status != http.client.OK:
         return {}
     return histogram_totals(body.decode("utf-8", errors="replace"))
 
