@@ -33,11 +33,13 @@ STALL_SECONDS = 60.0
 
 
 class Receiver:
-    """Counts events as they arrive and remembers when each position first came."""
+    """Counts events as they arrive, remembers when each position first came, and when the
+    first and the last delivery of all came."""
 
     def __init__(self) -> None:
         self.arrived: dict[int, float] = {}
         self.count = 0
+        self.first_at = self.last_at = 0.0
         self.changed = threading.Condition()
         receiver = self
 
@@ -49,8 +51,11 @@ class Receiver:
                 position = orjson.loads(body)["position"]
                 self.send_response(204)
                 self.end_headers()
+                now = time.monotonic()
                 with receiver.changed:
-                    receiver.arrived.setdefault(position, time.monotonic())
+                    receiver.arrived.setdefault(position, now)
+                    receiver.first_at = receiver.first_at or now
+                    receiver.last_at = now
                     receiver.count += 1
                     receiver.changed.notify_all()
 
