@@ -7,6 +7,7 @@ shares (the request id, the common headers, the optional bearer token) is added 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -257,5 +258,7 @@ def protocol_operations(path: str, operations: list[Operation]) -> list[Operatio
 
 
 def _camel(path: str) -> str:
-    words = path.replace("{milestone_id}", "one").replace(".", "/").split("/")
+    """``/api/projects/{project_id}/summary`` -> ``ApiProjectsOneSummary``: an operation id is
+    to be URL-safe, so a path parameter becomes ``One`` and any other punctuation a break."""
+    words = re.split(r"[^A-Za-z0-9]+", re.sub(r"\{[^}]*\}", "one", path))
     return "".join(word[:1].upper() + word[1:] for word in words if word)
