@@ -205,13 +205,21 @@ def _whole(lowest: int, highest: int) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _date_time_failure(text: str, message: str) -> NoReturn:
+    # A `+` that a client did not encode arrives as a space (form encoding): say so.
+    if " " in text and not text.endswith(" "):
+        message += " (a `+` in a query string must be encoded as %2B)"
+    fail(message)
+
+
 def _instant_param(*, round_up: bool) -> PlainValidator:
     """A date-time parameter in the canonical form that stored instants compare in."""
 
     def check(value: Any) -> str:
-        instant = parse_instant(_single(value), round_up=round_up)
+        text = _single(value)
+        instant = parse_instant(text, round_up=round_up)
         if instant is None:
-            fail("must be an ISO 8601 date-time with offset")
+            _date_time_failure(text, "must be an ISO 8601 date-time with offset")
         return format_instant(instant)
 
     return PlainValidator(check)
@@ -222,7 +230,7 @@ def _due_bound(value: Any) -> str:
     text = _single(value)
     pattern = _DATE_ONLY if len(text) == _DATE_LENGTH else _DATE_TIME_INPUT
     if not pattern.fullmatch(text):
-        fail("must be an ISO 8601 date or a date-time with offset")
+        _date_time_failure(text, "must be an ISO 8601 date or a date-time with offset")
     return text
 
 
@@ -258,6 +266,19 @@ def _choice(kind: type[StrEnum]) -> PlainValidator:
             fail(message)
 
     return PlainValidator(check, json_schema_input_type=kind)
+
+
+def _statuses(text: str) -> tuple[Status, ...]:
+    """One status or several separated by commas: sorted, without repeats, so that lists
+    naming the same statuses are the same filter (and cursors made for one fit the other)."""
+    members = text.split(",")
+    unknown = [member for member in members if member not in Status._value2member_map_]
+    if len(members) == 1 and unknown:
+        fail(f"must be one of {', '.join(Status)}")
+    if unknown:
+        fail(f"must be statuses separated by commas, each one of {', '.join(Status)} "
+             f"({unknown[0]!r} is not)")  # fmt: skip
+    return tuple(sorted({Status(member) for member in members}))
 
 
 def _milestone_id(value: Any) -> str:
@@ -368,6 +389,11 @@ Ignored = Annotated[Any, WithJsonSchema({})]
 # Query parameters: each given at most once, never empty.
 ProjectFilter = Annotated[str, PlainValidator(_single), string_schema(minLength=1)]
 StatusFilter = Annotated[Status, _choice(Status)]
+StatusesFilter = Annotated[
+    tuple[Status, ...],
+    PlainValidator(lambda value: _statuses(_single(value))),
+    string_schema(pattern=f"^({'|'.join(Status)})(,({'|'.join(Status)}))*$"),
+]
 TypeFilter = Annotated[EventType, _choice(EventType)]
 IntervalParam = Annotated[Interval, _choice(Interval)]
 ActorFilter = Annotated[

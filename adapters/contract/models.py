@@ -38,7 +38,7 @@ from adapters.contract.fields import (
     RequestId,
     SearchParam,
     SortParam,
-    StatusFilter,
+    StatusesFilter,
     Title,
     TypeFilter,
     Version,
@@ -133,7 +133,10 @@ class ListQuery(Query):
     """
 
     project_id: ProjectFilter = optional_field("Only this project.")
-    status: StatusFilter = optional_field("Only milestones in this status.")
+    status: StatusesFilter = optional_field(
+        "Only milestones in this status, or in any of several separated by commas "
+        "(`pending,in_progress`: those not reached yet)."
+    )
     due_after: DueBoundParam = optional_field("Only milestones due at or after this instant.")
     due_before: DueBoundParam = optional_field("Only milestones due before this instant.")
     overdue: FlagParam = optional_field(

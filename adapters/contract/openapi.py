@@ -173,8 +173,8 @@ def _headers() -> dict[str, Schema]:
         "Allow": ("The methods of this path.", {"type": "string"}, "GET, HEAD, OPTIONS"),
         "CacheControl": ("Write responses are not to be cached.",
                          {"type": "string", "pattern": "no-store"}, "no-store"),
-        "Link": (("With `limit`, when there is a next page: its URL (the same parameters and "
-                  "`cursor` set to `next`)."),
+        "Link": (("When there is a next page: its URL, the same parameters with `cursor` (a "
+                  "list with `limit`) or `after` (the feed) set to `next`."),
                  {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
                  '</api/milestones?projectId=proj_01&limit=100&cursor=...>; rel="next"'),
     }  # fmt: skip

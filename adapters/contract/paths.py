@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
-from adapters.contract.insights import ProgressQuery
+from adapters.contract.insights import ProgressQuery, ProjectsQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
 from adapters.contract.webhooks import DeliveriesQuery
 
@@ -112,6 +112,18 @@ TABLE: dict[str, list[Operation]] = {
             "from `after=0` sees every event exactly once. `actor` finds what one caller "
             "recorded.",
             "200", "A page of the feed.", "EventFeed", query=EventsQuery,
+            response_headers=("Link",),
+        ),
+    ],
+    "/api/projects": [
+        Operation(
+            "get", "listProjects", "projects", "List projects",
+            "Every project that has live milestones, ordered by `projectId` (by code point), "
+            "with its milestones counted by status. With `limit`, keyset pages: follow `next` "
+            "(or the `Link` header) from the first page to see every project that kept live "
+            "milestones throughout exactly once.",
+            "200", "The projects (a page of them with `limit`).", "ProjectList",
+            query=ProjectsQuery, response_headers=("Link",), errors=(400, 503),
         ),
     ],
     "/api/projects/{project_id}/summary": [

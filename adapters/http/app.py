@@ -17,6 +17,7 @@ from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.http.projects import ProjectsResource
 from adapters.http.webhooks import (
     DeliveriesResource,
     WebhookResource,
@@ -109,6 +110,7 @@ def create_app(
         "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}/history": HistoryResource(reads),
         "/api/events": EventsResource(reads),
+        "/api/projects": ProjectsResource(reads),
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),
         "/openapi.json": OpenApiResource(),
