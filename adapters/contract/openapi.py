@@ -16,6 +16,7 @@ import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from adapters.contract import insights, models, webhooks
+from adapters.contract.docs import DOCS_ASSET_PARAMETER, MEDIA_EXAMPLES
 from adapters.contract.examples import (
     EXAMPLE_ID,
     PARAMETER_EXAMPLES,
@@ -162,8 +163,9 @@ def _headers() -> dict[str, Schema]:
     table: dict[str, tuple[str, Schema, str]] = {
         "ETag": ('The milestone\'s version as a strong entity tag: `"<version>"`.',
                  {"type": "string", "pattern": r'^"[1-9][0-9]*"$'}, '"1"'),
-        "Location": ("The created milestone.", {"type": "string", "pattern": "^/api/milestones/"
-                     + MILESTONE_ID_PATTERN[1:]}, f"/api/milestones/{EXAMPLE_ID}"),
+        "Location": ("The created milestone; from `/`, the API reference.", {
+                     "type": "string", "pattern": "^/(?:api/milestones/"
+                     + MILESTONE_ID_PATTERN[1:-1] + "|docs)$"}, f"/api/milestones/{EXAMPLE_ID}"),
         "RequestId": ("The request's id: the client's `X-Request-Id`, or one made up.",
                       {"type": "string", "pattern": REQUEST_ID_PATTERN}, "5d1c0c6e-req"),
         "ContentTypeOptions": ("Browsers are not to sniff the content type.",
@@ -284,6 +286,11 @@ def _operation(path: str, operation: Operation) -> Schema:
     elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
         success["content"] = {JSON: {"schema": _ref("schemas", operation.body), "example": example}}
+    elif operation.media:  # not JSON: a page, a file of it
+        success["content"] = {
+            media: {"schema": {"type": "string"}, "example": MEDIA_EXAMPLES[media]}
+            for media in operation.media
+        }
     else:
         success["content"] = {
             "text/plain": {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}
@@ -339,6 +346,8 @@ def _paths() -> dict[str, Schema]:
             item = {"parameters": [_ref("parameters", "MilestoneIdPath")]} | item
         if path in PROJECT_ID_PATHS:
             item = {"parameters": [_ref("parameters", "ProjectIdPath")]} | item
+        if "{asset}" in path:
+            item = {"parameters": [DOCS_ASSET_PARAMETER]} | item
         if "{webhook_id}" in path:
             item = {"parameters": [_ref("parameters", "WebhookIdPath")]} | item
         paths[path] = item

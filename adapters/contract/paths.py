@@ -41,13 +41,14 @@ class Operation:
     example: Any = None  # the success body's example, if not its schema's
     more: dict[str, Schema] = field(default_factory=dict)  # other responses
     bodiless: bool = False  # HEAD and OPTIONS: headers only
+    media: tuple[str, ...] = ()  # the media types of a success body that is not JSON
 
 
 WRITE = ("CacheControl", "ETag")
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
 MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
 PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
-OPEN_PATHS = ("/health", "/ready", "/openapi.json")
+OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/docs", "/docs/{asset}", "/")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
         Operation(
@@ -212,6 +213,30 @@ TABLE: dict[str, list[Operation]] = {
                 "example": SCHEMA_EXAMPLES["ReadinessProblem"]}}}},
         ),
     ],
+    "/docs": [
+        Operation(
+            "get", "getReference", "operations", "This document as an interactive reference",
+            "Swagger UI over `/openapi.json`, every file of it served by the service itself: "
+            "it works offline.",
+            "200", "The reference page.", errors=(400,), media=("text/html",),
+        ),
+    ],
+    "/docs/{asset}": [
+        Operation(
+            "get", "getReferenceAsset", "operations", "A file of the reference page",
+            "A style sheet, script or icon of `/docs`, from the pinned Swagger UI release.",
+            "200", "The file.", errors=(400, 404),
+            media=("text/css", "text/javascript", "image/png"),
+        ),
+    ],
+    "/": [
+        Operation(
+            "get", "getRoot", "operations", "Where to start",
+            "Redirects to the interactive reference, `/docs`.",
+            "302", "Found: `Location` is `/docs`.", errors=(400,),
+            response_headers=("Location",), bodiless=True,
+        ),
+    ],
     "/metrics": [
         Operation(
             "get", "getMetrics", "operations", "Prometheus metrics",
@@ -273,4 +298,4 @@ def _camel(path: str) -> str:
     """``/api/projects/{project_id}/summary`` -> ``ApiProjectsOneSummary``: an operation id is
     to be URL-safe, so a path parameter becomes ``One`` and any other punctuation a break."""
     words = re.split(r"[^A-Za-z0-9]+", re.sub(r"\{[^}]*\}", "one", path))
-    return "".join(word[:1].upper() + word[1:] for word in words if word)
+    return "".join(word[:1].upper() + word[1:] for word in words if word) or "Root"

@@ -12,6 +12,7 @@ from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
 from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.docs import DocsAssetResource, DocsResource, RootResource
 from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
@@ -114,6 +115,9 @@ def create_app(
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),
         "/openapi.json": OpenApiResource(),
+        "/docs": DocsResource(),
+        "/docs/{asset}": DocsAssetResource(),
+        "/": RootResource(),
         "/health": HealthResource(),
         "/ready": ReadyResource(reads, faults),
     }

@@ -396,7 +396,7 @@ def test_deleted_id(api: AppClient) -> None:
         ("GET", "/api/milestones/x/y"),
         ("GET", "/api/project"),
         ("GET", "/nope"),
-        ("POST", "/"),
+        ("POST", "/nope/"),
         ("POST", "/api"),
         ("POST", "/api/milestone"),
         ("POST", "/api/milestones/x/y"),
