@@ -20,7 +20,7 @@ import pytest
 
 from adapters.bootstrap import open_service
 from adapters.cli.main import build_parser
-from adapters.cli.which_store import store_name
+from adapters.cli.which_store import postgres_state, store_name
 from adapters.settings import Settings
 from domain.ids import to_public_id
 from tests.e2e.harness import start_server
@@ -238,3 +238,14 @@ def test_every_command_has_a_description() -> None:
     described = dict(_commands(build_parser()))
     assert len(described) > 8
     assert [path for path, description in described.items() if len(description) < 20] == []
+
+
+@pytest.mark.postgres
+def test_serve_says_whether_a_postgres_store_exists_or_is_reachable(postgres_url: str) -> None:
+    settings = Settings(database_url=postgres_url, connect_timeout=2)
+    assert postgres_state(settings) == "empty: tables created now"
+    open_service(settings).close()
+    assert postgres_state(settings) == "existing"
+    # Port 1 on the loopback: nothing listens there, which is not a configuration error.
+    unreachable = Settings(database_url="postgresql://postgres@127.0.0.1:1/m", connect_timeout=2)
+    assert postgres_state(unreachable).startswith("not reachable yet")

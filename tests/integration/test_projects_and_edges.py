@@ -310,3 +310,23 @@ def test_a_plus_that_arrived_as_a_space_gets_a_hint(api: AppClient, path: str) -
 def test_an_encoded_plus_is_read_as_an_offset(api: AppClient) -> None:
     status, _, body = api.request("GET", "/api/events?since=2026-03-01T10:00:00%2B01:00&limit=1")
     assert status == 200, body
+
+
+# --- If-None-Match on one milestone ----------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_none_match_naming_the_current_version_or_star_is_a_304(
+    api: AppClient, project: str, method: str
+) -> None:
+    document, etag = api.create(projectId=project)
+    for tags in [etag, "*", f'"7", {etag}', f"W/{etag}"]:
+        status, headers, body = api.request(
+            method, path_of(document), None, {"If-None-Match": tags}
+        )
+        assert status == 304, tags
+        assert headers["ETag"] == etag
+        assert not body
+    status, headers, _ = api.request(method, path_of(document), None, {"If-None-Match": '"2"'})
+    assert status == 200
+    assert headers["ETag"] == etag
