@@ -288,7 +288,7 @@ def protocol_operations(path: str, operations: list[Operation]) -> list[Operatio
         "204",
         "No content; the methods are in `Allow`.",
         response_headers=("Allow",),
-        errors=(400, 404) if path in MILESTONE_ID_PATHS else (400,),
+        errors=(400, 404) if path in MILESTONE_ID_PATHS or "{asset}" in path else (400,),
         bodiless=True,
     )
     return [*derived, options]

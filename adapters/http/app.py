@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import falcon
 import orjson
 
+from adapters.contract.docs import DOCS_ASSETS
 from adapters.contract.models import NoQuery
 from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
@@ -55,6 +56,8 @@ def _add_route(app: falcon.App[falcon.Request, falcon.Response], path: str, reso
         parse_query(NoQuery, req.params)
         if "milestone_id" in params:
             from_public_id(params["milestone_id"])  # no such path for a malformed id: a 404
+        if params.get("asset", next(iter(DOCS_ASSETS))) not in DOCS_ASSETS:
+            raise falcon.HTTPNotFound(description="the reference page has no such file")
         resp.status = falcon.HTTP_204
         resp.set_header("Allow", allowed)
 

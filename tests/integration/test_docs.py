@@ -67,3 +67,8 @@ def test_the_reference_takes_no_query_parameters(api: AppClient, path: str) -> N
 @pytest.mark.parametrize("path", ["/", "/docs", "/docs/swagger-ui.css"])
 def test_the_reference_is_read_only(api: AppClient, path: str) -> None:
     assert_problem(api.request("POST", path, {}), 405)
+
+
+def test_options_of_a_file_the_page_does_not_have_is_a_404(api: AppClient) -> None:
+    assert api.request("OPTIONS", "/docs/swagger-ui.css")[0] == 204
+    assert_problem(api.request("OPTIONS", "/docs/index.html"), 404)
