@@ -193,6 +193,9 @@ def _single(value: Any) -> str:
     return str(value)
 
 
+single_parameter = _single  # for the field types of other modules
+
+
 def _whole(lowest: int, highest: int) -> PlainValidator:
     def check(value: Any) -> int:
         text = _single(value)
@@ -266,19 +269,6 @@ def _choice(kind: type[StrEnum]) -> PlainValidator:
             fail(message)
 
     return PlainValidator(check, json_schema_input_type=kind)
-
-
-def _statuses(text: str) -> tuple[Status, ...]:
-    """One status or several separated by commas: sorted, without repeats, so that lists
-    naming the same statuses are the same filter (and cursors made for one fit the other)."""
-    members = text.split(",")
-    unknown = [member for member in members if member not in Status._value2member_map_]
-    if len(members) == 1 and unknown:
-        fail(f"must be one of {', '.join(Status)}")
-    if unknown:
-        fail(f"must be statuses separated by commas, each one of {', '.join(Status)} "
-             f"({unknown[0]!r} is not)")  # fmt: skip
-    return tuple(sorted({Status(member) for member in members}))
 
 
 def _milestone_id(value: Any) -> str:
@@ -389,11 +379,6 @@ Ignored = Annotated[Any, WithJsonSchema({})]
 # Query parameters: each given at most once, never empty.
 ProjectFilter = Annotated[str, PlainValidator(_single), string_schema(minLength=1)]
 StatusFilter = Annotated[Status, _choice(Status)]
-StatusesFilter = Annotated[
-    tuple[Status, ...],
-    PlainValidator(lambda value: _statuses(_single(value))),
-    string_schema(pattern=f"^({'|'.join(Status)})(,({'|'.join(Status)}))*$"),
-]
 TypeFilter = Annotated[EventType, _choice(EventType)]
 IntervalParam = Annotated[Interval, _choice(Interval)]
 ActorFilter = Annotated[

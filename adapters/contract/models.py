@@ -38,12 +38,12 @@ from adapters.contract.fields import (
     RequestId,
     SearchParam,
     SortParam,
-    StatusesFilter,
     Title,
     TypeFilter,
     Version,
     VersionParam,
 )
+from adapters.contract.statuses import StatusesFilter
 from domain.milestone import Status
 
 
