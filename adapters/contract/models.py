@@ -56,6 +56,11 @@ def _ignored(why: str) -> Any:
     return Field(None, exclude=True, description=why, json_schema_extra=drop_default)
 
 
+def _unchangeable(why: str) -> Any:
+    why = f"Accepted with the stored value, and ignored: {why}. Any other value is a 400."
+    return Field(None, exclude=True, description=why, json_schema_extra=drop_default)
+
+
 def optional_field(description: str | None = None) -> Any:
     """A field that may be absent; absent is not null, so the schema states no default."""
     return Field(None, description=description, json_schema_extra=drop_default)
@@ -109,9 +114,9 @@ class UpdateMilestone(RequestBody):
         "A correction of when the milestone was reached; one later than now, or one that "
         "leaves a reached milestone without it, is a 400."
     )
-    id: Ignored = _ignored("ids never change")
-    created_at: Ignored = _ignored("createdAt never changes")
-    project_id: Ignored = _ignored("a milestone stays in its project")
+    id: Ignored = _unchangeable("ids never change")
+    created_at: Ignored = _unchangeable("createdAt never changes (the same instant in any offset)")
+    project_id: Ignored = _unchangeable("a milestone stays in its project")
 
 
 # --- Query parameters -----------------------------------------------------------------------
