@@ -24,7 +24,7 @@ $(SERVE_STAMP): setup.cfg pyproject.toml | $(BIN)/pip
 	touch $(SERVE_STAMP)
 
 run: $(SERVE_STAMP)
-	$(BIN)/milestones serve
+	$(BIN)/milestones serve --create
 
 test: install
 	$(BIN)/pytest

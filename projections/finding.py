@@ -82,7 +82,7 @@ class Find:
     """
 
     project_id: str | None = None
-    status: str | None = None
+    status: tuple[str, ...] | None = None  # any of these
     due_after: str | None = None
     due_before: str | None = None
     overdue: bool | None = None

@@ -101,6 +101,10 @@ class Reads(Protocol):
     def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
         """(sort key, id, document) of each match in order; with a limit, up to one more."""
 
+    def projects(self, after: str | None, limit: int | None) -> list[tuple[str, str, int]]:
+        """(project, status, how many live milestones) of the projects after ``after`` (by
+        code point), at most ``limit`` projects; the rows in no particular order."""
+
     def lag(self) -> tuple[int, int]: ...
     def request(self, key: str) -> tuple[str, str] | None: ...
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...

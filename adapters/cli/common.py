@@ -9,9 +9,12 @@ from typing import Any
 import orjson
 
 from adapters.bootstrap import Store, open_store
+from adapters.cli.which_store import say
 from adapters.settings import Settings
 
 Tool = Callable[[Store, argparse.Namespace], int]
+# Exit status of a command that could not run (argparse's usage errors are 2 as well).
+COULD_NOT_RUN = 2
 
 
 def on_store(tool: Tool, *, read_only: bool = True) -> Callable[[argparse.Namespace], int]:
@@ -22,13 +25,20 @@ def on_store(tool: Tool, *, read_only: bool = True) -> Callable[[argparse.Namesp
     """
 
     def run(args: argparse.Namespace) -> int:
-        store = open_store(Settings.from_environ(), read_only=read_only)
+        settings = Settings.from_environ()
+        store = open_store(settings, read_only=read_only)
+        say(command_name(args), settings.database_url, "existing")
         try:
             return tool(store, args)
         finally:
             store.close()
 
     return run
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """``projection rebuild``: the command and its tool, as the operator typed them."""
+    return " ".join(filter(None, [args.command, getattr(args, "tool", None)]))
 
 
 def to_json(value: object) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.bootstrap import open_store, open_webhooks
 from adapters.cli.common import command, on_store
+from adapters.cli.which_store import say
 from adapters.settings import Settings
 from adapters.webhooks.deliverer import Deliverer, DeliveryConfig, DeliveryMetrics
 
@@ -24,12 +25,15 @@ def deliver(args: argparse.Namespace) -> int:
     """Deliver webhooks until SIGTERM or SIGINT; one process at a time holds the lease."""
     settings = Settings.from_environ()
     store = open_store(settings)
+    beside_a_server = os.environ.get("MILESTONES_DELIVER_BESIDE") == str(os.getppid())
+    if not beside_a_server:  # a server has said which store it serves
+        say("deliver", settings.database_url, "existing")
     webhooks = open_webhooks(settings)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    if os.environ.get("MILESTONES_DELIVER_BESIDE") == str(os.getppid()):
-        # Started by a server: stop when it is gone, even if it was killed outright.
+    if beside_a_server:
+        # Stop when the server is gone, even if it was killed outright.
         threading.Thread(target=_stop_with_parent, args=(stop,), daemon=True).start()
     try:
         Deliverer(webhooks, store.reads, delivery_config(settings), DeliveryMetrics()).run(stop)

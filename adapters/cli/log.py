@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
 from adapters.bootstrap import check_storage, open_service
-from adapters.cli.common import command, on_store, to_json
+from adapters.cli.common import COULD_NOT_RUN, command, on_store, to_json
+from adapters.cli.which_store import postgres_state, say, sqlite_store_exists
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
 from projections.events import event_document
@@ -23,15 +24,15 @@ def history(store: Store, args: argparse.Namespace) -> int:
     try:
         milestone_id = from_public_id(args.milestone_id)
     except InvalidMilestoneId:
-        print(f"not a milestone id: {args.milestone_id}", file=sys.stderr)
-        return 2
+        print(f"milestones history: not a milestone id: {args.milestone_id}", file=sys.stderr)
+        return COULD_NOT_RUN
     events = [
         event_document(args.milestone_id, version, topic, state)
         for version, topic, state in store.reads.history(milestone_id)
     ]
     if not events:
-        print(f"no milestone has the id {args.milestone_id}", file=sys.stderr)
-        return 1
+        print(f"milestones history: no milestone has the id {args.milestone_id}", file=sys.stderr)
+        return COULD_NOT_RUN
     if args.json:
         print(to_json(events))
         return 0
@@ -58,18 +59,30 @@ def export(store: Store, args: argparse.Namespace) -> int:
 
 def import_(args: argparse.Namespace) -> int:
     # Import records events, so it goes through the application.
+    # Import may create its store: a restore goes into a new one.
     settings = Settings.from_environ()
     check_storage(settings)
+    existed = _store_exists(settings)
     service = open_service(settings)
+    say("import", settings.database_url, "existing" if existed else "created now")
     try:
         count = import_lines(service, sys.stdin.buffer)
     except StoreNotEmpty:
-        print("the store already holds events; import goes into an empty one", file=sys.stderr)
-        return 1
+        print(
+            "milestones import: the store already holds events; import goes into an empty one",
+            file=sys.stderr,
+        )
+        return COULD_NOT_RUN
     finally:
         service.close()
     print(f"imported {count:,} events", file=sys.stderr)
     return 0
+
+
+def _store_exists(settings: Settings) -> bool:
+    if settings.database_url.startswith("sqlite:"):
+        return sqlite_store_exists(settings.database_url)
+    return postgres_state(settings) == "existing"
 
 
 def add_commands(commands: Any) -> None:
@@ -87,5 +100,6 @@ def add_commands(commands: Any) -> None:
         commands,
         "import",
         "Replay an exported log from stdin into an empty store",
-        "A malformed line stops the import with its line number.",
+        "Creates the store if there is none at DATABASE_URL. A malformed line stops the "
+        "import with its line number.",
     ).set_defaults(handler=import_)

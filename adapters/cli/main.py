@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sqlite3
 import sys
 from importlib.metadata import version
@@ -11,6 +13,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.bootstrap import StorageUnwritable, StoreMissing
 from adapters.cli import deliver, log, projection, serve
+from adapters.cli.common import COULD_NOT_RUN, command_name
 from adapters.server.on_demand import one_line
 
 
@@ -26,10 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
     projection.add_command(commands)
     log.add_commands(commands)
     return parser
-
-
-# Exit status of a command that could not run (argparse's usage errors are 2 as well).
-COULD_NOT_RUN = 2
 
 
 def _expected_failures() -> tuple[type[Exception], ...]:
@@ -51,13 +50,23 @@ def _expected_failures() -> tuple[type[Exception], ...]:
     return tuple(failures)
 
 
+# A reader that stopped reading (``milestones history ... | head``): ended quietly, with the
+# status of a tool that SIGPIPE ended, as scripts under ``set -o pipefail`` expect.
+READER_GONE = 128 + signal.SIGPIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # Output still buffered would fail again at exit: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return READER_GONE
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT  # Ctrl-C: no traceback
     except _expected_failures() as error:
-        command = " ".join(filter(None, [args.command, getattr(args, "tool", None)]))
-        print(f"milestones {command}: {_describe(error)}", file=sys.stderr)
+        print(f"milestones {command_name(args)}: {_describe(error)}", file=sys.stderr)
         return COULD_NOT_RUN
 
 

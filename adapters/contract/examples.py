@@ -122,6 +122,17 @@ SCHEMA_EXAMPLES: dict[str, Any] = {
     "History": {"data": EXAMPLE_EVENTS, "count": 2},
     "EventFeed": EXAMPLE_FEED,
     "SummaryEnvelope": {"data": EXAMPLE_SUMMARY},
+    "ProjectList": {
+        "data": [
+            {
+                "projectId": "proj_01",
+                "total": 3,
+                "byStatus": {"pending": 1, "in_progress": 1, "reached": 1},
+            }
+        ],
+        "count": 1,
+        "next": None,
+    },
     "ProgressSeries": {"data": EXAMPLE_PROGRESS, "count": 2},
     "Health": {"data": {"status": "ok"}},
     "Readiness": EXAMPLE_READY,

@@ -155,6 +155,9 @@ def _single(value: Any) -> str:
     return str(value)
 
 
+single_parameter = _single  # for the field types of other modules
+
+
 def _whole(lowest: int, highest: int) -> PlainValidator:
     def check(value: Any) -> int:
         text = _single(value)
@@ -167,13 +170,21 @@ def _whole(lowest: int, highest: int) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _date_time_failure(text: str, message: str) -> NoReturn:
+    # A `+` that a client did not encode arrives as a space (form encoding): say so.
+    if " " in text and not text.endswith(" "):
+        message += " (a `+` in a query string must be encoded as %2B)"
+    fail(message)
+
+
 def _instant_param(*, round_up: bool) -> PlainValidator:
     """A date-time parameter in the canonical form that stored instants compare in."""
 
     def check(value: Any) -> str:
-        instant = parse_instant(_single(value), round_up=round_up)
+        text = _single(value)
+        instant = parse_instant(text, round_up=round_up)
         if instant is None:
-            fail("must be an ISO 8601 date-time with offset")
+            _date_time_failure(text, "must be an ISO 8601 date-time with offset")
         return format_instant(instant)
 
     return PlainValidator(check)
@@ -184,7 +195,7 @@ def _due_bound(value: Any) -> str:
     text = _single(value)
     pattern = DATE_ONLY if len(text) == DATE_LENGTH else DATE_TIME_INPUT
     if not pattern.fullmatch(text):
-        fail("must be an ISO 8601 date or a date-time with offset")
+        _date_time_failure(text, "must be an ISO 8601 date or a date-time with offset")
     return text
 
 

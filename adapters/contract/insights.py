@@ -1,4 +1,4 @@
-"""The project insights' shapes: the progress query, the summary and the series.
+"""The project insights' shapes: the projects, the progress query, the summary and the series.
 
 Stated like the milestone API's in ``models.py``, and read into ``/openapi.json`` beside them.
 """
@@ -7,10 +7,13 @@ from pydantic import Field
 
 from adapters.contract.fields import (
     Count,
+    CursorParam,
     Instant,
     InstantParam,
     Interval,
     IntervalParam,
+    PageParam,
+    ProjectId,
 )
 from adapters.contract.models import Milestone, Query, WireModel, optional_field
 
@@ -75,3 +78,30 @@ class ProgressSeries(WireModel):
 
     data: list[ProgressPoint]
     count: Count
+
+
+class ProjectsQuery(Query):
+    limit: PageParam = optional_field(
+        "Page the list: at most this many projects, and `next` in the body. Without it every "
+        "project comes at once and `next` is absent."
+    )
+    cursor: CursorParam = optional_field("The `next` of the previous page (else a 400).")
+
+
+class ProjectCounts(WireModel):
+    """A project and its live milestones counted by status."""
+
+    project_id: ProjectId
+    total: Count
+    by_status: StatusCounts
+
+
+class ProjectList(WireModel):
+    """Every project with live milestones, ordered by `projectId` (by code point); `count`
+    is the length of `data`, `next` only with `limit`."""
+
+    data: list[ProjectCounts]
+    count: Count
+    next: str | None = optional_field(
+        "With `limit`: the cursor of the next page (pass it as `cursor`), or null on the last."
+    )

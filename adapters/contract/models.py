@@ -38,12 +38,12 @@ from adapters.contract.fields import (
     RequestId,
     SearchParam,
     SortParam,
-    StatusFilter,
     Title,
     TypeFilter,
     Version,
     VersionParam,
 )
+from adapters.contract.statuses import StatusesFilter
 from domain.milestone import Status
 
 
@@ -53,6 +53,11 @@ def drop_default(schema: dict[str, Any]) -> None:
 
 def _ignored(why: str) -> Any:
     why = f"Ignored: {why}. The response shows the stored value."
+    return Field(None, exclude=True, description=why, json_schema_extra=drop_default)
+
+
+def _unchangeable(why: str) -> Any:
+    why = f"Accepted with the stored value, and ignored: {why}. Any other value is a 400."
     return Field(None, exclude=True, description=why, json_schema_extra=drop_default)
 
 
@@ -109,9 +114,9 @@ class UpdateMilestone(RequestBody):
         "A correction of when the milestone was reached; one later than now, or one that "
         "leaves a reached milestone without it, is a 400."
     )
-    id: Ignored = _ignored("ids never change")
-    created_at: Ignored = _ignored("createdAt never changes")
-    project_id: Ignored = _ignored("a milestone stays in its project")
+    id: Ignored = _unchangeable("ids never change")
+    created_at: Ignored = _unchangeable("createdAt never changes (the same instant in any offset)")
+    project_id: Ignored = _unchangeable("a milestone stays in its project")
 
 
 # --- Query parameters -----------------------------------------------------------------------
@@ -133,7 +138,10 @@ class ListQuery(Query):
     """
 
     project_id: ProjectFilter = optional_field("Only this project.")
-    status: StatusFilter = optional_field("Only milestones in this status.")
+    status: StatusesFilter = optional_field(
+        "Only milestones in this status, or in any of several separated by commas "
+        "(`pending,in_progress`: those not reached yet)."
+    )
     due_after: DueBoundParam = optional_field("Only milestones due at or after this instant.")
     due_before: DueBoundParam = optional_field("Only milestones due before this instant.")
     overdue: FlagParam = optional_field(

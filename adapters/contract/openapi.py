@@ -16,6 +16,7 @@ import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from adapters.contract import insights, models, webhooks
+from adapters.contract.docs import DOCS_ASSET_PARAMETER, MEDIA_EXAMPLES
 from adapters.contract.examples import PARAMETER_EXAMPLES, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
@@ -133,6 +134,11 @@ def _operation(path: str, operation: Operation) -> Schema:
     elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
         success["content"] = {JSON: {"schema": ref("schemas", operation.body), "example": example}}
+    elif operation.media:  # not JSON: a page, a file of it
+        success["content"] = {
+            media: {"schema": {"type": "string"}, "example": MEDIA_EXAMPLES[media]}
+            for media in operation.media
+        }
     else:
         success["content"] = {
             "text/plain": {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}
@@ -182,13 +188,15 @@ def _problem(operation: Operation, status: int) -> Schema:
 def _paths() -> dict[str, Schema]:
     paths: dict[str, Schema] = {}
     for path, table in TABLE.items():
-        options_errors = (400, 404) if path in MILESTONE_ID_PATHS else (400,)
+        options_errors = (400, 404) if path in MILESTONE_ID_PATHS or "{asset}" in path else (400,)
         operations = [*table, *protocol_operations(path, table, options_errors=options_errors)]
         item: Schema = {op.method: _operation(path, op) for op in operations}
         if path in MILESTONE_ID_PATHS:
             item = {"parameters": [ref("parameters", "MilestoneIdPath")]} | item
         if path in PROJECT_ID_PATHS:
             item = {"parameters": [ref("parameters", "ProjectIdPath")]} | item
+        if "{asset}" in path:
+            item = {"parameters": [DOCS_ASSET_PARAMETER]} | item
         if "{webhook_id}" in path:
             item = {"parameters": [ref("parameters", "WebhookIdPath")]} | item
         paths[path] = item

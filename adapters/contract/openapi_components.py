@@ -80,8 +80,9 @@ def headers() -> dict[str, Schema]:
     table: dict[str, tuple[str, Schema, str]] = {
         "ETag": ('The milestone\'s version as a strong entity tag: `"<version>"`.',
                  {"type": "string", "pattern": r'^"[1-9][0-9]*"$'}, '"1"'),
-        "Location": ("The created milestone.", {"type": "string", "pattern": "^/api/milestones/"
-                     + MILESTONE_ID_PATTERN[1:]}, f"/api/milestones/{EXAMPLE_ID}"),
+        "Location": ("The created milestone; from `/`, the API reference.", {
+                     "type": "string", "pattern": "^/(?:api/milestones/"
+                     + MILESTONE_ID_PATTERN[1:-1] + "|docs)$"}, f"/api/milestones/{EXAMPLE_ID}"),
         "RequestId": ("The request's id: the client's `X-Request-Id`, or one made up.",
                       {"type": "string", "pattern": REQUEST_ID_PATTERN}, "5d1c0c6e-req"),
         "ContentTypeOptions": ("Browsers are not to sniff the content type.",
@@ -91,8 +92,8 @@ def headers() -> dict[str, Schema]:
         "Allow": ("The methods of this path.", {"type": "string"}, "GET, HEAD, OPTIONS"),
         "CacheControl": ("Write responses are not to be cached.",
                          {"type": "string", "pattern": "no-store"}, "no-store"),
-        "Link": (("With `limit`, when there is a next page: its URL (the same parameters and "
-                  "`cursor` set to `next`)."),
+        "Link": (("When there is a next page: its URL, the same parameters with `cursor` (a "
+                  "list with `limit`) or `after` (the feed) set to `next`."),
                  {"type": "string", "pattern": '^<[^>]+>; rel="next"$'},
                  '</api/milestones?projectId=proj_01&limit=100&cursor=...>; rel="next"'),
     }  # fmt: skip

@@ -4,6 +4,7 @@ operations that every path answers besides the ones it lists.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ class Operation:
     example: Any = None  # the success body's example, if not its schema's
     more: dict[str, Schema] = field(default_factory=dict)  # other responses
     bodiless: bool = False  # HEAD and OPTIONS: headers only
+    media: tuple[str, ...] = ()  # the media types of a success body that is not JSON
 
 
 def protocol_operations(
@@ -80,5 +82,7 @@ def protocol_operations(
 
 
 def _camel(path: str) -> str:
-    words = path.replace("{milestone_id}", "one").replace(".", "/").split("/")
-    return "".join(word[:1].upper() + word[1:] for word in words if word)
+    """``/api/projects/{project_id}/summary`` -> ``ApiProjectsOneSummary``: an operation id is
+    to be URL-safe, so a path parameter becomes ``One`` and any other punctuation a break."""
+    words = re.split(r"[^A-Za-z0-9]+", re.sub(r"\{[^}]*\}", "one", path))
+    return "".join(word[:1].upper() + word[1:] for word in words if word) or "Root"

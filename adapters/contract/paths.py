@@ -9,7 +9,7 @@ shares (the request id, the common headers, the optional bearer token) is added 
 from __future__ import annotations
 
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
-from adapters.contract.insights import ProgressQuery
+from adapters.contract.insights import ProgressQuery, ProjectsQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery
 from adapters.contract.operation import PROBLEM_JSON, Operation
 from adapters.contract.webhooks import DeliveriesQuery
@@ -18,7 +18,7 @@ WRITE = ("CacheControl", "ETag")
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
 MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
 PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
-OPEN_PATHS = ("/health", "/ready", "/openapi.json")
+OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/docs", "/docs/{asset}", "/")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
         Operation(
@@ -152,6 +152,27 @@ TABLE: dict[str, list[Operation]] = {
             ok_description="A page of the feed.",
             body="EventFeed",
             query=EventsQuery,
+            response_headers=("Link",),
+        ),
+    ],
+    "/api/projects": [
+        Operation(
+            method="get",
+            operation_id="listProjects",
+            tag="projects",
+            summary="List projects",
+            description=(
+                "Every project that has live milestones, ordered by `projectId` (by code point), "
+                "with its milestones counted by status. With `limit`, keyset pages: follow `next` "
+                "(or the `Link` header) from the first page to see every project that kept live "
+                "milestones throughout exactly once."
+            ),
+            ok="200",
+            ok_description="The projects (a page of them with `limit`).",
+            body="ProjectList",
+            query=ProjectsQuery,
+            response_headers=("Link",),
+            errors=(400, 503),
         ),
     ],
     "/api/projects/{project_id}/summary": [
@@ -321,6 +342,51 @@ TABLE: dict[str, list[Operation]] = {
                     },
                 }
             },
+        ),
+    ],
+    "/docs": [
+        Operation(
+            method="get",
+            operation_id="getReference",
+            tag="operations",
+            summary="This document as an interactive reference",
+            description=(
+                "Swagger UI over `/openapi.json`, every file of it served by the service itself: "
+                "it works offline."
+            ),
+            ok="200",
+            ok_description="The reference page.",
+            errors=(400,),
+            media=("text/html",),
+        ),
+    ],
+    "/docs/{asset}": [
+        Operation(
+            method="get",
+            operation_id="getReferenceAsset",
+            tag="operations",
+            summary="A file of the reference page",
+            description=(
+                "A style sheet, script or icon of `/docs`, from the pinned Swagger UI release."
+            ),
+            ok="200",
+            ok_description="The file.",
+            errors=(400, 404),
+            media=("text/css", "text/javascript", "image/png"),
+        ),
+    ],
+    "/": [
+        Operation(
+            method="get",
+            operation_id="getRoot",
+            tag="operations",
+            summary="Where to start",
+            description="Redirects to the interactive reference, `/docs`.",
+            ok="302",
+            ok_description="Found: `Location` is `/docs`.",
+            errors=(400,),
+            response_headers=("Location",),
+            bodiless=True,
         ),
     ],
     "/metrics": [

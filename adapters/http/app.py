@@ -7,16 +7,19 @@ from typing import TYPE_CHECKING, Any
 import falcon
 import orjson
 
+from adapters.contract.docs import DOCS_ASSETS
 from adapters.contract.models import NoQuery
 from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
 from adapters.http import problems
 from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.docs import DocsAssetResource, DocsResource, RootResource
 from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
 from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
+from adapters.http.projects import ProjectsResource
 from adapters.http.webhooks import (
     DeliveriesResource,
     WebhookResource,
@@ -53,6 +56,8 @@ def _add_route(app: falcon.App[falcon.Request, falcon.Response], path: str, reso
         parse_query(NoQuery, req.params)
         if "milestone_id" in params:
             from_public_id(params["milestone_id"])  # no such path for a malformed id: a 404
+        if params.get("asset", next(iter(DOCS_ASSETS))) not in DOCS_ASSETS:
+            raise falcon.HTTPNotFound(description="the reference page has no such file")
         resp.status = falcon.HTTP_204
         resp.set_header("Allow", allowed)
 
@@ -109,9 +114,13 @@ def create_app(
         "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}/history": HistoryResource(reads),
         "/api/events": EventsResource(reads),
+        "/api/projects": ProjectsResource(reads),
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),
         "/openapi.json": OpenApiResource(),
+        "/docs": DocsResource(),
+        "/docs/{asset}": DocsAssetResource(),
+        "/": RootResource(),
         "/health": HealthResource(),
         "/ready": ReadyResource(reads, faults),
     }

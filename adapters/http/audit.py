@@ -8,6 +8,7 @@ import orjson
 
 from adapters.contract.models import EventsQuery, NoQuery
 from adapters.contract.validation import parse_query
+from adapters.http.paging import next_link
 from domain.ids import from_public_id
 from domain.milestone import MilestoneNotFound
 from projections.events import event_document, feed_document
@@ -51,4 +52,6 @@ class EventsResource:
         records = self._reads.events(query.after, query.limit, only)
         events = [feed_document(record) for record in records]
         next_after = records[-1][0] if len(records) == query.limit else None
+        if next_after is not None:
+            resp.set_header("Link", next_link(req, "after", str(next_after)))
         resp.data = orjson.dumps({"data": events, "count": len(events), "next": next_after})

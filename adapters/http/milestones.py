@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import orjson
 
 from adapters.contract.models import ListQuery, MilestoneQuery, NoQuery
+from adapters.contract.unchangeable import refuse_other_values, sends_unchangeable
 from adapters.contract.validation import ValidationFailed, parse_create, parse_query, parse_update
 from adapters.http.identity import caller_of
 from adapters.http.inputs import idempotency_key, if_match, none_match, read_json
 from adapters.http.paging import list_find, render
+from adapters.http.time_travel import not_then
 from domain.ids import from_public_id, to_public_id
 from domain.milestone import MilestoneNotFound, VersionBeyondStream
 from projections.document import document_of
@@ -75,7 +77,9 @@ class MilestoneResource:
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
         parse_query(NoQuery, req.params)
-        changes = parse_update(read_json(req, self._body_timeout))
+        body = read_json(req, self._body_timeout)
+        changes = parse_update(body)
+        self._refuse_unchangeable(milestone_id, body)
         milestone = self._milestones.update(
             from_public_id(milestone_id), changes, if_version=if_match(req), caller=caller_of(req)
         )
@@ -90,6 +94,13 @@ class MilestoneResource:
         resp.cache_control = ["no-store"]
         resp.data = orjson.dumps({"data": {"id": milestone_id, "deleted": True}})
 
+    def _refuse_unchangeable(self, milestone_id: str, body: dict[str, Any]) -> None:
+        # Those fields never change, so the stored ones read before the write stay true.
+        if sends_unchangeable(body):
+            milestone = self._milestones.get(from_public_id(milestone_id))
+            if not milestone.deleted:  # else the write answers 404
+                refuse_other_values(body, document_of(milestone))
+
     def _as_it_was(self, query: MilestoneQuery, milestone_id: str) -> Milestone:
         as_of = None if query.as_of is None else datetime.fromisoformat(query.as_of)
         try:
@@ -100,3 +111,5 @@ class MilestoneResource:
             raise ValidationFailed(
                 [{"field": "version", "message": f"is beyond the stream ({error.latest})"}]
             ) from None
+        except MilestoneNotFound:
+            raise not_then(self._reads, milestone_id, query) from None

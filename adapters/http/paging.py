@@ -36,7 +36,7 @@ def find_of(query: ListQuery, cursor: After | None = None) -> Find:
     """The view query a list request asks, at its own moment for ``overdue``."""
     return Find(
         project_id=query.project_id,
-        status=None if query.status is None else str(query.status),
+        status=None if query.status is None else tuple(map(str, query.status)),
         due_after=None if query.due_after is None else due_key(query.due_after),
         due_before=None if query.due_before is None else due_key(query.due_before),
         overdue=query.overdue,
@@ -68,9 +68,7 @@ def render(
     next_cursor = None
     if len(rows) > find.limit:
         next_cursor = _cursor((page[-1][0], page[-1][1]), _binding(find))
-        params = {name: value for name, value in req.params.items() if name != "cursor"}
-        url = f"{req.prefix}{req.path}?{urlencode({**params, 'cursor': next_cursor})}"
-        resp.set_header("Link", f'<{url}>; rel="next"')
+        resp.set_header("Link", next_link(req, "cursor", next_cursor))
     bodies = [row[2] for row in page]
     resp.data = b'{"data":[%b],"count":%d,"next":%b}' % (
         b",".join(bodies),
@@ -79,12 +77,19 @@ def render(
     )
 
 
+def next_link(req: falcon.Request, name: str, value: str) -> str:
+    """The ``Link`` header of the next page: this request's URL with ``name`` set to ``value``."""
+    params = {key: given for key, given in req.params.items() if key != name}
+    url = f"{req.prefix}{req.path}?{urlencode({**params, name: value})}"
+    return f'<{url}>; rel="next"'
+
+
 def _binding(find: Find) -> bytes:
     """What a cursor is bound to: every filter and the sort, normalised (not the page size)."""
     return orjson.dumps(
         [
             find.project_id,
-            find.status,
+            None if find.status is None else list(find.status),
             find.due_after,
             find.due_before,
             find.overdue,
@@ -110,12 +115,14 @@ def _decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _cursor(after: After, binding: bytes) -> str:
-    payload = orjson.dumps(list(after))
+def encode_cursor(position: Any, binding: bytes) -> str:
+    """An opaque cursor of a position (JSON), bound to ``binding``: the list it was made for."""
+    payload = orjson.dumps(position)
     return f"{_encode(payload)}.{_encode(_digest(binding, payload))}"
 
 
-def _position(cursor: str, binding: bytes) -> After:
+def decode_cursor(cursor: str, binding: bytes) -> Any:
+    """The position of a cursor made by ``encode_cursor`` for this ``binding``, or a 400."""
     try:
         encoded_payload, encoded_digest = cursor.split(".")
         payload, digest = _decode(encoded_payload), _decode(encoded_digest)
@@ -123,7 +130,15 @@ def _position(cursor: str, binding: bytes) -> After:
         raise _refused("is not a cursor (malformed)") from None
     if not hmac.compare_digest(digest, _digest(binding, payload)):
         raise _refused(_NOT_OURS)
-    key, public_id = orjson.loads(payload)  # ours, as the digest shows
+    return orjson.loads(payload)  # ours, as the digest shows
+
+
+def _cursor(after: After, binding: bytes) -> str:
+    return encode_cursor(list(after), binding)
+
+
+def _position(cursor: str, binding: bytes) -> After:
+    key, public_id = decode_cursor(cursor, binding)
     return key, public_id
 
 

@@ -11,6 +11,7 @@ import orjson
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from adapters.contract.validation import ValidationFailed
+from adapters.http.time_travel import MilestoneNotThen
 from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, classify
 from adapters.webhooks.store import WebhookNotFound
 from domain.ids import InvalidMilestoneId
@@ -90,6 +91,7 @@ def install(
     app.add_error_handler(InvalidReachedAt, _invalid_reached_at)
     not_found = _handler(404, lambda _: "no milestone has this id")
     app.add_error_handler(MilestoneNotFound, not_found)
+    app.add_error_handler(MilestoneNotThen, _handler(404, str))
     app.add_error_handler(InvalidMilestoneId, not_found)
     app.add_error_handler(WebhookNotFound, _handler(404, lambda _: "no webhook has this id"))
     app.add_error_handler(

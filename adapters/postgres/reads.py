@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.sql import SQL
 
 from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.storage.projects import projects_query
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
@@ -49,6 +50,10 @@ class PostgresReads:
         where, params = sql_conditions(("project_id = %s", project_id), ("status = %s", status))
         sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row["body"] for row in self._rows(sql, params)]
+
+    def projects(self, after: str | None, limit: int | None) -> list[tuple[str, str, int]]:
+        sql, params = projects_query(VIEW_TABLE, "%s", after, limit, collate=' COLLATE "C"')
+        return [tuple(row.values()) for row in self._rows(sql, params)]
 
     def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
         """(sort key, id, body) of the matches in order; with a limit, up to one more."""

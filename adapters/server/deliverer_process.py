@@ -123,6 +123,9 @@ class DelivererProcess:
                 self._child = subprocess.Popen(  # noqa: S603 - the project's own command
                     self._command,
                     env=os.environ | {"MILESTONES_DELIVER_BESIDE": str(os.getpid())},
+                    # Out of the server's process group, so that a terminal's Ctrl-C does not
+                    # end it before the server stops it (which would start another first).
+                    process_group=0,
                 )
             return self._child
 

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.storage.projects import projects_query
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
@@ -82,6 +83,10 @@ class SQLiteReads:
         where, params = sql_conditions(("project_id = ?", project_id), ("status = ?", status))
         sql = f"SELECT body FROM {VIEW_TABLE} WHERE {where} ORDER BY created_at, id"  # noqa: S608
         return [row[0] for row in self._connection().execute(sql, params)]
+
+    def projects(self, after: str | None, limit: int | None) -> list[tuple[str, str, int]]:
+        sql, params = projects_query(VIEW_TABLE, "?", after, limit)
+        return self._connection().execute(sql, params).fetchall()
 
     def find(self, find: Find) -> list[tuple[str | None, str, bytes]]:
         """(sort key, id, body) of the matches in order; with a limit, up to one more."""

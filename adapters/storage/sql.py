@@ -111,10 +111,12 @@ def find_queries(
 def _filters(find: Find, table: str, mark: str, *, lead_with_words: bool) -> tuple[str, list[Any]]:
     where, params = sql_conditions(
         (f"project_id = {mark}", find.project_id),
-        (f"status = {mark}", find.status),
         (f"due_at >= {mark}", find.due_after),
         (f"due_at < {mark}", find.due_before),
     )
+    if find.status is not None:
+        where += f" AND status IN ({', '.join([mark] * len(find.status))})"
+        params += find.status
     if find.overdue is True:
         where += f" AND status <> 'reached' AND late_at <= {mark}"
         params.append(find.now)

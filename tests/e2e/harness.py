@@ -318,6 +318,7 @@ def spawn_server(
             [
                 str(_milestones_executable()),
                 *("serve", "--bind", f"{HOST}:{port}", "--workers", str(workers)),
+                "--create",  # as `make run` does: a test's database is new
                 *serve_args,
             ],
             stdin=subprocess.DEVNULL,

@@ -297,7 +297,7 @@ def test_import_into_a_store_that_holds_events_is_refused_and_changes_nothing(
     before_log, before = export(database_url), snapshot(database_url)
 
     result = milestones(database_url, "import", stdin=source_log)
-    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.returncode == 2, (result.stdout, result.stderr)
     assert b"already holds events" in result.stderr
 
     assert export(database_url) == before_log
@@ -309,7 +309,7 @@ def test_a_second_import_of_the_same_log_is_refused(source_log: bytes, database_
     log = source_log
     import_(database_url, log)
     result = milestones(database_url, "import", stdin=log)
-    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.returncode == 2, (result.stdout, result.stderr)
     assert export(database_url) == log
 
 

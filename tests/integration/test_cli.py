@@ -286,7 +286,7 @@ def test_history_of_a_bad_or_unknown_id_fails(populated: Populated) -> None:
     ]
     for args, message in cases:
         result = populated.cli("history", *args)
-        assert result.returncode != 0, args
+        assert result.returncode == 2, args
         assert result.stdout == b"", args
         error = result.stderr.decode()
         assert message in error, args
@@ -315,7 +315,7 @@ def test_export_then_import_into_an_empty_store(populated: Populated, tmp_path: 
 
     # Import only goes into an empty store.
     refused = populated.cli("import", stdin=exported.stdout)
-    assert refused.returncode == 1
+    assert refused.returncode == 2
     assert b"empty" in refused.stderr
     assert populated.service.reads.lag() == (8, 8)
 

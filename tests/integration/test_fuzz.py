@@ -57,6 +57,9 @@ ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412"]
 # beyond the stream, a cursor the service did not make, a progress range out of bounds.
 HEAD_CONTRACT_400S = frozenset({"version", "cursor", "since", "until"})
 
+# Sent back on PATCH, these must be the stored values: which ones a milestone has, no schema
+# can know.
+UNCHANGEABLE = frozenset({"id", "projectId", "createdAt"})
 # The reachedAt bounds of contract section 2: they depend on the clock and on the milestone.
 _REACHED_AT_BOUNDS = ("must not be later than now", "must not be null while the milestone is")
 
@@ -64,7 +67,8 @@ _REACHED_AT_BOUNDS = ("must not be later than now", "must not be null while the 
 def _beyond_the_stream(response: Response, case: Case[Any]) -> bool:
     """The contract's 400s for a schema-valid request: ``?version=N`` past the milestone's
     last event (section 6), and a ``reachedAt`` later than now or taken from a reached
-    milestone (section 2), and a ``cursor`` that is not the ``next`` of a page of that list
+    milestone (section 2), an ``id``, ``projectId`` or ``createdAt`` sent back on PATCH with
+    another value than stored, and a ``cursor`` that is not the ``next`` of a page of that list
     (section 9). No schema can know how long a stream is, what time it is, or which cursors
     the service made.
     """
@@ -77,6 +81,7 @@ def _beyond_the_stream(response: Response, case: Case[Any]) -> bool:
         (error["field"] == "version" and error["message"].startswith("is beyond the stream"))
         or (error["field"] == "reachedAt" and error["message"].startswith(_REACHED_AT_BOUNDS))
         or (error["field"] == "cursor" and error["message"].startswith("is not a cursor"))
+        or (error["field"] in UNCHANGEABLE and error["message"].startswith("cannot be changed"))
         for error in errors
     )
 

@@ -219,6 +219,9 @@ def test_post_names_every_bad_field(api: AppClient) -> None:
 
 
 PATCH_INVALID = [
+    pytest.param({"projectId": "elsewhere"}, {"projectId"}, id="projectId-other"),
+    pytest.param({"id": "ms_00000000000000000000000000"}, {"id"}, id="id-other"),
+    pytest.param({"createdAt": "2001-01-01T00:00:00Z"}, {"createdAt"}, id="createdAt-other"),
     pytest.param({"title": 5}, {"title"}, id="title-number"),
     pytest.param({"title": None}, {"title"}, id="title-null"),
     pytest.param({"title": ""}, {"title"}, id="title-empty"),
@@ -295,7 +298,8 @@ def test_patch_leaving_a_reached_milestone_without_reached_at(
         pytest.param("status=", {"status"}, id="status-empty"),
         pytest.param("status", {"status"}, id="status-bare"),
         pytest.param("status=PENDING", {"status"}, id="status-case"),
-        pytest.param("status=pending,reached", {"status"}, id="status-list"),
+        pytest.param("status=pending,bogus", {"status"}, id="status-list-unknown-member"),
+        pytest.param("status=pending,", {"status"}, id="status-list-empty-member"),
         pytest.param("projectId=p&status=bogus&foo=bar", {"status", "foo"}, id="with-unknown"),
         pytest.param("projectId=", {"projectId"}, id="projectId-empty"),
         pytest.param("projectid=p", {"projectid"}, id="misspelt-filter"),
@@ -386,13 +390,13 @@ def test_deleted_id(api: AppClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/"),
+        ("GET", "/index.html"),
         ("GET", "/api"),
         ("GET", "/api/milestone"),
         ("GET", "/api/milestones/x/y"),
-        ("GET", "/api/projects"),
+        ("GET", "/api/project"),
         ("GET", "/nope"),
-        ("POST", "/"),
+        ("POST", "/nope/"),
         ("POST", "/api"),
         ("POST", "/api/milestone"),
         ("POST", "/api/milestones/x/y"),

@@ -201,6 +201,18 @@ def test_every_example_matches_its_schema(where: str, schema: str, example: Any)
     assert errors == [], where
 
 
+def test_every_operation_id_is_unique_and_url_safe() -> None:
+    """Generators and reference pages put operation ids into URLs and identifiers."""
+    ids = [
+        operation["operationId"]
+        for item in DOCUMENT["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(ids) == len(set(ids))
+    assert [id_ for id_ in ids if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", id_)] == []
+
+
 # --- Links ---------------------------------------------------------------------------------
 
 
@@ -375,7 +387,14 @@ def test_authentication_is_optional_and_stated_once() -> None:
     """
     assert DOCUMENT["security"] == [{}, {"bearer": []}]
     for path, _, operation in _operations():
-        never_a_token = path in {"/health", "/ready", "/openapi.json"}
+        never_a_token = path in {
+            "/health",
+            "/ready",
+            "/openapi.json",
+            "/docs",
+            "/docs/{asset}",
+            "/",
+        }
         assert operation.get("security") == ([] if never_a_token else None), path
 
 

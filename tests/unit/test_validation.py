@@ -407,7 +407,7 @@ def test_update_names_every_bad_field_in_one_failure() -> None:
 # --- status filter and instants ------------------------------------------------------
 
 
-def parse_status_filter(value: str | None) -> Status | None:
+def parse_status_filter(value: str | None) -> tuple[Status, ...] | None:
     return parse_query(ListQuery, {} if value is None else {"status": value}).status
 
 
@@ -417,13 +417,56 @@ def test_status_filter_absent_is_no_filter() -> None:
 
 @pytest.mark.parametrize("status", list(Status))
 def test_status_filter_accepts_every_status(status: Status) -> None:
-    assert parse_status_filter(status.value) is status
+    assert parse_status_filter(status.value) == (status,)
 
 
-@pytest.mark.parametrize("value", ["bogus", "Pending", "reached,pending", " reached"])
+@pytest.mark.parametrize(
+    ("value", "statuses"),
+    [
+        ("pending,in_progress", ("in_progress", "pending")),
+        ("in_progress,pending", ("in_progress", "pending")),
+        ("reached,reached", ("reached",)),
+        ("reached,pending,in_progress", ("in_progress", "pending", "reached")),
+    ],
+)
+def test_status_filter_takes_a_list_as_one_sorted_set(value: str, statuses: tuple[str]) -> None:
+    assert parse_status_filter(value) == statuses
+
+
+@pytest.mark.parametrize("value", ["bogus", "Pending", " reached", "reached pending"])
 def test_status_filter_refuses(value: str) -> None:
     assert errors_of(parse_status_filter, value) == {
         "status": "must be one of pending, in_progress, reached"
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "unknown"),
+    [
+        ("reached,bogus", "bogus"),
+        ("reached,", ""),
+        (",pending", ""),
+        ("pending, reached", " reached"),
+    ],
+)
+def test_status_filter_refuses_a_list_naming_its_unknown_member(value: str, unknown: str) -> None:
+    assert errors_of(parse_status_filter, value) == {
+        "status": "must be statuses separated by commas, each one of pending, in_progress, "
+        f"reached ({unknown!r} is not)"
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("dueAfter", "2026-03-01T10:00:00 01:00"),
+        ("dueBefore", "2026-03-01T10:00 05:30"),
+    ],
+)
+def test_a_date_time_whose_plus_arrived_as_a_space_gets_a_hint(name: str, value: str) -> None:
+    assert errors_of(lambda v: parse_query(ListQuery, {name: v}), value) == {
+        name: "must be an ISO 8601 date or a date-time with offset (a `+` in a query string "
+        "must be encoded as %2B)"
     }
 
 
