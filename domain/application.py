@@ -59,6 +59,9 @@ class Milestones(Application[Any]):
         super().__init__(env)
         # Called with the recordings of every save, after it committed (e.g. for metrics).
         self.observers: list[Callable[[list[Recording[Any]]], None]] = []
+        # Called after every batch with how many commands it held and how many seconds it
+        # held the writer turn (deciding, recording and committing), e.g. for metrics.
+        self.batch_observers: list[Callable[[int, float], None]] = []
         # The reads behind idempotent creates and time travel. They come from the storage
         # this application's recorder creates, so the composition root sets them after.
         self.lookups: Lookups | None = None
@@ -185,8 +188,12 @@ class Milestones(Application[Any]):
         transaction, all while this process has the storage's writer turn."""
         staged = Batch(self._cached)
         with self.writer_turn():
+            taken = time.perf_counter()
             accepted = [pending for pending in batch if pending.decide(staged)]
             failure = self._save(staged)
+            held = time.perf_counter() - taken
+        for observer in self.batch_observers:
+            observer(len(batch), held)
         if isinstance(failure, IntegrityError):
             # Another writer recorded a version or a key first: each again on its own.
             for pending in accepted:
