@@ -24,7 +24,6 @@ from adapters.postgres.pipelined import ReadAhead, changed_ids, insert_in_two_ro
 from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres.rebuild import PostgresRebuild
 from adapters.postgres.schema import (
-    ENTRY_COLUMNS,
     EVENT_INDEX,
     IDEMPOTENCY_KEYS,
     TRANSITION_INDEXES,
@@ -33,11 +32,10 @@ from adapters.postgres.schema import (
     view_table_ddl,
     words_table_ddl,
 )
+from adapters.postgres.set_writes import insert_entries, insert_transitions, write_view_rows
 from adapters.storage.faults import CommitOutcomeUnknown
 from adapters.storage.sql import (
     FIND_COLUMNS,
-    VIEW_COLUMNS,
-    row_changes,
     words_table,
 )
 from domain.ids import to_public_id
@@ -61,17 +59,6 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
-
-
-UPSERT = (
-    f"INSERT INTO {{table}} ({VIEW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-    "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version, "
-    "body = EXCLUDED.body, title = EXCLUDED.title, due_at = EXCLUDED.due_at, "
-    "late_at = EXCLUDED.late_at"
-)
-
-# A row whose keys stay as they were: its indexes are left alone.
-UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 
 
 class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
@@ -264,13 +251,7 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     def write_transitions(
         self, c: Cursor[DictRow], table: str, transitions: list[Transition]
     ) -> None:
-        c.executemany(
-            SQL(
-                "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (position) DO NOTHING"
-            ).format(table=Identifier(table)),
-            transitions,
-        )
+        insert_transitions(c, table, transitions)
         self._settle(c)
 
     def stored_transitions(self, c: Cursor[DictRow]) -> list[Transition]:
@@ -331,32 +312,11 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         }
 
     def write_rows(self, c: Cursor[DictRow], table: str, folded: Folded) -> None:
-        changes = row_changes(folded)
-        words, view = Identifier(words_table(table)), Identifier(table)
-        if changes.rewrite_words:
-            c.execute(
-                SQL("DELETE FROM {words} WHERE id = ANY(%s)").format(words=words),
-                ([pid for (pid,) in changes.rewrite_words],),
-            )
-        statements = [
-            ("DELETE FROM {words} WHERE id = %s AND word = %s", changes.stale_words),
-            (UPSERT, changes.upserts),
-            (UPDATE, changes.updates),
-            ("INSERT INTO {words} VALUES (%s, %s)", changes.fresh_words),
-            ("DELETE FROM {table} WHERE id = %s", changes.deletes),
-        ]
-        for statement, rows in statements:
-            if rows:
-                c.executemany(SQL(statement).format(table=view, words=words), rows)
+        write_view_rows(c, table, folded)
         self._settle(c)
 
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
-        # A catch-up may meet entries already there: each depends on its record alone.
-        c.executemany(
-            f"INSERT INTO event_index ({ENTRY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (position) DO NOTHING",
-            folded.entries,
-        )
+        insert_entries(c, folded.entries)
         self._settle(c)
 
     def remember_request(
