@@ -88,3 +88,32 @@ def test_a_lone_create_and_change_take_two_round_trips_and_one_notify(
     # Whatever was recorded is in the view and its index, as before.
     assert service.reads.document(to_public_id(made.id)) is not None
     assert service.reads.document(to_public_id(created.id)) is None
+
+
+def test_a_key_recorded_first_by_another_writer_fails_the_whole_batch_at_the_commit(
+    postgres_url: str, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's insert is only sent; its conflict surfaces at the commit's sync, nothing of
+    the batch commits, and the command decided again answers the milestone made first."""
+    other = open_service(Settings(database_url=postgres_url))
+    try:
+        command = {"project_id": "p", "title": "keyed"}
+        first = other.milestones.create_once("key-1", command)
+        looked_up = type(service.reads).request
+        missed: list[str] = []
+
+        def stale_once(reads: Any, key: str) -> tuple[str, str] | None:
+            # As if the other writer recorded the key just after this one looked.
+            if not missed:
+                missed.append(key)
+                return None
+            return looked_up(reads, key)
+
+        monkeypatch.setattr(type(service.reads), "request", stale_once)
+        again = service.milestones.create_once("key-1", command)
+        assert missed == ["key-1"]
+        assert again.id == first.id
+        assert service.reads.documents(project_id="p") == other.reads.documents(project_id="p")
+        assert len(service.reads.documents(project_id="p")) == 1
+    finally:
+        other.close()
