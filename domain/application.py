@@ -7,7 +7,7 @@ import hashlib
 import random
 import time
 from contextlib import nullcontext, suppress
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -59,6 +59,9 @@ class Milestones(Application[Any]):
         super().__init__(env)
         # Called with the recordings of every save, after it committed (e.g. for metrics).
         self.observers: list[Callable[[list[Recording[Any]]], None]] = []
+        # Called after every batch with how many commands it held and how many seconds it
+        # held the writer turn (deciding, recording and committing), e.g. for metrics.
+        self.batch_observers: list[Callable[[int, float], None]] = []
         # The reads behind idempotent creates and time travel. They come from the storage
         # this application's recorder creates, so the composition root sets them after.
         self.lookups: Lookups | None = None
@@ -67,6 +70,8 @@ class Milestones(Application[Any]):
         # that another process is changing; elsewhere nothing, and a lost race retries.
         self.writer_turn: Callable[[], AbstractContextManager[None]] = nullcontext
         self._writes = WriteQueue(self._record_batch)
+        # The cached milestones brought up to date with the log for the batch being decided.
+        self._current: set[UUID] = set()
 
     def _notify(self, recordings: list[Recording[Any]]) -> None:
         for observer in self.observers:
@@ -178,15 +183,23 @@ class Milestones(Application[Any]):
             command(milestone)
             return batch.stage(milestone)
 
-        return self._writes.submit(change)
+        return self._writes.submit(change, reads=milestone_id)
 
     def _record_batch(self, batch: list[Pending]) -> None:
         """Decide the batch's commands in turn, then record what they changed in one
         transaction, all while this process has the storage's writer turn."""
         staged = Batch(self._cached)
         with self.writer_turn():
-            accepted = [pending for pending in batch if pending.decide(staged)]
+            taken = time.perf_counter()
+            self._current = self._bring_up_to_date({p.reads for p in batch if p.reads})
+            try:
+                accepted = [pending for pending in batch if pending.decide(staged)]
+            finally:
+                self._current = set()
             failure = self._save(staged)
+            held = time.perf_counter() - taken
+        for observer in self.batch_observers:
+            observer(len(batch), held)
         if isinstance(failure, IntegrityError):
             # Another writer recorded a version or a key first: each again on its own.
             for pending in accepted:
@@ -246,10 +259,30 @@ class Milestones(Application[Any]):
                 with suppress(KeyError):
                     self.repository.cache.get(milestone_id, evict=True)
 
+    def _bring_up_to_date(self, milestone_ids: set[UUID]) -> set[UUID]:
+        """Apply to the cached milestones among these the events recorded since they were
+        cached (by other processes), all read at once rather than one read per command;
+        the ids of those milestones."""
+        cache = self.repository.cache
+        if cache is None or self.lookups is None or not milestone_ids:
+            return set()
+        cached: dict[UUID, Milestone] = {}
+        for milestone_id in milestone_ids:
+            with suppress(KeyError):
+                cached[milestone_id] = cast("Milestone", cache.get(milestone_id))
+        for stored in self.lookups.events_after({i: m.version for i, m in cached.items()}):
+            event = cast("Milestone.Event", self.mapper.to_domain_event(stored))
+            event.mutate(cached[event.originator_id])
+        return set(cached)
+
     def _cached(self, milestone_id: UUID) -> Milestone:
         # Commands run one batch at a time in a process, so they may change the cached
         # milestone itself (brought up to date with the log first); a batch that fails to
         # record forgets what it changed.
+        cache = self.repository.cache
+        if cache is not None and milestone_id in self._current:
+            with suppress(KeyError):
+                return cast("Milestone", cache.get(milestone_id))
         try:
             return self.repository.get(milestone_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:

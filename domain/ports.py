@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,7 @@ class Lookups(Protocol):
     def version_at(self, public_id: str, instant: str) -> int | None:
         """A milestone's version as of an instant (``format_instant``'s text, inclusive),
         if it existed then."""
+
+    def events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The events of each milestone after the version given for it, in one read:
+        each milestone's in version order."""

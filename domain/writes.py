@@ -50,10 +50,11 @@ Unit = Callable[[Batch], "Milestone"]
 class Pending:
     """A submitted command, until it is settled with the milestone it left or an error."""
 
-    __slots__ = ("_woken", "error", "leads", "result", "unit")
+    __slots__ = ("_woken", "error", "leads", "reads", "result", "unit")
 
-    def __init__(self, unit: Unit) -> None:
+    def __init__(self, unit: Unit, reads: UUID | None = None) -> None:
         self.unit = unit
+        self.reads = reads  # the milestone it changes, if one that exists already
         self.result: Milestone | None = None
         self.error: BaseException | None = None
         self.leads = False  # woken to lead the next batch rather than settled
@@ -102,8 +103,10 @@ class WriteQueue:
         self._queued: list[Pending] = []
         self._leading = False
 
-    def submit(self, unit: Unit) -> Milestone:
-        pending = Pending(unit)
+    def submit(self, unit: Unit, reads: UUID | None = None) -> Milestone:
+        """Run the command in a batch; ``reads``: the recorded milestone it changes, so
+        that the batch can bring every such milestone up to date at once."""
+        pending = Pending(unit, reads)
         with self._lock:
             self._queued.append(pending)
             follows, self._leading = self._leading, True

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import AbstractContextManager
     from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
 
     from projections.document import Document
     from projections.finding import Find, Keys
@@ -108,6 +111,9 @@ class Reads(Protocol):
     def lag(self) -> tuple[int, int]: ...
     def request(self, key: str) -> tuple[str, str] | None: ...
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]: ...
+    def events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        """The events of each milestone after the version given for it, in one read."""
+
     def version_at(self, public_id: str, instant: str) -> int | None: ...
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:

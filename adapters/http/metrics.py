@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Commands in one batch: at most the write queue's 64.
+BATCH_SIZE_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+# A batch's hold of the writer lock: well under a millisecond is the aim.
+LOCK_HOLD_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)
 
 
 class Metrics:
@@ -50,6 +54,18 @@ class Metrics:
             registry=self._own_registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.batch_size = Histogram(
+            "milestones_write_batch_size",
+            "Write commands decided and recorded together in one transaction.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=self._own_registry,
+        )
+        self.lock_hold = Histogram(
+            "milestones_writer_lock_hold_seconds",
+            "Time a batch of writes held the writer lock: deciding, recording, committing.",
+            buckets=LOCK_HOLD_BUCKETS,
+            registry=self._own_registry,
+        )
         self.events = Counter(
             "milestones_events_appended_total",
             "Events appended to the log by this service, by type.",
@@ -70,6 +86,10 @@ class Metrics:
             )
         children[0].inc()
         children[1].observe(seconds)
+
+    def observe_batch(self, commands: int, held_seconds: float) -> None:
+        self.batch_size.observe(commands)
+        self.lock_hold.observe(held_seconds)
 
     def count_events(self, recordings: list[Recording[Any]]) -> None:
         for recording in recordings:

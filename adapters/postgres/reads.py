@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
 from adapters.postgres.recorder import EVENTS_TABLE
@@ -19,7 +20,7 @@ from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from uuid import UUID
 
     from eventsourcing.postgres import PostgresDatastore
@@ -88,6 +89,23 @@ class PostgresReads:
             "SELECT fingerprint, milestone_id FROM idempotency_keys WHERE key = %s", (key,)
         )
         return (rows[0]["fingerprint"], rows[0]["milestone_id"]) if rows else None
+
+    def events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        if not versions:
+            return []
+        rows = self._rows(
+            f"SELECT e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+            f"FROM {EVENTS_TABLE} e JOIN unnest(%s::uuid[], %s::bigint[]) AS c(id, version) "
+            "ON e.originator_id = c.id AND e.originator_version > c.version "
+            "ORDER BY e.originator_id, e.originator_version",
+            (list(versions), list(versions.values())),
+        )
+        return [
+            StoredEvent(
+                row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
+            )
+            for row in rows
+        ]
 
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
         rows = self._rows(

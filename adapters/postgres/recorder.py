@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
 from eventsourcing.postgres import (
-    PostgresApplicationRecorder,
     PostgresProcessRecorder,
 )
 from psycopg.sql import SQL, Identifier
 
+from adapters.postgres.pipelined import ReadAhead, changed_ids, insert_in_two_round_trips
 from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres.rebuild import PostgresRebuild
 from adapters.postgres.schema import (
-    ENTRY_COLUMNS,
     EVENT_INDEX,
     IDEMPOTENCY_KEYS,
     TRANSITION_INDEXES,
@@ -33,11 +32,10 @@ from adapters.postgres.schema import (
     view_table_ddl,
     words_table_ddl,
 )
+from adapters.postgres.set_writes import insert_entries, insert_transitions, write_view_rows
 from adapters.storage.faults import CommitOutcomeUnknown
 from adapters.storage.sql import (
     FIND_COLUMNS,
-    VIEW_COLUMNS,
-    row_changes,
     words_table,
 )
 from domain.ids import to_public_id
@@ -61,17 +59,6 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
-
-
-UPSERT = (
-    f"INSERT INTO {{table}} ({VIEW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-    "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version, "
-    "body = EXCLUDED.body, title = EXCLUDED.title, due_at = EXCLUDED.due_at, "
-    "late_at = EXCLUDED.late_at"
-)
-
-# A row whose keys stay as they were: its indexes are left alone.
-UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 
 
 class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
@@ -100,6 +87,8 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         )
         # Per thread: whether the transaction being written has reached its commit.
         self._committing = threading.local()
+        # Per thread: the reads sent with the insert, and whether writes are only sent.
+        self._ahead = ReadAhead()
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         super()._create_table(curs)
@@ -128,16 +117,16 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert, retried as it does, except after the commit was sent.
+        """The library's insert in two round trips (``adapters.postgres.pipelined``),
+        retried as the library does, except after the commit was sent.
 
         A retry then could record the events twice, or answer a conflict for a write
         that did commit: the caller is told that the outcome is unknown instead.
         """
-        insert = PostgresApplicationRecorder.insert_events.__wrapped__  # without its retries
         for attempt in range(1, LIBRARY_ATTEMPTS + 1):
             self._committing.active = False
             try:
-                return cast("Sequence[int] | None", insert(self, stored_events, **kwargs))
+                return insert_in_two_round_trips(self, stored_events, **kwargs)
             except (InterfaceError, OperationalError) as error:
                 if self._committing.active:
                     raise CommitOutcomeUnknown(str(error)) from error
@@ -145,6 +134,14 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
                     raise
                 time.sleep(LIBRARY_RETRY_WAIT)
         return None  # not reached: the last attempt returns or raises
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The library's lock, NOTIFY and insert; then, in the same round trip and under
+        # the same lock, what the projections will read of the rows before the batch.
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        self._ahead.send(curs, changed_ids(stored_events))
 
     def _fetch_ids_after_insert_events(
         self,
@@ -167,7 +164,8 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
                 )
                 for position, e in zip(positions, stored_events, strict=True)
             ]
-            apply_records(self, curs, records, idempotency_keys)
+            with self._ahead.batch():
+                apply_records(self, curs, records, idempotency_keys)
         # All that is left of the transaction is its commit.
         self._committing.active = True
         return positions
@@ -218,11 +216,20 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         return self._max_tracking_id(tracking, c) or 0
 
     def track_as(self, c: Cursor[DictRow], tracking: str, position: int) -> None:
-        self._insert_tracking(c, Tracking(tracking, position))
+        if self._ahead.deferred:
+            # Sent, not waited for: the table lock keeps a batch's position ahead of any
+            # tracked before it, so the library's check of the returned row is moot.
+            params = {"application_name": tracking, "notification_id": position}
+            c.execute(self.insert_tracking_statement, params, prepare=True)
+        else:
+            self._insert_tracking(c, Tracking(tracking, position))
 
     def standings(
         self, c: Cursor[DictRow], table: str, public_ids: list[str]
     ) -> dict[str, Standing]:
+        ahead = self._ahead.standings_of(table, public_ids)
+        if ahead is not None:
+            return ahead
         if not public_ids:
             return {}
         c.execute(
@@ -238,14 +245,8 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     def write_transitions(
         self, c: Cursor[DictRow], table: str, transitions: list[Transition]
     ) -> None:
-        c.executemany(
-            SQL(
-                "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (position) DO NOTHING"
-            ).format(table=Identifier(table)),
-            transitions,
-        )
-        _settle(c)
+        insert_transitions(c, table, transitions)
+        self._settle(c)
 
     def stored_transitions(self, c: Cursor[DictRow]) -> list[Transition]:
         c.execute(
@@ -269,6 +270,9 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     def load_documents(
         self, c: Cursor[DictRow], table: str, public_ids: list[str]
     ) -> dict[str, Document]:
+        ahead = self._ahead.documents_of(table, public_ids)
+        if ahead is not None:
+            return ahead
         if not public_ids:
             return {}
         c.execute(
@@ -302,33 +306,12 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         }
 
     def write_rows(self, c: Cursor[DictRow], table: str, folded: Folded) -> None:
-        changes = row_changes(folded)
-        words, view = Identifier(words_table(table)), Identifier(table)
-        if changes.rewrite_words:
-            c.execute(
-                SQL("DELETE FROM {words} WHERE id = ANY(%s)").format(words=words),
-                ([pid for (pid,) in changes.rewrite_words],),
-            )
-        statements = [
-            ("DELETE FROM {words} WHERE id = %s AND word = %s", changes.stale_words),
-            (UPSERT, changes.upserts),
-            (UPDATE, changes.updates),
-            ("INSERT INTO {words} VALUES (%s, %s)", changes.fresh_words),
-            ("DELETE FROM {table} WHERE id = %s", changes.deletes),
-        ]
-        for statement, rows in statements:
-            if rows:
-                c.executemany(SQL(statement).format(table=view, words=words), rows)
-        _settle(c)
+        write_view_rows(c, table, folded)
+        self._settle(c)
 
     def write_entries(self, c: Cursor[DictRow], folded: Folded) -> None:
-        # A catch-up may meet entries already there: each depends on its record alone.
-        c.executemany(
-            f"INSERT INTO event_index ({ENTRY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (position) DO NOTHING",
-            folded.entries,
-        )
-        _settle(c)
+        insert_entries(c, folded.entries)
+        self._settle(c)
 
     def remember_request(
         self, c: Cursor[DictRow], key: str, fingerprint: str, public_id: str
@@ -339,13 +322,13 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         c.execute("SELECT key, fingerprint, milestone_id FROM idempotency_keys")
         return {row["milestone_id"]: (row["key"], row["fingerprint"]) for row in c.fetchall()}
 
+    def _settle(self, c: Cursor[DictRow]) -> None:
+        """Wait for the results of what was sent, when in a pipeline whose writes are not
+        deferred to the commit.
 
-def _settle(c: Cursor[DictRow]) -> None:
-    """Wait for the results of what was sent, when in the library's pipeline.
-
-    There, the results of executemany arrive later, and a later fetch on the same cursor
-    would read one of them instead of its own.
-    """
-    if c.connection.pgconn.pipeline_status:
-        with c.connection.pipeline() as pipeline:
-            pipeline.sync()
+        There, the results of executemany arrive later, and a later fetch on the same
+        cursor would read one of them instead of its own.
+        """
+        if c.connection.pgconn.pipeline_status and not self._ahead.deferred:
+            with c.connection.pipeline() as pipeline:
+                pipeline.sync()

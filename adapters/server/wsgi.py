@@ -58,6 +58,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
 
     def on_open(service: Service) -> None:
         service.milestones.observers.extend([metrics.count_events, faults.succeeded])
+        service.milestones.batch_observers.append(metrics.observe_batch)
 
     lazy = LazyService(lambda: open_service(settings), on_open)
     faults.on_unwritable = lazy.reset

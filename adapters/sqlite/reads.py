@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eventsourcing.persistence import StoredEvent
+
 from adapters.storage.projects import projects_query
 from adapters.storage.sql import (
     find_queries,
@@ -20,6 +22,7 @@ from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from uuid import UUID
 
     from projections.finding import Find
@@ -131,6 +134,18 @@ class SQLiteReads:
             .fetchone()
         )
         return None if row is None else (row[0], row[1])
+
+    def events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        connection = self._connection()
+        return [
+            StoredEvent(milestone_id, version, topic, state)
+            for milestone_id, after in versions.items()
+            for version, topic, state in connection.execute(
+                "SELECT originator_version, topic, state FROM stored_events "
+                "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version",
+                (milestone_id.hex, after),
+            )
+        ]
 
     def history(self, milestone_id: UUID) -> list[tuple[int, str, bytes]]:
         """(version, topic, state) of each event of one milestone, oldest first."""

@@ -14,7 +14,8 @@ from domain.ids import from_public_id, to_public_id
 from domain.milestone import Milestone, format_instant
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from uuid import UUID
 
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
@@ -67,6 +68,14 @@ class MemoryLookups:
         )
         versions = [e.originator_version for e in events if format_instant(e.timestamp) <= instant]
         return max(versions, default=None)
+
+    def events_after(self, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+        recorder = self._app.recorder
+        return [
+            event
+            for milestone_id, after in versions.items()
+            for event in recorder.select_events(milestone_id, gt=after)
+        ]
 
 
 def in_memory_milestones() -> Milestones:
