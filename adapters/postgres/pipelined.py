@@ -9,11 +9,6 @@ the idempotency keys and the ``COMMIT``: they are only sent, never waited for, u
 commit's sync. A failure among them (a key recorded before) surfaces there, and none of
 them commits.
 
-Its commit does not wait for the disk under the lock; a durable commit right after it, outside
-the lock, does (``flush_log``), so the lock is held for two round trips and no disk write.
-Meanwhile the events are visible to readers for that one round trip before they are
-durable, as on a server whose commits do not wait; no write is answered before its flush.
-
 The library's own insert nests a transaction in its pipeline, which psycopg syncs on the
 way in and out: four round trips and an empty fifth, each a wait for the server while the
 table lock is held.
@@ -40,7 +35,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import StoredEvent
     from eventsourcing.postgres import PostgresApplicationRecorder
-    from psycopg import Connection, Cursor
+    from psycopg import Cursor
     from psycopg.rows import DictRow
     from psycopg.sql import Composed
 
@@ -68,9 +63,6 @@ def insert_in_two_round_trips(
         try:
             with conn.pipeline() as pipeline, conn.cursor() as curs:
                 curs.execute("BEGIN")
-                # The commit does not wait for the disk while it holds the table lock,
-                # which every event writer waits for; ``flush_log`` waits after.
-                curs.execute("SET LOCAL synchronous_commit = off")
                 recorder._insert_events(curs, stored_events, **kwargs)  # noqa: SLF001
                 recorder._insert_stored_events(curs, stored_events, **kwargs)  # noqa: SLF001
                 pipeline.sync()
@@ -84,20 +76,7 @@ def insert_in_two_round_trips(
                 with suppress(PsycopgError):
                     conn.rollback()
             raise
-        flush_log(conn)
     return positions
-
-
-def flush_log(conn: Connection[Any]) -> None:
-    """Wait until the write-ahead log is on disk up to a commit made after the batch's.
-
-    A transaction that takes an id commits durably (the server's default), and its flush
-    takes every commit before it along: the batch's events are as durable as if their
-    own commit had waited, before anyone is told they were recorded. The wait is outside
-    the table lock, so the flushes of concurrent writers overlap, as the server's group
-    commit allows, instead of queueing one behind the other.
-    """
-    conn.execute("SELECT pg_current_xact_id()", prepare=False)
 
 
 def changed_ids(stored_events: Sequence[StoredEvent]) -> list[str]:
