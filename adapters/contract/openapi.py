@@ -209,6 +209,10 @@ def _parameters() -> dict[str, Schema]:
             "Echoed in the response's `X-Request-Id` when it is 1 to 128 printable ASCII "
             "characters; otherwise the service makes up one."
         ), {"type": "string"}, "5d1c0c6e-req"),
+        "LastEventId": ("Last-Event-ID", (
+            "The `id` of the last message a reconnecting client saw: the stream starts after "
+            "that position (before `after`). Any other value is a 400."
+        ), {"type": "string", "pattern": "^[0-9]+$"}, "42"),
     }  # fmt: skip
     parameters = {
         key: {"name": name, "in": "header", "required": False, "description": description,
@@ -281,6 +285,8 @@ def _operation(path: str, operation: Operation) -> Schema:
     } | common
     if operation.bodiless:
         pass
+    elif operation.content is not None:
+        success["content"] = operation.content
     elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
         success["content"] = {JSON: {"schema": _ref("schemas", operation.body), "example": example}}

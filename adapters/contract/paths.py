@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
+from adapters.contract.live_tail import STREAM_CONTENT, STREAMS_BUSY, StreamQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
 from adapters.contract.webhooks import DeliveriesQuery
 
@@ -40,6 +41,7 @@ class Operation:
     example: Any = None  # the success body's example, if not its schema's
     more: dict[str, Schema] = field(default_factory=dict)  # other responses
     bodiless: bool = False  # HEAD and OPTIONS: headers only
+    content: Schema | None = None  # the success body by media type, when it is not JSON
 
 
 WRITE = ("CacheControl", "ETag")
@@ -111,6 +113,20 @@ TABLE: dict[str, list[Operation]] = {
             "from `after=0` sees every event exactly once. `actor` finds what one caller "
             "recorded.",
             "200", "A page of the feed.", "EventFeed", query=EventsQuery,
+        ),
+    ],
+    "/api/events/stream": [
+        Operation(
+            "get", "streamEvents", "audit", "The event feed, live (Server-Sent Events)",
+            "Each new event that matches the filters, as it is committed: one message with "
+            "`id: <position>`, `event: <type>` and `data: <the feed's event object>`, in log "
+            "order, each exactly once per connection. The first message carries only the `id` "
+            "the stream starts after, and `: keep-alive` comments come at least every 15 s. "
+            "The server ends a stream after a while (`MILESTONES_STREAM_SECONDS`, default "
+            "300 s) and on a restart; a client that reconnects with `Last-Event-ID` misses "
+            "nothing and sees nothing twice (browsers' `EventSource` does so by itself).",
+            "200", "The stream.", query=StreamQuery, headers=("LastEventId",),
+            errors=(400,), content=STREAM_CONTENT, more={"503": STREAMS_BUSY},
         ),
     ],
     "/api/projects/{project_id}/summary": [
