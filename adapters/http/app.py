@@ -10,7 +10,7 @@ import orjson
 from adapters.contract.models import NoQuery
 from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
-from adapters.http import problems
+from adapters.http import live_tail, problems
 from adapters.http.audit import EventsResource, HistoryResource
 from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
@@ -24,6 +24,7 @@ from adapters.http.webhooks import (
     WebhooksResource,
 )
 from adapters.storage.faults import FaultEpisodes
+from adapters.storage.log_watch import LogWaiter, PollingWatch
 from domain.ids import from_public_id
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def create_app(
     actor_header: str | None = None,
     webhooks: WebhookStore | None = None,
     allow_private_webhooks: bool = False,
+    tail: live_tail.LiveTail | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts.
 
@@ -104,11 +106,14 @@ def create_app(
     app.req_options.keep_blank_qs_values = True
     faults = faults or FaultEpisodes()
     problems.install(app, faults)
+    live_tail.install(app)
+    tail = tail or live_tail.LiveTail(reads, LogWaiter(lambda: _head_poll(reads)), metrics=metrics)
     routes: dict[str, Any] = {
         "/api/milestones": MilestonesResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}/history": HistoryResource(reads),
-        "/api/events": EventsResource(reads),
+        "/api/events": EventsResource(reads, tail),
+        "/api/events/stream": live_tail.StreamResource(tail),
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),
         "/openapi.json": OpenApiResource(),
@@ -127,3 +132,8 @@ def create_app(
     for path, resource in routes.items():
         _add_route(app, path, resource)
     return app
+
+
+def _head_poll(reads: Reads) -> PollingWatch:
+    """The log's head looked at through the reads: for an app not given a backend's watch."""
+    return PollingWatch(lambda: reads.lag()[1], lambda: None)

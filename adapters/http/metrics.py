@@ -26,7 +26,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 class Metrics:
     def __init__(self, reads: Reads, webhooks: WebhookStore | None = None) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # noqa: PLC0415
 
         from adapters.webhooks.lag import WebhookLag  # noqa: PLC0415
 
@@ -54,6 +54,17 @@ class Metrics:
             "milestones_events_appended_total",
             "Events appended to the log by this service, by type.",
             ["type"],
+            registry=self._own_registry,
+        )
+        self.streams_open = Gauge(
+            "milestones_streams_open",
+            "Live streams and long polls of the event feed open now.",
+            multiprocess_mode="livesum",
+            registry=self._own_registry,
+        )
+        self.stream_events = Counter(
+            "milestones_stream_events_sent_total",
+            "Events sent on live streams of the event feed.",
             registry=self._own_registry,
         )
 
