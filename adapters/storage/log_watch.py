@@ -108,6 +108,12 @@ class LogWaiter:
             with self._changed:
                 self._waiting -= 1
 
+    @property
+    def running(self) -> bool:
+        """Whether the watcher thread runs (it does only while streams wait, and a while after)."""
+        with self._changed:
+            return self._thread is not None
+
     def generation(self) -> int:
         """The count of changes seen so far: a waiter reads the feed after taking it."""
         with self._changed:
@@ -135,6 +141,8 @@ class LogWaiter:
                 if watch is None:
                     watch = self._arm()
                     if watch is None:
+                        if not self._publish(changed=False):
+                            return
                         time.sleep(RETRY_SECONDS)
                         continue
                     changed = True  # what was committed before it was armed went unseen
