@@ -92,9 +92,11 @@ def open_tail(tails: list[Tail], server: Server, query: str = "", **headers: str
 
 
 def write(server: Server, **fields: Any) -> tuple[dict[str, Any], float]:
-    """Create a milestone; its document and the moment the answer came (after the commit)."""
+    """Create a milestone; its document and the moment its request was sent: the commit
+    came later, so a delay measured from then is at most the delay from the commit."""
+    sent = time.monotonic()
     document, _ = server.client.create(**fields)
-    return document, time.monotonic()
+    return document, sent
 
 
 def feed_event(server: Server, position: int) -> dict[str, Any]:
@@ -112,9 +114,9 @@ def test_a_new_event_arrives_within_a_second_as_the_feed_shows_it(
     assert tail.headers["cache-control"] == "no-store"
     start = tail.start()
     assert start == server.client.head()  # by default, only what comes next
-    document, committed = write(server, projectId="proj_live", title="live")
+    document, sent = write(server, projectId="proj_live", title="live")
     arrived = tail.next()
-    assert arrived.at - committed < DELIVERY_LIMIT
+    assert arrived.at - sent < DELIVERY_LIMIT
     assert arrived.position == start + 1
     assert arrived.message.event == "Created"
     assert arrived.message.json() == feed_event(server, arrived.position)
@@ -233,12 +235,12 @@ def test_a_long_poll_answers_at_the_first_event_or_empty_when_the_wait_is_over(
     while streams_open(server) < 1:  # the poll waits, holding a slot
         assert time.monotonic() < deadline, "the long poll never waited"
         time.sleep(0.02)
-    _, committed = write(server, projectId="proj_poll", title="polled")
+    _, sent = write(server, projectId="proj_poll", title="polled")
     poll.join(timeout=10)
     answered, (status, _, body) = answers[0]
     assert status == 200, body
     assert [e["position"] for e in body["data"]] == [head + 1]
-    assert answered - committed < DELIVERY_LIMIT
+    assert answered - sent < DELIVERY_LIMIT
     started = time.monotonic()
     status, _, body = server.client.request("GET", f"/api/events?after={head + 1}&wait=1")
     assert (status, body["data"]) == (200, [])
@@ -283,9 +285,9 @@ def test_an_event_written_by_another_instance_arrives_within_a_second(
     other = tail_servers.start(server.database, env=TAIL_ENV, workers=1)
     tail = open_tail(tails, server)
     tail.start()
-    document, committed = write(other, projectId="proj_other", title="from the other")
+    document, sent = write(other, projectId="proj_other", title="from the other")
     arrived = tail.next()
-    assert arrived.at - committed < DELIVERY_LIMIT
+    assert arrived.at - sent < DELIVERY_LIMIT
     assert arrived.message.json()["milestoneId"] == document["id"]
 
 
