@@ -24,7 +24,6 @@ from adapters.http.webhooks import (
     WebhooksResource,
 )
 from adapters.storage.faults import FaultEpisodes
-from adapters.storage.log_watch import LogWaiter, PollingWatch
 from domain.ids import from_public_id
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ def create_app(
     faults = faults or FaultEpisodes()
     problems.install(app, faults)
     live_tail.install(app)
-    tail = tail or live_tail.LiveTail(reads, LogWaiter(lambda: _head_poll(reads)), metrics=metrics)
+    tail = tail or live_tail.polling_tail(reads, metrics=metrics)
     routes: dict[str, Any] = {
         "/api/milestones": MilestonesResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
@@ -132,8 +131,3 @@ def create_app(
     for path, resource in routes.items():
         _add_route(app, path, resource)
     return app
-
-
-def _head_poll(reads: Reads) -> PollingWatch:
-    """The log's head looked at through the reads: for an app not given a backend's watch."""
-    return PollingWatch(lambda: reads.lag()[1], lambda: None)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import falcon
 import orjson
 
+from adapters.contract.fields import MAX_WAIT
 from adapters.contract.live_tail import (
     EVENT_STREAM,
     LAST_EVENT_ID,
@@ -64,6 +65,7 @@ class LiveTail:
         slots: int = 4,
         stream_seconds: float = 300.0,
         keepalive_seconds: float = 15.0,
+        longest_wait: float = MAX_WAIT,
         metrics: Metrics | None = None,
     ) -> None:
         self.reads = reads
@@ -71,6 +73,7 @@ class LiveTail:
         self._free = threading.Semaphore(slots)
         self.stream_seconds = stream_seconds
         self.keepalive_seconds = keepalive_seconds
+        self.longest_wait = longest_wait
         self.metrics = metrics
 
     @contextmanager
@@ -104,7 +107,7 @@ class LiveTail:
 
     def long_poll(self, read: Callable[[], list[T]], seconds: float) -> list[T]:
         """``read()`` again each time the log grows, until it finds something or the time is up."""
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + min(seconds, self.longest_wait)
         with self.slot(), self.waiter.watching():
             generation = self.waiter.generation()
             found = read()
@@ -121,6 +124,16 @@ class LiveTail:
     def count_sent(self, events: int) -> None:
         if self.metrics is not None:
             self.metrics.stream_events.inc(events)
+
+
+def polling_tail(reads: Reads, **options: Any) -> LiveTail:
+    """A live tail that looks at the log's head through the reads, for an app that was given
+    no watch of its backend (the server gives one: LISTEN, or SQLite's own head)."""
+    from adapters.storage.log_watch import LogWaiter, PollingWatch  # noqa: PLC0415
+
+    return LiveTail(
+        reads, LogWaiter(lambda: PollingWatch(lambda: reads.lag()[1], lambda: None)), **options
+    )
 
 
 class StreamResource:
