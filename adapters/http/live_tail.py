@@ -9,9 +9,11 @@ its own position with its own filters, the same query as ``/api/events``.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 PAGE = 500  # events read (and sent) at a time
 # Milliseconds a browser waits before it reconnects a stream that ended.
 RECONNECT_MS = 1000
@@ -47,6 +50,8 @@ RECONNECT_MS = 1000
 # most this late a stream learns that the process is going down.
 CHECK_SECONDS = 1.0
 KEEP_ALIVE = b": keep-alive\n\n"
+# Messages kept once made: the worker's streams send the same events, each made once.
+RENDERED = 4096
 BUSY = "this worker serves as many live streams as it may; try again shortly"
 
 
@@ -75,6 +80,8 @@ class LiveTail:
         self.keepalive_seconds = keepalive_seconds
         self.longest_wait = longest_wait
         self.metrics = metrics
+        self._rendered: OrderedDict[tuple[int, str, int], bytes] = OrderedDict()
+        self._rendering = threading.Lock()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -120,6 +127,20 @@ class LiveTail:
                     generation = latest
                     found = read()
         return found
+
+    def message(self, record: Record) -> bytes:
+        """The SSE message of an event, made once for all the worker's streams (decoding
+        and encoding it is most of what sending it to one more stream costs)."""
+        key = (record[0], record[1], record[2])
+        with self._rendering:
+            made = self._rendered.get(key)
+        if made is None:
+            made = _message(record)
+            with self._rendering:
+                self._rendered[key] = made
+                if len(self._rendered) > RENDERED:
+                    self._rendered.popitem(last=False)
+        return made
 
     def count_sent(self, events: int) -> None:
         if self.metrics is not None:
@@ -209,11 +230,13 @@ class Stream:
             generation = waiter.generation()
             quiet_since = time.monotonic()
             while True:
-                records = tail.reads.events(position, PAGE, only)
+                records = self._read(position, only)
+                if records is None:
+                    return
                 if records:
                     position = records[-1][0]
                     tail.count_sent(len(records))
-                    yield b"".join(_message(record) for record in records)
+                    yield b"".join(tail.message(record) for record in records)
                     quiet_since = time.monotonic()
                     if len(records) == PAGE:
                         continue  # more are waiting
@@ -224,6 +247,15 @@ class Stream:
                 if keep_alive:
                     yield KEEP_ALIVE
                     quiet_since = time.monotonic()
+
+    def _read(self, position: int, only: EventFilter) -> list[Record] | None:
+        """The matching events after ``position``; None if the storage failed: the stream
+        ends, and the client resumes from its last id once the storage answers again."""
+        try:
+            return self._tail.reads.events(position, PAGE, only)
+        except Exception as error:  # noqa: BLE001 - the status was sent: ending is all left
+            log.warning("a live stream ended: reading the feed failed: %s", error)
+            return None
 
     def _wait(self, generation: int, quiet_since: float, ends: float) -> tuple[int | None, bool]:
         """Until the log changed or a keep-alive is due: the generation then (None: the

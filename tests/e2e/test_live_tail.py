@@ -142,6 +142,14 @@ def test_filters_pass_only_matching_events_in_log_order(server: Server, tails: l
     assert by_project.nothing_within(0.5)  # the Updated and the other project's Created
 
 
+def test_head_answers_the_stream_headers_without_holding_a_slot(server: Server) -> None:
+    for _ in range(SLOTS + 1):
+        status, headers, body = server.client.request("HEAD", "/api/events/stream")
+        assert (status, body) == (200, b"")
+        assert headers["Content-Type"] == "text/event-stream"
+    assert streams_open(server) == 0
+
+
 def test_a_keep_alive_comes_while_nothing_matches(server: Server) -> None:
     import httpx  # noqa: PLC0415 - the raw lines, which an SSE client does not show
 
