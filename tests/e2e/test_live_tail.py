@@ -17,12 +17,13 @@ import pytest
 
 from tests.api_client import assert_problem
 from tests.conftest import throwaway_postgres_database
-from tests.e2e.harness import Servers, backend_of
+from tests.e2e.harness import Servers, backend_of, failed_start
 from tests.e2e.sse import Tail
 from tests.e2e.test_slow_clients import P99_LIMIT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from tests.e2e.harness import Database, Server
 
@@ -317,3 +318,20 @@ def test_a_graceful_restart_ends_streams_at_once_and_a_resumed_one_loses_nothing
     received = [m for m in messages if m.message.data]
     received += resumed.events(2 - len(received))
     assert [m.position for m in received] == [start + 1, start + 2]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MILESTONES_STREAMS_PER_WORKER": "9"},  # more than half of the 16 threads
+        {"MILESTONES_STREAMS_PER_WORKER": "5", "MILESTONES_THREADS": "8"},
+        {"MILESTONES_STREAMS_PER_WORKER": "-1"},
+    ],
+)
+def test_a_stream_cap_that_would_starve_other_requests_stops_the_server(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    code, output, answered = failed_start(tmp_path, env)
+    assert code not in {0, None}, output
+    assert not answered
+    assert "MILESTONES_STREAMS_PER_WORKER must be from 0 to" in output, output
