@@ -320,6 +320,21 @@ def test_a_graceful_restart_ends_streams_at_once_and_a_resumed_one_loses_nothing
     assert [m.position for m in received] == [start + 1, start + 2]
 
 
+def test_a_stop_ends_open_streams_at_once(
+    server: Server, tail_servers: Servers, tails: list[Tail]
+) -> None:
+    stopping = tail_servers.start(server.database, env=TAIL_ENV, workers=1)
+    tail = Tail(stopping.port)
+    tails.append(tail)
+    assert tail.status == 200
+    tail.start()
+    stopping.terminate()  # SIGTERM: a graceful stop, whose timeout is 20 s
+    signalled = time.monotonic()
+    stopping.process.wait(timeout=10)
+    assert time.monotonic() - signalled < 5.0
+    assert tail.rest(5) == []
+
+
 @pytest.mark.parametrize(
     "env",
     [
