@@ -17,14 +17,11 @@ EVENT_STREAM = "text/event-stream"
 LAST_EVENT_ID = "Last-Event-ID"
 # What a client is told while every stream slot of the worker it reached is taken.
 STREAMS_BUSY_RETRY_SECONDS = 2
-EXAMPLE_STREAM = (
-    "retry: 1000\nid: 41\n\n"
-    "id: 42\nevent: StatusChanged\ndata: "
+EXAMPLE_DATA = (
     '{"position":42,"milestoneId":"ms_01K8ZAA7M0EEGSYBHX9HDPMYC8","version":2,'
     '"type":"StatusChanged","occurredAt":"2026-02-19T10:30:00.000Z","actor":"alice",'
     '"requestId":"5d1c0c6e-req","payload":{"from":"pending","to":"reached",'
-    '"reachedAt":"2026-02-19T10:30:00.000Z"}}\n\n'
-    ": keep-alive\n\n"
+    '"reachedAt":"2026-02-19T10:30:00.000Z"}}'
 )
 
 
@@ -59,14 +56,40 @@ def _bad_header() -> ValidationFailed:
     return ValidationFailed([{"field": LAST_EVENT_ID, "message": message}])
 
 
+# The body as a sequence of messages, each described by the schema: clients and tools that
+# read SSE check each message they parse.
 STREAM_CONTENT = {
     EVENT_STREAM: {
         "schema": {
-            "type": "string",
-            "description": "Messages of `id:`, `event:` and `data:` lines, each followed by a "
-            "blank line; `data` is one line of JSON, the event as `/api/events` shows it.",
+            "type": "object",
+            "description": "One message of the stream: `id:`, `event:` and `data:` lines and a "
+            "blank line. The first message has only `id` (where the stream starts) and `retry`; "
+            "`: keep-alive` comment lines come between messages.",
+            "properties": {
+                "id": {
+                    "type": "string",
+                    "pattern": "^[0-9]+$",
+                    "description": "The event's position; send it back as `Last-Event-ID`.",
+                },
+                "event": {
+                    "type": "string",
+                    "description": "The event's type: `Created`, `Updated`, `StatusChanged` or "
+                    "`Deleted`.",
+                },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "description": "The event as `/api/events` shows it, on one line.",
+                },
+                "retry": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Milliseconds to wait before reconnecting.",
+                },
+            },
+            "required": ["id"],
         },
-        "example": EXAMPLE_STREAM,
+        "example": {"id": "42", "event": "StatusChanged", "data": EXAMPLE_DATA},
     }
 }
 STREAMS_BUSY = {
