@@ -238,8 +238,9 @@ class Stream:
                     tail.count_sent(len(records))
                     yield b"".join(tail.message(record) for record in records)
                     quiet_since = time.monotonic()
-                    if len(records) == PAGE:
-                        continue  # more are waiting
+                    more = len(records) == PAGE
+                    if more and not waiter.closing and time.monotonic() < ends:
+                        continue  # more are waiting (a catch-up too ends on time, and on a stop)
                 latest, keep_alive = self._wait(generation, quiet_since, ends)
                 if latest is None:
                     return
