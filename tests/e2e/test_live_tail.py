@@ -77,11 +77,16 @@ def tails(server: Server) -> Iterator[list[Tail]]:
 
 
 def streams_open(server: Server) -> float:
-    """The server's gauge of open streams, from /metrics."""
+    """The server's gauge of open streams (and long polls)."""
+    return metric(server, "milestones_streams_open")
+
+
+def metric(server: Server, name: str) -> float:
+    """A metric without labels, from the server's /metrics."""
     status, _, body = server.client.request("GET", "/metrics")
     assert status == 200, body
     text = body.decode() if isinstance(body, bytes) else str(body)
-    (line,) = [line for line in text.splitlines() if line.startswith("milestones_streams_open ")]
+    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
     return float(line.split()[1])
 
 
@@ -109,7 +114,9 @@ def feed_event(server: Server, position: int) -> dict[str, Any]:
 def test_a_new_event_arrives_within_a_second_as_the_feed_shows_it(
     server: Server, tails: list[Tail]
 ) -> None:
+    sent_before = metric(server, "milestones_stream_events_sent_total")
     tail = open_tail(tails, server)
+    assert streams_open(server) == 1
     assert tail.headers["content-type"].startswith("text/event-stream")
     assert tail.headers["x-accel-buffering"] == "no"
     assert tail.headers["cache-control"] == "no-store"
@@ -122,6 +129,7 @@ def test_a_new_event_arrives_within_a_second_as_the_feed_shows_it(
     assert arrived.message.event == "Created"
     assert arrived.message.json() == feed_event(server, arrived.position)
     assert arrived.message.json()["milestoneId"] == document["id"]
+    assert metric(server, "milestones_stream_events_sent_total") == sent_before + 1
 
 
 def test_filters_pass_only_matching_events_in_log_order(server: Server, tails: list[Tail]) -> None:
