@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
+    from adapters.storage.log_watch import LogWatch
     from projections.ports import Reads, ViewStore
 
 
@@ -304,3 +305,14 @@ def open_webhooks(settings: Settings) -> WebhookStore:
         lock_timeout=settings.lock_timeout,
         connect_timeout=settings.connect_timeout,
     )
+
+
+def open_log_watch(settings: Settings) -> LogWatch:
+    """The watch of this storage's log: LISTEN on PostgreSQL, the head's rowid on SQLite."""
+    if settings.database_url.startswith("sqlite"):
+        from adapters.sqlite.log_watch import sqlite_log_watch  # noqa: PLC0415
+
+        return sqlite_log_watch(sqlite_path(settings.database_url))
+    from adapters.postgres.log_watch import ListenWatch  # noqa: PLC0415 - psycopg only here
+
+    return ListenWatch(settings.database_url, settings.connect_timeout)

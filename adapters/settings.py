@@ -39,6 +39,11 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_retry_seconds: float = 5.0
     webhook_give_up_seconds: float = 86_400.0
+    # Live tail: streams (and long polls) a worker holds at once, each taking one of its
+    # threads; how long the server keeps a stream open; the longest silence on a stream.
+    streams_per_worker: int = 4
+    stream_seconds: float = 300.0
+    stream_keepalive_seconds: float = 15.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -70,6 +75,9 @@ class Settings:
             webhook_allow_private=flag("MILESTONES_WEBHOOK_ALLOW_PRIVATE", default=False),
             webhook_retry_seconds=number("MILESTONES_WEBHOOK_RETRY_SECONDS", 5.0),
             webhook_give_up_seconds=number("MILESTONES_WEBHOOK_GIVE_UP_SECONDS", 86_400.0),
+            streams_per_worker=int(number("MILESTONES_STREAMS_PER_WORKER", 4)),
+            stream_seconds=number("MILESTONES_STREAM_SECONDS", 300.0),
+            stream_keepalive_seconds=number("MILESTONES_STREAM_KEEPALIVE_SECONDS", 15.0),
         )
 
 

@@ -4,6 +4,8 @@ Swagger UI's own files come from a pinned Python package (``swagger-ui-py``), so
 page works offline and behind a firewall: no file comes from another host.
 """
 
+from typing import Any
+
 DOCS_ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -27,3 +29,8 @@ MEDIA_EXAMPLES = {
     "text/javascript": "window.ui = SwaggerUIBundle({...});",
     "image/png": "(the icon's PNG bytes)",
 }
+
+
+def text_content(*media: str) -> dict[str, Any]:
+    """A success body that is not JSON, by media type, for the OpenAPI document."""
+    return {kind: {"schema": {"type": "string"}, "example": MEDIA_EXAMPLES[kind]} for kind in media}

@@ -83,6 +83,7 @@ PARAMETER_EXAMPLES = {
     "asOf": "2026-02-19T10:30:00Z",
     "after": 0,
     "limit": 100,
+    "wait": 25,
     "milestoneId": EXAMPLE_ID,
     "type": "StatusChanged",
     "since": "2026-02-01T00:00:00Z",

@@ -37,6 +37,7 @@ from domain.milestone import Status, format_instant
 
 MAX_POSITION = 2**62
 MAX_PAGE = 1000
+MAX_WAIT = 30  # seconds a long poll of the feed may wait
 MAX_DESCRIPTION = 10_000
 MAX_ACTOR = 200  # a token's name is at most 64; a proxy's header value at most this
 _MAX_DIGITS = 19  # every whole number here fits in 63 bits
@@ -373,6 +374,7 @@ SearchParam = Annotated[
 ]
 SortParam = Annotated[Sort, _choice(Sort)]
 PageParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE)]
+WaitParam = Annotated[int, _whole(1, MAX_WAIT), _whole_schema(1, MAX_WAIT)]
 CursorParam = Annotated[
     str, PlainValidator(_cursor), string_schema(minLength=1, maxLength=MAX_CURSOR)
 ]

@@ -42,6 +42,7 @@ from adapters.contract.fields import (
     TypeFilter,
     Version,
     VersionParam,
+    WaitParam,
 )
 from adapters.contract.statuses import StatusesFilter
 from domain.milestone import Status
@@ -188,6 +189,10 @@ class EventsQuery(Query):
     since: LowerBoundParam = optional_field("Only events that occurred at or after this instant.")
     until: InstantParam = optional_field("Only events that occurred at or before this instant.")
     actor: ActorFilter = optional_field("Only events recorded by this actor (exact match).")
+    wait: WaitParam = optional_field(
+        "Long polling: when the page would be empty, wait up to this many seconds for a "
+        "first matching event before answering."
+    )
 
 
 # --- Response bodies ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from adapters.contract import insights, models, webhooks
-from adapters.contract.docs import DOCS_ASSET_PARAMETER, MEDIA_EXAMPLES
+from adapters.contract.docs import DOCS_ASSET_PARAMETER
 from adapters.contract.examples import PARAMETER_EXAMPLES, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
@@ -131,14 +131,11 @@ def _operation(path: str, operation: Operation) -> Schema:
     } | common
     if operation.bodiless:
         pass
+    elif operation.content is not None:
+        success["content"] = operation.content
     elif operation.body is not None:
         example = operation.example or SCHEMA_EXAMPLES[operation.body]
         success["content"] = {JSON: {"schema": ref("schemas", operation.body), "example": example}}
-    elif operation.media:  # not JSON: a page, a file of it
-        success["content"] = {
-            media: {"schema": {"type": "string"}, "example": MEDIA_EXAMPLES[media]}
-            for media in operation.media
-        }
     else:
         success["content"] = {
             "text/plain": {"schema": {"type": "string"}, "example": _METRICS_EXAMPLE}

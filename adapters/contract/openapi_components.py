@@ -128,6 +128,10 @@ def parameters() -> dict[str, Schema]:
             "Echoed in the response's `X-Request-Id` when it is 1 to 128 printable ASCII "
             "characters; otherwise the service makes up one."
         ), {"type": "string"}, "5d1c0c6e-req"),
+        "LastEventId": ("Last-Event-ID", (
+            "The `id` of the last message a reconnecting client saw: the stream starts after "
+            "that position (before `after`). Any other value is a 400."
+        ), {"type": "string", "pattern": "^[0-9]+$"}, "42"),
     }  # fmt: skip
     parameters = {
         key: {"name": name, "in": "header", "required": False, "description": description,

@@ -36,7 +36,7 @@ class Operation:
     example: Any = None  # the success body's example, if not its schema's
     more: dict[str, Schema] = field(default_factory=dict)  # other responses
     bodiless: bool = False  # HEAD and OPTIONS: headers only
-    media: tuple[str, ...] = ()  # the media types of a success body that is not JSON
+    content: Schema | None = None  # the success body by media type, when it is not JSON
 
 
 def protocol_operations(

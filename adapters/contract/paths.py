@@ -8,8 +8,10 @@ shares (the request id, the common headers, the optional bearer token) is added 
 
 from __future__ import annotations
 
+from adapters.contract.docs import text_content
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery, ProjectsQuery
+from adapters.contract.live_tail import STREAM_CONTENT, STREAMS_BUSY, StreamQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery
 from adapters.contract.operation import PROBLEM_JSON, Operation
 from adapters.contract.webhooks import DeliveriesQuery
@@ -153,6 +155,30 @@ TABLE: dict[str, list[Operation]] = {
             body="EventFeed",
             query=EventsQuery,
             response_headers=("Link",),
+        ),
+    ],
+    "/api/events/stream": [
+        Operation(
+            method="get",
+            operation_id="streamEvents",
+            tag="audit",
+            summary="The event feed, live (Server-Sent Events)",
+            description=(
+                "Each new event that matches the filters, as it is committed: one message with "
+                "`id: <position>`, `event: <type>` and `data: <the feed's event object>`, in log "
+                "order, each exactly once per connection. The first message carries only the `id` "
+                "the stream starts after, and `: keep-alive` comments come at least every 15 s. "
+                "The server ends a stream after a while (`MILESTONES_STREAM_SECONDS`, default "
+                "300 s) and on a restart; a client that reconnects with `Last-Event-ID` misses "
+                "nothing and sees nothing twice (browsers' `EventSource` does so by itself)."
+            ),
+            ok="200",
+            ok_description="The stream.",
+            query=StreamQuery,
+            headers=("LastEventId",),
+            errors=(400,),
+            content=STREAM_CONTENT,
+            more={"503": STREAMS_BUSY},
         ),
     ],
     "/api/projects": [
@@ -357,7 +383,7 @@ TABLE: dict[str, list[Operation]] = {
             ok="200",
             ok_description="The reference page.",
             errors=(400,),
-            media=("text/html",),
+            content=text_content("text/html"),
         ),
     ],
     "/docs/{asset}": [
@@ -372,7 +398,7 @@ TABLE: dict[str, list[Operation]] = {
             ok="200",
             ok_description="The file.",
             errors=(400, 404),
-            media=("text/css", "text/javascript", "image/png"),
+            content=text_content("text/css", "text/javascript", "image/png"),
         ),
     ],
     "/": [

@@ -11,7 +11,7 @@ from adapters.contract.docs import DOCS_ASSETS
 from adapters.contract.models import NoQuery
 from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
-from adapters.http import problems
+from adapters.http import live_tail, problems
 from adapters.http.audit import EventsResource, HistoryResource
 from adapters.http.docs import DocsAssetResource, DocsResource, RootResource
 from adapters.http.identity import ActorHeader
@@ -88,6 +88,7 @@ def create_app(
     actor_header: str | None = None,
     webhooks: WebhookStore | None = None,
     allow_private_webhooks: bool = False,
+    tail: live_tail.LiveTail | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts.
 
@@ -109,11 +110,14 @@ def create_app(
     app.req_options.keep_blank_qs_values = True
     faults = faults or FaultEpisodes()
     problems.install(app, faults)
+    live_tail.install(app)
+    tail = tail or live_tail.polling_tail(reads, metrics=metrics)
     routes: dict[str, Any] = {
         "/api/milestones": MilestonesResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}": MilestoneResource(milestones, reads, body_timeout),
         "/api/milestones/{milestone_id}/history": HistoryResource(reads),
-        "/api/events": EventsResource(reads),
+        "/api/events": EventsResource(reads, tail),
+        "/api/events/stream": live_tail.StreamResource(tail),
         "/api/projects": ProjectsResource(reads),
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),

@@ -17,6 +17,7 @@ from projections.ports import EventFilter
 if TYPE_CHECKING:
     import falcon
 
+    from adapters.http.live_tail import LiveTail
     from projections.ports import Reads
 
 
@@ -36,8 +37,9 @@ class HistoryResource:
 
 
 class EventsResource:
-    def __init__(self, reads: Reads) -> None:
+    def __init__(self, reads: Reads, tail: LiveTail | None = None) -> None:
         self._reads = reads
+        self._tail = tail
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = parse_query(EventsQuery, req.params)
@@ -50,6 +52,10 @@ class EventsResource:
             actor=query.actor,
         )
         records = self._reads.events(query.after, query.limit, only)
+        if not records and query.wait is not None and self._tail is not None:
+            records = self._tail.long_poll(
+                lambda: self._reads.events(query.after, query.limit, only), query.wait
+            )
         events = [feed_document(record) for record in records]
         next_after = records[-1][0] if len(records) == query.limit else None
         if next_after is not None:

@@ -30,7 +30,7 @@ LOCK_HOLD_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 
 
 class Metrics:
     def __init__(self, reads: Reads, webhooks: WebhookStore | None = None) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # noqa: PLC0415
 
         from adapters.webhooks.lag import WebhookLag  # noqa: PLC0415
 
@@ -70,6 +70,17 @@ class Metrics:
             "milestones_events_appended_total",
             "Events appended to the log by this service, by type.",
             ["type"],
+            registry=self._own_registry,
+        )
+        self.streams_open = Gauge(
+            "milestones_streams_open",
+            "Live streams and long polls of the event feed open now.",
+            multiprocess_mode="livesum",
+            registry=self._own_registry,
+        )
+        self.stream_events = Counter(
+            "milestones_stream_events_sent_total",
+            "Events sent on live streams of the event feed.",
             registry=self._own_registry,
         )
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from adapters.bootstrap import StorageUnwritable, check_storage, open_service
 from adapters.server.on_demand import one_line
 from adapters.server.wsgi import authentication
 from adapters.settings import Settings
+from adapters.storage.log_watch import close_all
 
 # Workers write their metrics to files here and a scrape adds them up (prometheus_client's
 # multiprocess mode). The arbiter names it in the environment the workers inherit.
@@ -30,6 +33,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 # (adapters/server/worker.py adds a deadline for the request head).
 worker_class = "adapters.server.worker.Worker"
 threads = int(os.environ.get("MILESTONES_THREADS") or 16)
+# Live streams and long polls hold a thread each for minutes; at most this share of the
+# threads may be theirs (MILESTONES_STREAMS_PER_WORKER), the rest serve ordinary requests.
+STREAM_SHARE_OF_THREADS = 0.5
 # Seconds a kept-alive connection may idle between requests.
 keepalive = 5
 preload_app = False
@@ -59,6 +65,7 @@ def on_starting(server: Any) -> None:
     try:
         check_storage(settings)
         authentication(settings)  # unusable token settings stop the server before it forks
+        _check_stream_slots(settings, server.cfg.threads)
     except (ValueError, StorageUnwritable) as error:
         # gunicorn prints a RuntimeError as one line and exits 1.
         raise RuntimeError(one_line(error)) from error
@@ -68,6 +75,31 @@ def on_starting(server: Any) -> None:
         server.log.warning(
             "storage not ready, workers will connect when it is: %s", one_line(error)
         )
+
+
+def _check_stream_slots(settings: Settings, request_threads: int) -> None:
+    most = int(request_threads * STREAM_SHARE_OF_THREADS)
+    if not 0 <= settings.streams_per_worker <= most:
+        msg = (
+            f"MILESTONES_STREAMS_PER_WORKER must be from 0 to {most} (half of the "
+            f"{request_threads} request threads, MILESTONES_THREADS), not "
+            f"{settings.streams_per_worker}: streams must leave threads for other requests"
+        )
+        raise ValueError(msg)
+
+
+def post_worker_init(worker: Any) -> None:
+    """A graceful stop (SIGTERM; a SIGHUP reload stops the old workers so) ends the live
+    streams at once: the worker waits for open responses, and a stream lasts minutes."""
+    graceful_stop = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, frame: Any) -> None:
+        # A thread of its own: a signal handler must not wait for the streams' lock.
+        threading.Thread(target=close_all, name="end-streams", daemon=True).start()
+        if callable(graceful_stop):
+            graceful_stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def when_ready(server: Any) -> None:

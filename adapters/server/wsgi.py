@@ -9,9 +9,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.bootstrap import Service, open_service
+from adapters.bootstrap import Service, open_log_watch, open_service
 from adapters.http.app import create_app
 from adapters.http.identity import parse_tokens
+from adapters.http.live_tail import LiveTail
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth
 from adapters.server.on_demand import (
@@ -22,6 +23,7 @@ from adapters.server.on_demand import (
 )
 from adapters.settings import Settings, sqlite_path
 from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, sqlite_probe
+from adapters.storage.log_watch import LogWaiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,6 +81,14 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         actor_header=settings.actor_header if auth is None else None,
         webhooks=webhooks,
         allow_private_webhooks=settings.webhook_allow_private,
+        tail=LiveTail(
+            reads,
+            LogWaiter(lambda: open_log_watch(settings)),
+            slots=settings.streams_per_worker,
+            stream_seconds=settings.stream_seconds,
+            keepalive_seconds=settings.stream_keepalive_seconds,
+            metrics=metrics,
+        ),
     )
 
 

@@ -24,6 +24,7 @@ import pytest
 from tests.api_client import assert_problem
 from tests.e2e.client import HOST, Client, health_ok, raw_request
 from tests.e2e.harness import free_port
+from tests.e2e.sse import Tail
 from tests.e2e.test_slow_clients import P99_LIMIT, SLOW_KINDS
 
 if TYPE_CHECKING:
@@ -121,6 +122,28 @@ def test_the_api_through_nginx(nginx: Nginx) -> None:
     assert client.get(document["id"]) == (body["data"], '"2"')
     status, headers, body = client.request("HEAD", f"/api/milestones/{document['id']}")
     assert (status, body, headers["ETag"]) == (200, b"", '"2"')
+
+
+def test_a_stream_passes_each_event_through_nginx_within_a_second(nginx: Nginx) -> None:
+    tail = Tail(nginx.port)
+    try:
+        assert tail.status == 200, tail.body
+        assert tail.start() == nginx.client.head()
+        sent = time.monotonic()  # the commit comes after this: the delay is at most the gap
+        document, _ = nginx.client.create(title="streamed through nginx")
+        arrived = tail.next()
+        assert arrived.at - sent < 1.0
+        assert arrived.message.json()["milestoneId"] == document["id"]
+    finally:
+        tail.close()
+
+
+def test_a_long_poll_outlasts_an_ordinary_request_through_nginx(nginx: Nginx) -> None:
+    head = nginx.client.head()
+    started = time.monotonic()
+    status, _, body = nginx.client.request("GET", f"/api/events?after={head}&wait=2")
+    assert (status, body["data"]) == (200, [])
+    assert time.monotonic() - started >= 2.0
 
 
 def test_a_body_of_64_kib_passes_and_a_longer_one_is_413_problem_json(nginx: Nginx) -> None:

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from adapters.bootstrap import open_service
 from adapters.contract.openapi import openapi_document
 from adapters.http.app import create_app
+from adapters.http.live_tail import polling_tail
 from adapters.http.metrics import Metrics
 from adapters.settings import Settings
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
     import falcon
     from schemathesis import Case, CheckContext, Response
+
+    from adapters.http.live_tail import LiveTail
+    from projections.ports import Reads
 
     App = falcon.App[falcon.Request, falcon.Response]
 
@@ -170,9 +174,20 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     path = tmp_path_factory.mktemp("fuzz") / "milestones.db"
     service = open_service(Settings(database_url=f"sqlite:///{path}"))
     yield create_app(
-        service.milestones, service.reads, metrics=Metrics(service.reads), webhooks=service.webhooks
+        service.milestones,
+        service.reads,
+        metrics=Metrics(service.reads),
+        webhooks=service.webhooks,
+        tail=brief_tail(service.reads),
     )
     service.close()
+
+
+def brief_tail(reads: Reads) -> LiveTail:
+    """Streams that end at once and long polls that hardly wait: the fuzzer calls each
+    operation hundreds of times in process (tests/e2e/test_live_tail.py holds them to
+    their times)."""
+    return polling_tail(reads, stream_seconds=0, longest_wait=0.01)
 
 
 # What each test sent and got back: (operation, status code) -> count.
@@ -211,6 +226,7 @@ def test_linked_sequences(tmp_path: Path) -> None:
                 self.service.reads,
                 metrics=Metrics(self.service.reads),
                 webhooks=self.service.webhooks,
+                tail=brief_tail(self.service.reads),
             )
 
         def teardown(self) -> None:

@@ -532,6 +532,7 @@ def test_no_parameters_are_the_defaults() -> None:
         "since": None,
         "until": None,
         "actor": None,
+        "wait": None,
     }
     assert parse_query(MilestoneQuery, {}).model_dump() == {"version": None, "as_of": None}
 
