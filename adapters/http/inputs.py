@@ -8,6 +8,7 @@ from typing import Any
 
 import falcon
 import orjson
+from gunicorn.http.errors import ParseException
 
 from adapters.contract.validation import MAX_BODY_BYTES, ValidationFailed
 
@@ -50,6 +51,11 @@ def _read_body(req: falcon.Request, idle_timeout: float) -> bytes:
         ) from None
     except OSError:
         raise ValidationFailed([{"field": "", "message": _TRUNCATED}]) from None
+    except ParseException as error:
+        # Gunicorn decodes a chunked body as it is read: a malformed chunk size or
+        # terminator is the client's framing error, found only here.
+        detail = f"the chunked body is malformed: {error}"
+        raise ValidationFailed([{"field": "", "message": detail}]) from None
     finally:
         if client is not None:
             client.settimeout(previous)
