@@ -10,6 +10,7 @@ would hold a thread for as long as it likes. Here the head must arrive within
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -21,11 +22,13 @@ from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from adapters.http.problems import PROBLEM_JSON, problem_body
+from adapters.server.lingering import Lingering
 
 # Seconds a client has to send the request line and headers, from the first byte awaited.
 HEADER_TIMEOUT = float(os.environ.get("MILESTONES_HEADER_TIMEOUT") or 10.0)
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _SERVER_ERROR = 500
+_NOT_WAITING = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED})
 
 
 class HeaderTimeout(Exception):
@@ -102,9 +105,50 @@ def problem_response(status: int, detail: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+class _Conn(TConn):  # type: ignore[misc]
+    """A connection whose closing after ``Connection: close`` never blocks the main loop."""
+
+    def __init__(self, lingering: Lingering, *args: Any) -> None:
+        super().__init__(*args)
+        self._lingering = lingering
+
+    def close(self, graceful: bool = False) -> None:
+        if graceful:
+            self._lingering.close(self.sock)
+        else:
+            super().close()
+
+
 class Worker(ThreadWorker):  # type: ignore[misc]
-    """``gthread`` with a deadline for the request head, problem+json errors, and a stop
-    that serves every connection the kernel already accepted for it."""
+    """``gthread`` with a deadline for the request head, problem+json errors, a close that
+    never blocks the main loop, and a stop that serves every connection the kernel already
+    accepted for it."""
+
+    def run(self) -> None:
+        self.lingering = Lingering(self.poller)
+        try:
+            super().run()
+        finally:
+            self.lingering.close_all()
+
+    def accept(self, listener: socket.socket) -> None:
+        try:
+            client, address = listener.accept()
+        except OSError as error:
+            if error.errno in _NOT_WAITING:  # another worker took it, or the client gave up
+                return
+            raise
+        self._take(client, address, listener)
+
+    def _take(self, client: socket.socket, address: Any, listener: socket.socket) -> None:
+        self.nr_conns += 1
+        client.setblocking(True)
+        self.enqueue_req(_Conn(self.lingering, self.cfg, client, address, listener.getsockname()))
+
+    def murder_pending(self) -> None:
+        """Run on every turn of the main loop: also close what lingered long enough."""
+        super().murder_pending()
+        self.lingering.expire()
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
@@ -122,9 +166,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
                     client, address = listener.accept()
                 except OSError:  # nothing waiting (EAGAIN), or the listener is gone
                     break
-                self.nr_conns += 1
-                client.setblocking(True)
-                self.enqueue_req(TConn(self.cfg, client, address, listener.getsockname()))
+                self._take(client, address, listener)
             listener.close()
 
     def handle(self, conn: Any) -> Any:
