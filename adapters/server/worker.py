@@ -10,10 +10,13 @@ would hold a thread for as long as it likes. Here the head must arrive within
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import re
+import signal
 import socket
+import sys
 import time
 from typing import Any
 
@@ -28,6 +31,7 @@ from adapters.server.lingering import Lingering
 HEADER_TIMEOUT = float(os.environ.get("MILESTONES_HEADER_TIMEOUT") or 10.0)
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _SERVER_ERROR = 500
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _NOT_WAITING = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED})
 
 
@@ -105,6 +109,16 @@ def problem_response(status: int, detail: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+def stop_with_parent() -> None:
+    """Ask Linux for a SIGTERM when the arbiter dies (killed outright, it cannot stop its
+    workers): the worker then stops at once rather than at its next look at its parent."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
 class _Conn(TConn):  # type: ignore[misc]
     """A connection whose closing after ``Connection: close`` never blocks the main loop."""
 
@@ -126,6 +140,9 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     def run(self) -> None:
         self.lingering = Lingering(self.poller)
+        stop_with_parent()
+        if not self.is_parent_alive():  # it died before the request to be told was made
+            self.alive = False
         try:
             super().run()
         finally:
@@ -144,6 +161,15 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns += 1
         client.setblocking(True)
         self.enqueue_req(_Conn(self.lingering, self.cfg, client, address, listener.getsockname()))
+
+    def is_parent_alive(self) -> bool:
+        """An orphan stops as on SIGTERM: it closes its listeners at once, so that a server
+        started again can bind, and finishes what it holds. (Gunicorn's own check only
+        leaves the loop, keeping the listeners open for the whole grace period.)"""
+        if super().is_parent_alive():
+            return True
+        self.alive = False
+        return False
 
     def murder_pending(self) -> None:
         """Run on every turn of the main loop: also close what lingered long enough."""
