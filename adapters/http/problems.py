@@ -21,6 +21,7 @@ from domain.milestone import (
     MilestoneNotFound,
     VersionMismatch,
 )
+from domain.writes import DeadlinePassed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,6 +108,7 @@ def install(
     app.add_error_handler(InterfaceError, storage)
     app.add_error_handler(sqlite3.DatabaseError, storage)  # SQLite reads go direct
     app.add_error_handler(StorageUnavailable, storage)
+    app.add_error_handler(DeadlinePassed, storage)
 
 
 # The problem types of the storage's faults; README, Operations, says what each means.
@@ -133,7 +135,7 @@ def _storage_fault(faults: FaultEpisodes) -> Any:
         req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
     ) -> None:
         fault = classify(error)
-        faults.failed(fault)
+        faults.failed(fault, getattr(req.context, "started", None))
         status = 507 if fault is Fault.FULL else 503
         _respond(resp, status, FAULT_DETAILS[fault], type=FAULT_TYPES[fault])
         if fault is not Fault.OUTCOME_UNKNOWN:

@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,11 +100,17 @@ class FaultEpisodes:
         self._probe = probe
         self._lock = threading.Lock()
         self.current: Fault | None = None
+        # time.perf_counter() as the storage went away and as it answered again.
+        self._outage_since: float | None = None
+        self._outage_ended = float("-inf")
         # Called as the database becomes unwritable and as it becomes writable again, to
         # reopen connections that SQLite opened read-only meanwhile.
         self.on_unwritable: Callable[[], None] = lambda: None
 
-    def failed(self, fault: Fault) -> None:
+    def failed(self, fault: Fault, arrived: float | None = None) -> None:
+        """A storage error met a request that arrived at ``arrived`` (``perf_counter()``)."""
+        if fault is Fault.UNREACHABLE:
+            self._outage_began(arrived)
         if fault not in {Fault.FULL, Fault.UNWRITABLE}:
             return
         with self._lock:
@@ -117,6 +124,28 @@ class FaultEpisodes:
     def succeeded(self, *_: object) -> None:
         """A write committed: any episode is over."""
         self._end()
+        if self._outage_since is not None:
+            with self._lock:
+                began, self._outage_since = self._outage_since, None
+                self._outage_ended = time.perf_counter()
+            if began is not None:
+                log.error(
+                    "the storage answers again: writes work after %.1f s",
+                    self._outage_ended - began,
+                )
+
+    def _outage_began(self, arrived: float | None) -> None:
+        """Unreachable storage is no state ``/ready`` keeps (it asks the storage itself);
+        the outage is only logged, once as it begins and once as the next write commits.
+        A request that arrived before that commit and fails after it was part of the
+        outage that ended: it begins no new one."""
+        with self._lock:
+            late = arrived is not None and arrived < self._outage_ended
+            began = self._outage_since is None and not late
+            if began:
+                self._outage_since = time.perf_counter()
+        if began:
+            log.error("writes fail: %s", Fault.UNREACHABLE.value)
 
     def check(self) -> Fault | None:
         """The fault that stops writes now, as far as it can be seen."""

@@ -6,6 +6,7 @@ write is lost, and that the service recovers without a restart.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -146,6 +147,50 @@ def test_an_outage_under_write_load_degrades_then_heals(cluster: Cluster, server
         retried = create(client, answer.body_title, key=answer.key)
         assert retried[0] in {200, 201}, retried
     assert server.worker_pids() == workers
+    assert_projection_verifies(url)
+
+
+SHORT_TIMEOUT = 2.0  # MILESTONES_STORAGE_TIMEOUT of the next test's server, to keep it short
+LOG_LINE = r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[ERROR\] "
+
+
+@pytest.mark.postgres
+def test_every_write_meets_an_outage_within_the_timeout_of_its_arrival(
+    cluster: Cluster, servers: Servers
+) -> None:
+    """Many writers at once: a write queued behind a batch that spends its time on the
+    outage is still answered within the timeout of its own arrival, never after theirs."""
+    url = cluster.create_database()
+    server = servers.start(url, env={"MILESTONES_STORAGE_TIMEOUT": str(SHORT_TIMEOUT)})
+    client = server.client
+    with Writers(client, threads=8, pause=0.0) as writers:
+        time.sleep(0.5)
+        cluster.stop()
+        try:
+            time.sleep(2 * SHORT_TIMEOUT)
+        finally:
+            cluster.start()
+        wait_for_write(client)
+    answers = writers.answers
+    during = [a for a in answers if a.status != 201]
+    assert len(during) >= 8, "the writers did not meet the outage"
+    for answer in during:
+        assert answer.status == 503, answer
+        assert answer.body["type"] in {UNAVAILABLE, UNKNOWN}, answer
+    assert max(a.seconds for a in answers) < SHORT_TIMEOUT + SLACK, sorted(
+        round(a.seconds, 2) for a in answers
+    )[-10:]
+    for made in writers.acknowledged():
+        assert client.request("GET", f"/api/milestones/{made}")[0] == 200, made
+    # One line as the outage begins and one as it ends, in each worker that met it.
+    log = server.stderr()
+    began = re.findall(
+        LOG_LINE + "writes fail: the storage is busy or unreachable$", log, re.MULTILINE
+    )
+    ended = re.findall(LOG_LINE + "the storage answers again", log, re.MULTILINE)
+    assert 1 <= len(began) <= 2, log[-3000:]
+    assert len(ended) == len(began), log[-3000:]
+    assert "Traceback" not in log
     assert_projection_verifies(url)
 
 
