@@ -10,14 +10,17 @@ would hold a thread for as long as it likes. Here the head must arrive within
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import re
+import selectors
 import signal
 import socket
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,12 +29,15 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from adapters.http.problems import PROBLEM_JSON, problem_body
 from adapters.server.lingering import Lingering
+from adapters.server.request_reader import Needs, needs
+from adapters.settings import Settings
 
 # Seconds a client has to send the request line and headers, from the first byte awaited.
 HEADER_TIMEOUT = float(os.environ.get("MILESTONES_HEADER_TIMEOUT") or 10.0)
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _SERVER_ERROR = 500
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_READ_SIZE = 65536
 _NOT_WAITING = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED})
 
 
@@ -120,15 +126,26 @@ def stop_with_parent() -> None:
 
 
 class _Conn(TConn):  # type: ignore[misc]
-    """A connection whose closing after ``Connection: close`` never blocks the main loop."""
+    """A connection whose closing after ``Connection: close`` never blocks the main loop,
+    and which holds the bytes of its next request until they are whole."""
 
     def __init__(self, lingering: Lingering, *args: Any) -> None:
         super().__init__(*args)
         self._lingering = lingering
+        self.buffer = bytearray()
+        self.deadline = 0.0  # time.monotonic() by which the request must be in
+        self.head_in = False
+        self.whole = False  # its request is buffered in its parser: straight to a thread
+
+    @property
+    def raw(self) -> socket.socket:
+        """The socket itself, never bounded by the head deadline of a thread's read."""
+        sock = self.sock
+        return sock._sock if isinstance(sock, _HeadDeadline) else sock  # noqa: SLF001
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
-            self._lingering.close(self.sock)
+            self._lingering.close(self.raw)
         else:
             super().close()
 
@@ -140,6 +157,8 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     def run(self) -> None:
         self.lingering = Lingering(self.poller)
+        self.reading: dict[_Conn, None] = {}  # connections whose request is on its way
+        self.body_timeout = Settings.from_environ().body_timeout
         stop_with_parent()
         if not self.is_parent_alive():  # it died before the request to be told was made
             self.alive = False
@@ -159,8 +178,90 @@ class Worker(ThreadWorker):  # type: ignore[misc]
 
     def _take(self, client: socket.socket, address: Any, listener: socket.socket) -> None:
         self.nr_conns += 1
-        client.setblocking(True)
-        self.enqueue_req(_Conn(self.lingering, self.cfg, client, address, listener.getsockname()))
+        self._await_request(
+            _Conn(self.lingering, self.cfg, client, address, listener.getsockname()), b""
+        )
+
+    def enqueue_req(self, conn: _Conn) -> None:
+        """A thread for a request that is in; the others are read whole first."""
+        if conn.whole:
+            conn.whole = False
+            super().enqueue_req(conn)
+            return
+        # Bytes a thread read beyond the last request: the start of the next one.
+        pipelined = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        self._await_request(conn, pipelined)
+
+    def _await_request(self, conn: _Conn, start: bytes) -> None:
+        conn.buffer = bytearray(start)
+        conn.head_in = False
+        conn.deadline = time.monotonic() + HEADER_TIMEOUT
+        if self._read_enough(conn):
+            return
+        conn.raw.setblocking(False)
+        self.reading[conn] = None
+        self.poller.register(conn.raw, selectors.EVENT_READ, partial(self._on_bytes, conn))
+
+    def _on_bytes(self, conn: _Conn, _: Any) -> None:
+        try:
+            data = conn.raw.recv(_READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client's side ended before its request was in
+            if conn.buffer:  # a truncated request: answered 400 as it is
+                self._hand_over(conn)
+            else:
+                self._stop_reading(conn)
+                self.nr_conns -= 1
+                conn.close()
+            return
+        conn.buffer += data
+        self._read_enough(conn)
+
+    def _read_enough(self, conn: _Conn) -> bool:
+        """Hand the request to a thread if it is in (or must be answered as it is)."""
+        state = needs(conn.buffer)
+        if state == Needs.BODY and not conn.head_in:
+            # One deadline for the whole body, from the end of the head: not one per read.
+            conn.head_in = True
+            conn.deadline = time.monotonic() + self.body_timeout
+        if state != Needs.NOTHING:
+            return False
+        self._hand_over(conn)
+        return True
+
+    def _hand_over(self, conn: _Conn) -> None:
+        """To a thread, with what arrived buffered in the connection's parser."""
+        self._stop_reading(conn)
+        conn.init()  # the parser, which reads what is buffered first
+        conn.parser.unreader.unread(bytes(conn.buffer))
+        conn.buffer = bytearray()
+        conn.data_ready = conn.whole = True
+        self.enqueue_req(conn)
+
+    def _stop_reading(self, conn: _Conn) -> None:
+        self.reading.pop(conn, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.poller.unregister(conn.raw)
+
+    def _expire_reading(self) -> None:
+        """A request not in by its deadline: 408, or a silent close if nothing came."""
+        now = time.monotonic()
+        for conn in [conn for conn in self.reading if conn.deadline <= now]:
+            self._stop_reading(conn)
+            self.nr_conns -= 1
+            if not conn.buffer:
+                conn.close()
+                continue
+            part = "body" if conn.head_in else "head"
+            self.log.info("request %s not sent in time from %s", part, conn.client)
+            late = self.body_timeout if conn.head_in else HEADER_TIMEOUT
+            detail = f"the request {part} did not arrive within {late:g} s"
+            with contextlib.suppress(OSError):
+                conn.raw.send(problem_response(408, detail))
+            self.lingering.close(conn.raw)
 
     def is_parent_alive(self) -> bool:
         """An orphan stops as on SIGTERM: it closes its listeners at once, so that a server
@@ -174,6 +275,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
     def murder_pending(self) -> None:
         """Run on every turn of the main loop: also close what lingered long enough."""
         super().murder_pending()
+        self._expire_reading()
         self.lingering.expire()
 
     def set_accept_enabled(self, enabled: bool) -> None:

@@ -81,4 +81,4 @@ def test_a_deliverer_being_restarted_is_never_counted_as_a_worker(servers: Serve
         samples += 1
     assert restarts >= 2, (restarts, server.output())
     assert len(_children_of(server.pid)) <= 3
-    assert samples > 100
+    assert samples > 20
