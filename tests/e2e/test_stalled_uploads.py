@@ -10,14 +10,19 @@ import socket
 import statistics
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.e2e.client import HOST
+import pytest
+
+from tests.e2e.client import HOST, Client
+from tests.e2e.test_nginx import NGINX, Nginx
 
 if TYPE_CHECKING:
-    from tests.e2e.harness import Server, Servers
+    from tests.e2e.harness import Servers
 
 SLOW_CONNECTIONS = 100
+BEHIND_NGINX = 500  # slow connections to the shipped deploy/nginx.conf
 POLITE_SECONDS = 4.0
 P99_LIMIT = 0.100  # seconds
 # On a shared, loaded machine the polite client's own p99 without any slow connection can
@@ -75,12 +80,12 @@ class SlowConnections:
             sock.close()
 
 
-def _polite(server: Server, milestone_id: str, until: float) -> tuple[list[float], int]:
+def _polite(port: int, milestone_id: str, until: float) -> tuple[list[float], int]:
     """GETs on new connections one after another: their latencies, and how many failed."""
     latencies, failed = [], 0
     while time.monotonic() < until:
         started = time.monotonic()
-        connection = http.client.HTTPConnection(HOST, server.port, timeout=2)
+        connection = http.client.HTTPConnection(HOST, port, timeout=2)
         try:
             connection.request("GET", f"/api/milestones/{milestone_id}")
             response = connection.getresponse()
@@ -96,15 +101,15 @@ def _polite(server: Server, milestone_id: str, until: float) -> tuple[list[float
     return latencies, failed
 
 
-def test_a_hundred_slow_connections_cost_polite_clients_nothing(servers: Servers) -> None:
-    server = servers.start(env=DEADLINES)
-    milestone, _ = server.client.create(title="polite")
-    head = server.client.head()
-    alone, _ = _polite(server, milestone["id"], time.monotonic() + POLITE_SECONDS / 2)
-    slow = SlowConnections(server.port, SLOW_CONNECTIONS)
+def _assert_polite_clients_unharmed(port: int, slow_connections: int) -> None:
+    client = Client(HOST, port)
+    milestone, _ = client.create(title="polite")
+    head = client.head()
+    alone, _ = _polite(port, milestone["id"], time.monotonic() + POLITE_SECONDS / 2)
+    slow = SlowConnections(port, slow_connections)
     try:
-        time.sleep(0.5)  # every slow connection is in a worker first
-        latencies, failed = _polite(server, milestone["id"], time.monotonic() + POLITE_SECONDS)
+        time.sleep(0.5)  # every slow connection is in first
+        latencies, failed = _polite(port, milestone["id"], time.monotonic() + POLITE_SECONDS)
     finally:
         slow.close()
     answered = 1 - failed / len(latencies)
@@ -113,7 +118,25 @@ def test_a_hundred_slow_connections_cost_polite_clients_nothing(servers: Servers
     assert answered >= ANSWERED, (answered, len(latencies))
     limit = max(P99_LIMIT, LOADED_FACTOR * p99_alone)
     assert p99 < limit, (len(latencies), p99, max(latencies), p99_alone)
-    assert server.client.head() == head  # no stalled body was recorded
+    assert client.head() == head  # no stalled body was recorded
+
+
+def test_a_hundred_slow_connections_cost_polite_clients_nothing(servers: Servers) -> None:
+    server = servers.start(env=DEADLINES)
+    _assert_polite_clients_unharmed(server.port, SLOW_CONNECTIONS)
     assert server.process.poll() is None
     assert "WORKER TIMEOUT" not in server.stderr()
     assert "Traceback" not in server.stderr()
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="needs nginx (apt-get install -y nginx)")
+def test_five_hundred_slow_connections_to_nginx_cost_polite_clients_nothing(
+    servers: Servers, tmp_path: Path
+) -> None:
+    server = servers.start()
+    proxy = Nginx(tmp_path, server.port)
+    try:
+        _assert_polite_clients_unharmed(proxy.port, BEHIND_NGINX)
+    finally:
+        proxy.stop()
+    assert server.process.poll() is None
