@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from tests.e2e.harness import Servers
 
+STARTED = 30.0  # seconds for the server started again to bind (a loaded machine)
 ORPHANS_GONE = 10.0  # seconds for orphans with nothing left to serve to exit (a shared CPU)
 
 
@@ -41,6 +42,11 @@ def test_a_restart_right_after_a_killed_arbiter_binds_and_serves(
         killed = time.monotonic()
         again = spawn_server(first.database, tmp_path, "again", port=first.port)
         servers.started.append(again)
+        # Until the orphans have seen the kill (a few ms), they may still answer on the port.
+        while "Listening at" not in again.stderr():
+            assert again.process.poll() is None, again.output()
+            assert time.monotonic() < killed + STARTED, again.output()
+            time.sleep(0.05)
         failure = wait_until_serving(again)
         assert failure is None, failure
         serving_after = time.monotonic() - killed
