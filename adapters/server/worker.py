@@ -158,6 +158,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
     def run(self) -> None:
         self.lingering = Lingering(self.poller)
         self.reading: dict[_Conn, None] = {}  # connections whose request is on its way
+        self.busy = 0  # requests handed to threads and not finished
         self.body_timeout = Settings.from_environ().body_timeout
         stop_with_parent()
         if not self.is_parent_alive():  # it died before the request to be told was made
@@ -186,11 +187,18 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         """A thread for a request that is in; the others are read whole first."""
         if conn.whole:
             conn.whole = False
+            self.busy += 1
             super().enqueue_req(conn)
             return
         # Bytes a thread read beyond the last request: the start of the next one.
         pipelined = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         self._await_request(conn, pipelined)
+
+    def finish_request(self, conn: _Conn, future: Any) -> None:
+        self.busy -= 1
+        super().finish_request(conn, future)
+        if self.alive:
+            self.set_accept_enabled(self.nr_conns < self.worker_connections)
 
     def _await_request(self, conn: _Conn, start: bytes) -> None:
         conn.buffer = bytearray(start)
@@ -279,7 +287,9 @@ class Worker(ThreadWorker):  # type: ignore[misc]
         self.lingering.expire()
 
     def set_accept_enabled(self, enabled: bool) -> None:
-        super().set_accept_enabled(enabled)
+        # A worker whose threads are all busy leaves new connections to another worker
+        # (or to the listen queue) rather than queueing them behind its own requests.
+        super().set_accept_enabled(enabled and self.busy < self.cfg.threads)
         if not enabled and not self.alive and not getattr(self, "_backlog_served", False):
             self._backlog_served = True
             self._serve_backlog()
