@@ -125,7 +125,7 @@ def install(
     app.add_error_handler(ConnectionPoolClosedError, storage)
 
 
-# The problem types of the storage's faults; README, Operations, says what each means.
+# The problem types of the storage's faults; docs/operations.md says what each means.
 FAULT_TYPES = {
     Fault.FULL: "urn:milestones:problem:storage-full",
     Fault.UNWRITABLE: "urn:milestones:problem:storage-unwritable",

@@ -1,11 +1,14 @@
-"""The gunicorn worker: threads for requests, a poller for idle connections, a header deadline,
-and problem+json for the errors that gunicorn itself answers.
+"""The gunicorn worker: requests read whole by a poller before they take a thread, with one
+deadline for the head and one for the body, and problem+json for the errors that gunicorn
+itself answers.
 
-Gunicorn's ``gthread`` worker keeps idle and kept-alive connections in a poller, so they cost
-no thread, and serves each request on a thread of its pool. What it lacks is a bound on how
-long a client may take to send its request head: a client that trickles one byte at a time
-would hold a thread for as long as it likes. Here the head must arrive within
-``HEADER_TIMEOUT`` seconds (the body has its own idle bound, ``MILESTONES_BODY_TIMEOUT``).
+Gunicorn's ``gthread`` worker hands each new connection to a thread of its pool, which
+waits for the first bytes and then reads the request, bounded per read: idle connections
+and slow or stalled uploads each hold a thread, and enough of them take the service from
+everyone else. Here the worker's poller reads each request (``request_reader``) and a
+thread gets it once it is in; a worker whose threads are all busy leaves new connections
+to the others. It also stops at once when the arbiter is killed, and closes a finished
+connection without blocking its main loop (``lingering``).
 """
 
 from __future__ import annotations
