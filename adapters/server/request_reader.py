@@ -30,6 +30,7 @@ class Needs:
     HEAD = "head"  # the request head has not ended yet
     BODY = "body"  # the head is in; the body has not all arrived
     NOTHING = "nothing"  # ready for a thread: whole, or for gunicorn to answer as it is
+    TOO_LARGE = "too large"  # a chunked body past the limit: refused without a thread
 
 
 def needs(buffer: bytes | bytearray) -> str:
@@ -42,7 +43,7 @@ def needs(buffer: bytes | bytearray) -> str:
     if _EXPECT_CONTINUE.search(head):
         return Needs.NOTHING  # the client waits for gunicorn's 100 Continue
     if _CHUNKED.search(head):
-        return Needs.BODY if _chunks_continue(body) else Needs.NOTHING
+        return _chunked(body)
     lengths = _CONTENT_LENGTH.findall(head)
     if not lengths:
         return Needs.NOTHING
@@ -52,26 +53,28 @@ def needs(buffer: bytes | bytearray) -> str:
     return Needs.BODY if length <= MAX_BODY_BYTES and len(body) < length else Needs.NOTHING
 
 
-def _chunks_continue(body: memoryview) -> bool:
-    """Whether more of a chunked body is to come: False once the last chunk (and the end
-    of its trailers) is in, or once the body is malformed or over the limit (gunicorn and
-    the application answer those)."""
+def _chunked(body: memoryview) -> str:
+    """What reading a chunked body needs: more of it (``BODY``), nothing once the last chunk
+    and the end of its trailers are in or it is malformed (gunicorn answers that), or to be
+    refused once its chunks add up to more than the limit: a client could otherwise trickle
+    a chunk that claims to be huge for as long as it likes."""
     data = bytes(body[: MAX_BODY_BYTES * 2])
-    position = 0
+    position, total = 0, 0
     while True:
         line_end = data.find(b"\r\n", position)
         if line_end < 0:
-            return len(data) - position <= MAX_HEAD_BYTES
+            return Needs.BODY if len(data) - position <= MAX_HEAD_BYTES else Needs.NOTHING
         size_text = data[position:line_end].split(b";", 1)[0].strip(b" \t")
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            return False
-        if size < 0 or position > MAX_BODY_BYTES or size > MAX_BODY_BYTES:
-            return False
-        if size == 0:  # then trailers, if any, up to an empty line
+        if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+            return Needs.NOTHING
+        size = int(size_text, 16)
+        total += size
+        if total > MAX_BODY_BYTES:
+            return Needs.TOO_LARGE
+        if size == 0:  # the last chunk, then trailers if any, up to an empty line
             rest = data[line_end:]
-            return not (rest.startswith(_HEAD_END[:2] * 2) or _HEAD_END in rest)
+            done = rest.startswith(_HEAD_END[:2] * 2) or _HEAD_END in rest
+            return Needs.NOTHING if done else Needs.BODY
         position = line_end + 2 + size + 2
         if position > len(data):
-            return True
+            return Needs.BODY

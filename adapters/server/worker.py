@@ -32,7 +32,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from adapters.http.problems import PROBLEM_JSON, problem_body
 from adapters.server.lingering import Lingering
-from adapters.server.request_reader import Needs, needs
+from adapters.server.request_reader import MAX_BODY_BYTES, Needs, needs
 from adapters.settings import Settings
 
 # Seconds a client has to send the request line and headers, from the first byte awaited.
@@ -238,10 +238,21 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             # One deadline for the whole body, from the end of the head: not one per read.
             conn.head_in = True
             conn.deadline = time.monotonic() + self.body_timeout
+        if state == Needs.TOO_LARGE:
+            self._stop_reading(conn)
+            self.nr_conns -= 1
+            self._refuse(conn, 413, f"the body must be at most {MAX_BODY_BYTES // 1024} KiB")
+            return True
         if state != Needs.NOTHING:
             return False
         self._hand_over(conn)
         return True
+
+    def _refuse(self, conn: _Conn, status: int, detail: str) -> None:
+        """Answer without a thread, and close: what the client sends next is not read."""
+        with contextlib.suppress(OSError):
+            conn.raw.send(problem_response(status, detail))
+        self.lingering.close(conn.raw)
 
     def _hand_over(self, conn: _Conn) -> None:
         """To a thread, with what arrived buffered in the connection's parser."""
@@ -269,10 +280,7 @@ class Worker(ThreadWorker):  # type: ignore[misc]
             part = "body" if conn.head_in else "head"
             self.log.info("request %s not sent in time from %s", part, conn.client)
             late = self.body_timeout if conn.head_in else HEADER_TIMEOUT
-            detail = f"the request {part} did not arrive within {late:g} s"
-            with contextlib.suppress(OSError):
-                conn.raw.send(problem_response(408, detail))
-            self.lingering.close(conn.raw)
+            self._refuse(conn, 408, f"the request {part} did not arrive within {late:g} s")
 
     def is_parent_alive(self) -> bool:
         """An orphan stops as on SIGTERM: it closes its listeners at once, so that a server

@@ -78,3 +78,15 @@ def test_a_finished_socket_held_open_does_not_delay_the_next_client(servers: Ser
             sock.close()
     # Gunicorn's own close would wait up to 2 s for each held socket.
     assert max(delays) < 0.5, delays
+
+
+def test_a_chunked_body_past_the_limit_is_413_at_once(servers: Servers) -> None:
+    """A chunk that claims more than 64 KiB is refused as soon as its size is read: the
+    client cannot trickle it for as long as it likes."""
+    server = servers.start()
+    head = server.client.head()
+    started = time.monotonic()
+    response = raw_request(server.port, _chunked(b"ffffffff")[: -len(b"\r\n0\r\n\r\n")])
+    assert time.monotonic() - started < 2.0
+    assert_problem(response, 413)
+    assert server.client.head() == head

@@ -44,7 +44,17 @@ CHUNKED = b"POST /api/milestones HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunk
         pytest.param(CHUNKED + b"0\r\nX-T: 1\r\n", Needs.BODY, id="trailer-unfinished"),
         pytest.param(CHUNKED + b"0\r\nX-T: 1\r\n\r\n", Needs.NOTHING, id="trailer-whole"),
         pytest.param(CHUNKED + b"zz\r\n", Needs.NOTHING, id="malformed-size"),
-        pytest.param(CHUNKED + b"ffffffff\r\n", Needs.NOTHING, id="chunk-too-large"),
+        pytest.param(CHUNKED + b"ffffffff\r\n", Needs.TOO_LARGE, id="chunk-too-large"),
+        pytest.param(
+            CHUNKED + (b"8000\r\n" + b"x" * 0x8000 + b"\r\n") * 2 + b"1\r\n",
+            Needs.TOO_LARGE,
+            id="chunks-add-up-past-the-limit",
+        ),
+        pytest.param(
+            CHUNKED + (b"8000\r\n" + b"x" * 0x8000 + b"\r\n") * 2 + b"0\r\n\r\n",
+            Needs.NOTHING,
+            id="chunks-up-to-the-limit",
+        ),
     ],
 )
 def test_when_a_request_is_ready_for_a_thread(buffer: bytes, expected: str) -> None:
