@@ -154,9 +154,10 @@ class _Conn(TConn):  # type: ignore[misc]
 
 
 class Worker(ThreadWorker):  # type: ignore[misc]
-    """``gthread`` with a deadline for the request head, problem+json errors, a close that
-    never blocks the main loop, and a stop that serves every connection the kernel already
-    accepted for it."""
+    """``gthread`` that reads each request whole in its poller before a thread serves it,
+    accepts only while a thread is free, answers its own errors as problem+json, closes
+    without blocking its main loop, and, stopped or orphaned, closes its listeners at once
+    and serves every connection the kernel already accepted for it."""
 
     def run(self) -> None:
         self.lingering = Lingering(self.poller)
