@@ -264,9 +264,10 @@ def test_workers_killed_under_load_lose_no_acknowledged_write(
         time.sleep(1.0)
     answers = writers.answers
     failed = [a for a in answers if a.status != 201]
-    # Only a request the killed worker was running meets the kill: its connection breaks.
+    # Only the requests the killed worker held meet the kill: their connections break. Each
+    # writer has one request at a time, and both may be held by the worker killed.
     assert all(a.status == 0 for a in failed), failed
-    assert len(failed) <= kills, failed
+    assert len(failed) <= kills * writers.threads, failed
     acknowledged = writers.acknowledged()
     assert len(acknowledged) > 10 * kills, len(acknowledged)
     for made in acknowledged:
