@@ -14,14 +14,11 @@ connection without blocking its main loop (``lingering``).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import re
 import selectors
-import signal
 import socket
-import sys
 import time
 from functools import partial
 from typing import Any
@@ -32,6 +29,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from adapters.http.problems import PROBLEM_JSON, problem_body
 from adapters.server.lingering import Lingering
+from adapters.server.parent import stop_with_parent
 from adapters.server.request_reader import MAX_BODY_BYTES, Needs, needs
 from adapters.settings import Settings
 
@@ -39,7 +37,6 @@ from adapters.settings import Settings
 HEADER_TIMEOUT = float(os.environ.get("MILESTONES_HEADER_TIMEOUT") or 10.0)
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _SERVER_ERROR = 500
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _READ_SIZE = 65536
 _NOT_WAITING = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED})
 
@@ -116,16 +113,6 @@ def problem_response(status: int, detail: str) -> bytes:
         "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body
-
-
-def stop_with_parent() -> None:
-    """Ask Linux for a SIGTERM when the arbiter dies (killed outright, it cannot stop its
-    workers): the worker then stops at once rather than at its next look at its parent."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
 class _Conn(TConn):  # type: ignore[misc]
