@@ -69,7 +69,10 @@ class Milestones(Application[Any]):
         # writer at a time (SQLite), its queue, so that no command decides on a state
         # that another process is changing; elsewhere nothing, and a lost race retries.
         self.writer_turn: Callable[[], AbstractContextManager[None]] = nullcontext
-        self._writes = WriteQueue(self._record_batch)
+        timeout = self.env.get("MILESTONES_STORAGE_TIMEOUT")
+        # Each write is answered within the storage timeout of its arrival, however many
+        # queue behind a storage that does not answer.
+        self._writes = WriteQueue(self._record_batch, float(timeout) if timeout else None)
         # The cached milestones brought up to date with the log for the batch being decided.
         self._current: set[UUID] = set()
 

@@ -6,12 +6,18 @@ leads: it takes every command queued so far (up to ``WriteQueue.most``), hands t
 application to decide and record as one batch, settles each, and passes the lead to the
 first thread still waiting. A lone write is a batch of one; under load the batch holds what
 queued up while the previous one committed.
+
+With a ``timeout``, each command must be recorded within that many seconds of its
+submission: one whose deadline passes while it waits is refused without being attempted,
+and the storage bounds a batch's attempts by its earliest deadline (``recording_deadline``),
+so that a storage outage is answered in time however many writes queue up.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,6 +48,20 @@ class Batch:
         return milestone
 
 
+class DeadlinePassed(Exception):
+    """The command waited its whole time for a turn to be recorded: it was not attempted."""
+
+
+_recording = threading.local()
+
+
+def recording_deadline() -> float | None:
+    """The earliest deadline (``time.monotonic()``) of the batch this thread is recording:
+    the storage makes no attempt that would end after it. None: no deadline."""
+    deadline: float | None = getattr(_recording, "deadline", None)
+    return deadline
+
+
 # A command: it reads and stages milestones through the batch and returns the one it made
 # or changed. It must raise before it changes anything, so a refused command leaves no trace.
 Unit = Callable[[Batch], "Milestone"]
@@ -50,11 +70,14 @@ Unit = Callable[[Batch], "Milestone"]
 class Pending:
     """A submitted command, until it is settled with the milestone it left or an error."""
 
-    __slots__ = ("_woken", "error", "leads", "reads", "result", "unit")
+    __slots__ = ("_woken", "deadline", "error", "leads", "reads", "result", "unit")
 
-    def __init__(self, unit: Unit, reads: UUID | None = None) -> None:
+    def __init__(
+        self, unit: Unit, reads: UUID | None = None, deadline: float | None = None
+    ) -> None:
         self.unit = unit
         self.reads = reads  # the milestone it changes, if one that exists already
+        self.deadline = deadline
         self.result: Milestone | None = None
         self.error: BaseException | None = None
         self.leads = False  # woken to lead the next batch rather than settled
@@ -62,6 +85,9 @@ class Pending:
 
     def decide(self, batch: Batch) -> bool:
         """Run the command in the batch; whether it was accepted (if not, its error is kept)."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.error = DeadlinePassed()
+            return False
         try:
             # A copy as this command left the milestone: a later command may change the
             # same object while this one's answer is rendered.
@@ -97,8 +123,11 @@ class WriteQueue:
 
     most = 64  # commands in one transaction at the most, so no batch grows without bound
 
-    def __init__(self, record: Callable[[list[Pending]], None]) -> None:
+    def __init__(
+        self, record: Callable[[list[Pending]], None], timeout: float | None = None
+    ) -> None:
         self._record = record
+        self._timeout = timeout
         self._lock = threading.Lock()
         self._queued: list[Pending] = []
         self._leading = False
@@ -106,7 +135,8 @@ class WriteQueue:
     def submit(self, unit: Unit, reads: UUID | None = None) -> Milestone:
         """Run the command in a batch; ``reads``: the recorded milestone it changes, so
         that the batch can bring every such milestone up to date at once."""
-        pending = Pending(unit, reads)
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        pending = Pending(unit, reads, deadline)
         with self._lock:
             self._queued.append(pending)
             follows, self._leading = self._leading, True
@@ -119,6 +149,8 @@ class WriteQueue:
     def _lead(self) -> None:
         with self._lock:
             batch, self._queued = self._queued[: self.most], self._queued[self.most :]
+        deadlines = [pending.deadline for pending in batch if pending.deadline is not None]
+        _recording.deadline = min(deadlines, default=None)
         try:
             self._record(batch)
         except BaseException as error:  # noqa: BLE001 - a fault of the recording itself
@@ -126,6 +158,7 @@ class WriteQueue:
             for pending in batch:
                 pending.fail(error)
         finally:
+            _recording.deadline = None
             for pending in batch:
                 pending.settle()
             with self._lock:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import falcon
+from gunicorn.http.errors import ParseException
 
 from adapters.contract.validation import MAX_BODY_BYTES, ValidationFailed
 
@@ -49,6 +50,11 @@ def _read_body(req: falcon.Request, idle_timeout: float) -> bytes:
         ) from None
     except OSError:
         raise ValidationFailed([{"field": "", "message": _TRUNCATED}]) from None
+    except ParseException as error:
+        # Gunicorn decodes a chunked body as it is read: a malformed chunk size or
+        # terminator is the client's framing error, found only here.
+        detail = f"the chunked body is malformed: {error}"
+        raise ValidationFailed([{"field": "", "message": detail}]) from None
     finally:
         if client is not None:
             client.settimeout(previous)

@@ -8,11 +8,22 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 import orjson
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
+    InterfaceError,
+    OperationalError,
+)
 
 from adapters.contract.validation import ValidationFailed
 from adapters.http.time_travel import MilestoneNotThen
-from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, classify
+from adapters.storage.faults import (
+    Fault,
+    FaultEpisodes,
+    StorageFull,
+    StorageUnavailable,
+    StorageUnwritable,
+    classify,
+)
 from adapters.webhooks.store import WebhookNotFound
 from domain.ids import InvalidMilestoneId
 from domain.milestone import (
@@ -22,6 +33,7 @@ from domain.milestone import (
     MilestoneNotFound,
     VersionMismatch,
 )
+from domain.writes import DeadlinePassed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -109,9 +121,13 @@ def install(
     app.add_error_handler(InterfaceError, storage)
     app.add_error_handler(sqlite3.DatabaseError, storage)  # SQLite reads go direct
     app.add_error_handler(StorageUnavailable, storage)
+    app.add_error_handler(DeadlinePassed, storage)
+    app.add_error_handler(StorageUnwritable, storage)
+    app.add_error_handler(StorageFull, storage)
+    app.add_error_handler(ConnectionPoolClosedError, storage)
 
 
-# The problem types of the storage's faults; README, Operations, says what each means.
+# The problem types of the storage's faults; docs/operations.md says what each means.
 FAULT_TYPES = {
     Fault.FULL: "urn:milestones:problem:storage-full",
     Fault.UNWRITABLE: "urn:milestones:problem:storage-unwritable",
@@ -130,15 +146,25 @@ FAULT_DETAILS = {
 }
 
 
+# Seconds a client should wait before trying again: an unreachable server is often back in
+# a moment; a full disk or a read-only file waits for an operator to act. (A write of unknown
+# outcome is read back or retried by its key, not waited out.)
+RETRY_AFTER = {Fault.UNREACHABLE: "1", Fault.FULL: "60", Fault.UNWRITABLE: "60"}
+
+
 def _storage_fault(faults: FaultEpisodes) -> Any:
     def handle(
         req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
     ) -> None:
         fault = classify(error)
-        faults.failed(fault)
+        if isinstance(error, ConnectionPoolClosedError) and faults.current is not None:
+            # The storage was closed under this request, before it wrote anything, to be
+            # reopened for the fault that just began: the request met that fault.
+            fault = faults.current
+        faults.failed(fault, getattr(req.context, "started", None))
         status = 507 if fault is Fault.FULL else 503
         _respond(resp, status, FAULT_DETAILS[fault], type=FAULT_TYPES[fault])
-        if fault is not Fault.OUTCOME_UNKNOWN:
-            resp.set_header("Retry-After", "1")
+        if fault in RETRY_AFTER:
+            resp.set_header("Retry-After", RETRY_AFTER[fault])
 
     return handle

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from eventsourcing.postgres import PostgresFactory
+
+from domain.writes import DeadlinePassed, recording_deadline
 
 # The library retries a failed statement this many times, this many seconds apart
 # (eventsourcing.postgres); each attempt may wait for a pooled connection.
@@ -47,3 +50,22 @@ class BoundedPostgresFactory(PostgresFactory):
         pool.reconnect_timeout = RECONNECT_TIMEOUT
         # The library builds the pool with a dict of connection arguments.
         cast("dict[str, Any]", pool.kwargs)["connect_timeout"] = max(1, round(timeout))
+        bound_by_write_deadlines(pool)
+
+
+def bound_by_write_deadlines(pool: Any) -> None:
+    """While a batch of writes is recorded, no wait for a connection ends after its earliest
+    deadline, and none begins once it has passed: ``DeadlinePassed`` is no error the library
+    retries, so a batch during an outage ends by the deadline of its oldest write."""
+    getconn = pool.getconn
+
+    def bounded_getconn(timeout: float | None = None) -> Any:
+        deadline = recording_deadline()
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeadlinePassed
+            timeout = min(pool.timeout if timeout is None else timeout, remaining)
+        return getconn(timeout)
+
+    pool.getconn = bounded_getconn

@@ -8,6 +8,7 @@ storage once before forking, so workers never race to create tables.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -53,8 +54,16 @@ control_socket_disable = True
 limit_request_line = 8190
 
 
+# The project's own log lines (storage faults, unhandled errors) as gunicorn writes its own:
+# with the time and the pid of the worker that logs them.
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+
+
 def on_starting(server: Any) -> None:
-    """Before forking: start the metrics afresh, and prepare the storage once."""
+    """Before forking: the log format, the metrics afresh, and the storage prepared once."""
+    # Warnings and errors, as before: the libraries' info lines would drown the rest.
+    logging.basicConfig(format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT, level=logging.WARNING)
     if os.environ.get(METRICS_DIR):
         directory = Path(os.environ[METRICS_DIR])
         shutil.rmtree(directory, ignore_errors=True)  # samples of an earlier run would add up

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from adapters.bootstrap import Service
 
-from adapters.storage.faults import StorageUnavailable
+from adapters.storage.faults import StorageUnavailable, StorageUnwritable
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ class LazyService:
 
     def _attempt(self) -> Service:
         now = self._clock()
-        if now < self._next_attempt:
+        # A file that cannot be written is seen without asking the database: looked at
+        # again on every use, so that every worker writes again as soon as it can.
+        if now < self._next_attempt and not isinstance(self._error, StorageUnwritable):
             raise StorageUnavailable(self._reason) from self._error
         try:
             service = self._open()
@@ -83,6 +85,7 @@ class LazyService:
         unwritable, connections opened meanwhile stay read-only until they are reopened."""
         with self._lock:
             service, self._service = self._service, None
+            self._next_attempt = 0.0  # not a failure to open: no wait before the next
         if service is not None:
             try:
                 service.close()

@@ -9,7 +9,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.bootstrap import Service, open_log_watch, open_service
+from adapters.bootstrap import Service, open_log_watch, open_service, open_store
 from adapters.http.app import create_app
 from adapters.http.identity import parse_tokens
 from adapters.http.live_tail import LiveTail
@@ -21,8 +21,15 @@ from adapters.server.on_demand import (
     lazy_reads,
     lazy_webhooks,
 )
+from adapters.server.read_only import ReadsWhileUnwritable
 from adapters.settings import Settings, sqlite_path
-from adapters.storage.faults import Fault, FaultEpisodes, StorageUnavailable, sqlite_probe
+from adapters.storage.faults import (
+    Fault,
+    FaultEpisodes,
+    StorageUnavailable,
+    checked_turn,
+    sqlite_probe,
+)
 from adapters.storage.log_watch import LogWaiter
 
 if TYPE_CHECKING:
@@ -56,15 +63,21 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
     settings = Settings.from_environ()
     auth = authentication(settings)
     # Opened on first use, so that a worker boots and answers while the database is down.
-    faults = FaultEpisodes(_probe(settings))
+    probe = _probe(settings)
+    faults = FaultEpisodes(probe)
 
     def on_open(service: Service) -> None:
         service.milestones.observers.extend([metrics.count_events, faults.succeeded])
         service.milestones.batch_observers.append(metrics.observe_batch)
+        if probe is not None:  # the file the probe looks at decides, in every worker
+            service.milestones.writer_turn = checked_turn(faults, service.milestones.writer_turn)
 
     lazy = LazyService(lambda: open_service(settings), on_open)
     faults.on_unwritable = lazy.reset
-    reads, webhooks = lazy_reads(lazy), lazy_webhooks(lazy)
+    reads = lazy_reads(lazy)
+    if probe is not None:
+        reads = ReadsWhileUnwritable(lazy, lambda: open_store(settings))
+    webhooks = lazy_webhooks(lazy)
     metrics = Metrics(reads, webhooks)
     with suppress(StorageUnavailable):
         lazy.get()

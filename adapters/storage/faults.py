@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from eventsourcing.persistence import OperationalError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,10 @@ class StorageUnwritable(Exception):
     """The SQLite file or its directory cannot be written: one line naming the path."""
 
 
+class StorageFull(Exception):
+    """The storage's file system has no room for a write: it was not attempted."""
+
+
 class Fault(enum.Enum):
     FULL = "the storage is full"
     UNWRITABLE = "the storage is read-only or cannot be opened for writing"
@@ -71,6 +77,8 @@ def _fault_of(error: BaseException) -> Fault | None:
         return Fault.OUTCOME_UNKNOWN
     if isinstance(error, StorageUnwritable):
         return Fault.UNWRITABLE
+    if isinstance(error, StorageFull):
+        return Fault.FULL
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     sqlstate = getattr(error, "sqlstate", None)
@@ -99,11 +107,19 @@ class FaultEpisodes:
         self._probe = probe
         self._lock = threading.Lock()
         self.current: Fault | None = None
-        # Called as the database becomes unwritable and as it becomes writable again, to
-        # reopen connections that SQLite opened read-only meanwhile.
+        # time.perf_counter() as the storage went away and as it answered again.
+        self._outage_since: float | None = None
+        self._outage_ended = float("-inf")
+        # Called as the database becomes unwritable, to close the connections opened for
+        # writing: they are opened again only once the file can be written (and reads go
+        # on meanwhile from a read-only store), so nothing opened read-only is left to
+        # reopen as the episode ends; closing then would cut off the writes it let through.
         self.on_unwritable: Callable[[], None] = lambda: None
 
-    def failed(self, fault: Fault) -> None:
+    def failed(self, fault: Fault, arrived: float | None = None) -> None:
+        """A storage error met a request that arrived at ``arrived`` (``perf_counter()``)."""
+        if fault is Fault.UNREACHABLE:
+            self._outage_began(arrived)
         if fault not in {Fault.FULL, Fault.UNWRITABLE}:
             return
         with self._lock:
@@ -117,6 +133,28 @@ class FaultEpisodes:
     def succeeded(self, *_: object) -> None:
         """A write committed: any episode is over."""
         self._end()
+        if self._outage_since is not None:
+            with self._lock:
+                began, self._outage_since = self._outage_since, None
+                self._outage_ended = time.perf_counter()
+            if began is not None:
+                log.error(
+                    "the storage answers again: writes work after %.1f s",
+                    self._outage_ended - began,
+                )
+
+    def _outage_began(self, arrived: float | None) -> None:
+        """Unreachable storage is no state ``/ready`` keeps (it asks the storage itself);
+        the outage is only logged, once as it begins and once as the next write commits.
+        A request that arrived before that commit and fails after it was part of the
+        outage that ended: it begins no new one."""
+        with self._lock:
+            late = arrived is not None and arrived < self._outage_ended
+            began = self._outage_since is None and not late
+            if began:
+                self._outage_since = time.perf_counter()
+        if began:
+            log.error("writes fail: %s", Fault.UNREACHABLE.value)
 
     def check(self) -> Fault | None:
         """The fault that stops writes now, as far as it can be seen."""
@@ -129,6 +167,18 @@ class FaultEpisodes:
             self.failed(seen)
         return seen
 
+    def before_write(self) -> Fault | None:
+        """The fault that stops a write now, as far as it can be seen. Unlike ``check``,
+        seeing none ends no episode: only a commit does (``succeeded``), after which the
+        connections opened during it are reopened; ending it here would close the service
+        under the write about to use it."""
+        if self._probe is None:
+            return self.current
+        seen = self._probe(self.current)
+        if seen is not None:
+            self.failed(seen)
+        return seen
+
     def _end(self) -> None:
         if self.current is None:
             return
@@ -136,8 +186,28 @@ class FaultEpisodes:
             ended, self.current = self.current, None
         if ended is not None:
             log.error("writes work again after: %s", ended.value)
-        if ended is Fault.UNWRITABLE:
-            self.on_unwritable()
+
+
+def checked_turn(
+    faults: FaultEpisodes, turn: Callable[[], AbstractContextManager[None]]
+) -> Callable[[], AbstractContextManager[None]]:
+    """The writer's turn, refused while ``faults`` sees the storage full or unwritable.
+
+    Every worker looks at the same file before each batch, and ``/ready`` looks at it the
+    same way, so they all give one answer: without this, a worker whose connection was
+    opened before the file became read-only could go on writing through it while the
+    others refuse (and what it wrote may not be where the next reader finds it).
+    """
+
+    def checked() -> AbstractContextManager[None]:
+        fault = faults.before_write()
+        if fault is Fault.FULL:
+            raise StorageFull(fault.value)
+        if fault is Fault.UNWRITABLE:
+            raise StorageUnwritable(fault.value)
+        return turn()
+
+    return checked
 
 
 def sqlite_probe(path: str) -> Callable[[Fault | None], Fault | None]:

@@ -19,6 +19,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -159,8 +160,15 @@ class Server:
         return self.process.pid
 
     def worker_pids(self) -> set[int]:
-        """The PIDs of the arbiter's live workers, read from /proc."""
-        return _children_of(self.pid) - self.deliverer_pids()
+        """The PIDs of the arbiter's live workers: its children in /proc that gunicorn's
+        log names as workers.
+
+        Telling workers apart by what they are not (the deliverer) miscounts: a deliverer
+        being restarted is, between its fork and its exec, a child with no command line of
+        its own. A worker forked but not yet logged is not counted until it logs.
+        """
+        booted = {int(pid) for pid in _BOOTED.findall(self.stderr())}
+        return _children_of(self.pid) & booted
 
     def deliverer_pids(self) -> set[int]:
         """The webhook deliverer the arbiter runs beside its workers (none with --no-deliver)."""
@@ -306,12 +314,13 @@ def spawn_server(
     env: Mapping[str, str] | None = None,
     workers: int = WORKERS,
     serve_args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Server:
-    """Start ``milestones serve`` on a free port and return at once (see
-    ``wait_until_serving``); its output goes to ``NAME.out`` and ``NAME.err`` in
+    """Start ``milestones serve`` on ``port`` (by default a free one) and return at once
+    (see ``wait_until_serving``); its output goes to ``NAME.out`` and ``NAME.err`` in
     ``directory``, which is also its working directory."""
     server_env = service_env(database, env)
-    port = free_port()
+    port = port or free_port()
     stdout_path, stderr_path = directory / f"{name}.out", directory / f"{name}.err"
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
@@ -331,6 +340,7 @@ def spawn_server(
     return Server(process, port, server_env["DATABASE_URL"], stdout_path, stderr_path)
 
 
+_BOOTED = re.compile(r"Booting worker with pid: (\d+)")  # logged by each forked worker
 _BOOT_FAILED = "Exception in worker process"  # gunicorn's words for a worker that failed to boot
 
 
