@@ -25,7 +25,13 @@ from adapters.sqlite.schema import (
     VIEW_INDEXES,
     transitions_table_ddl,
     view_table_ddl,
-    words_table_ddl,
+)
+from adapters.sqlite.search import (
+    fill_search,
+    has_search_index,
+    indexed_words,
+    search_table_ddl,
+    write_search,
 )
 from adapters.sqlite.writer_lock import writer_lock
 from adapters.storage.sql import FIND_COLUMNS, row_changes, words_table
@@ -96,7 +102,7 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         return [
             *super().construct_create_table_statements(),
             view_table_ddl(VIEW_TABLE),
-            words_table_ddl(VIEW_TABLE),
+            search_table_ddl(VIEW_TABLE),
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
             transitions_table_ddl(TRANSITIONS_TABLE),
@@ -105,6 +111,11 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
 
     def _create_table(self, c: SQLiteCursor) -> None:
         super()._create_table(c)
+        if not has_search_index(c, VIEW_TABLE):
+            # Words kept by an earlier version as a table of (id, word) rows, or not at all.
+            c.execute(f"DROP TABLE IF EXISTS {words_table(VIEW_TABLE)}")
+            c.execute(search_table_ddl(VIEW_TABLE))
+            fill_search(c, VIEW_TABLE)
         c.execute(f"PRAGMA table_info({VIEW_TABLE})")
         if "due_at" not in {row[1] for row in c.fetchall()}:
             self._add_find_keys(c)
@@ -253,18 +264,12 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
 
     def live_keys(self, c: SQLiteCursor) -> dict[str, tuple[Keys, list[str]]]:
-        words: dict[str, list[str]] = {}
-        c.execute(f"SELECT id, word FROM {words_table(VIEW_TABLE)} ORDER BY id, word")  # noqa: S608
-        for public_id, word in c.fetchall():
-            words.setdefault(public_id, []).append(word)
+        words = indexed_words(c, VIEW_TABLE)
         c.execute(f"SELECT id, title, due_at, late_at FROM {VIEW_TABLE}")  # noqa: S608
         return {row[0]: ((row[1], row[2], row[3]), words.get(row[0], [])) for row in c.fetchall()}
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
         changes = row_changes(folded)
-        words = words_table(table)
-        c.executemany(f"DELETE FROM {words} WHERE id = ?", changes.rewrite_words)  # noqa: S608
-        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", changes.stale_words)  # noqa: S608
         c.executemany(
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
             "DO UPDATE SET status = excluded.status, version = excluded.version, "
@@ -276,8 +281,8 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
             f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
             changes.updates,
         )
-        c.executemany(f"INSERT INTO {words} VALUES (?, ?)", changes.fresh_words)  # noqa: S608
         c.executemany(f"DELETE FROM {table} WHERE id = ?", changes.deletes)  # noqa: S608
+        write_search(c, table, folded)
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
