@@ -27,14 +27,17 @@ from adapters.sqlite.schema import (
     view_table_ddl,
 )
 from adapters.sqlite.search import (
+    chunks,
     fill_search,
     has_search_index,
     indexed_words,
+    marks,
     search_table_ddl,
     write_search,
 )
+from adapters.sqlite.view_rows import view_writes
 from adapters.sqlite.writer_lock import writer_lock
-from adapters.storage.sql import FIND_COLUMNS, row_changes, words_table
+from adapters.storage.sql import FIND_COLUMNS, words_table
 from domain.ids import public_id_of_hex, to_public_id
 from projections.fold import Folded
 from projections.progress import TRANSITIONS_TABLE
@@ -229,16 +232,16 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         self._insert_tracking(c, Tracking(tracking, position))
 
     def standings(self, c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[str, Standing]:
-        found = {}
-        for public_id in public_ids:
+        found: dict[str, Standing] = {}
+        for chunk in chunks(public_ids):
+            # Each milestone's latest transition: its last entry in the index by milestone.
             c.execute(
-                f"SELECT project_id, to_status FROM {table} WHERE milestone_id = ? "  # noqa: S608
-                "ORDER BY position DESC LIMIT 1",
-                (public_id,),
+                f"SELECT milestone_id, project_id, to_status FROM {table} "  # noqa: S608
+                f"WHERE position IN (SELECT MAX(position) FROM {table} "
+                f"WHERE milestone_id IN ({marks(chunk)}) GROUP BY milestone_id)",
+                chunk,
             )
-            row = c.fetchone()
-            if row is not None:
-                found[public_id] = (row[0], row[1])
+            found.update((row[0], (row[1], row[2])) for row in c.fetchall())
         return found
 
     def write_transitions(self, c: SQLiteCursor, table: str, transitions: list[Transition]) -> None:
@@ -251,12 +254,13 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
     def load_documents(
         self, c: SQLiteCursor, table: str, public_ids: list[str]
     ) -> dict[str, Document]:
-        documents = {}
-        for public_id in public_ids:
-            c.execute(f"SELECT body FROM {table} WHERE id = ?", (public_id,))  # noqa: S608
-            row = c.fetchone()
-            if row is not None:
-                documents[public_id] = orjson.loads(row[0])
+        documents: dict[str, Document] = {}
+        for chunk in chunks(public_ids):
+            c.execute(
+                f"SELECT id, body FROM {table} WHERE id IN ({marks(chunk)})",  # noqa: S608
+                chunk,
+            )
+            documents.update((row[0], orjson.loads(row[1])) for row in c.fetchall())
         return documents
 
     def live_documents(self, c: SQLiteCursor) -> dict[str, Document]:
@@ -269,7 +273,7 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         return {row[0]: ((row[1], row[2], row[3]), words.get(row[0], [])) for row in c.fetchall()}
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
-        changes = row_changes(folded)
+        changes = view_writes(folded)
         c.executemany(
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
             "DO UPDATE SET status = excluded.status, version = excluded.version, "

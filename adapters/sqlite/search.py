@@ -28,7 +28,7 @@ from domain.ids import from_public_id
 from projections.runner import VIEW_TABLE
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from eventsourcing.sqlite import SQLiteCursor
 
@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 
 # Rows looked up in one statement, well below SQLite's limit on bound values.
 _CHUNK = 500
+
+
+def chunks(values: list[str]) -> Iterator[list[str]]:
+    """Values in lists short enough for one statement's ``IN (...)``."""
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def marks(values: list[Any]) -> str:
+    """The placeholders of an ``IN (...)`` of these values."""
+    return ", ".join("?" * len(values))
 
 
 def search_table_ddl(table: str) -> str:
@@ -67,22 +78,19 @@ def creation_positions(c: SQLiteCursor, public_ids: list[str]) -> dict[str, int]
     """The position in the log of each milestone's Created event: its row in the index."""
     hex_ids = {from_public_id(pid).hex: pid for pid in public_ids}
     found: dict[str, int] = {}
-    hexes = list(hex_ids)
-    for start in range(0, len(hexes), _CHUNK):
-        chunk = hexes[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(list(hex_ids)):
         c.execute(
             f"SELECT originator_id, rowid FROM stored_events WHERE originator_version = 1 "  # noqa: S608
-            f"AND originator_id IN ({marks})",
+            f"AND originator_id IN ({marks(chunk)})",
             chunk,
         )
         found.update((hex_ids[row[0]], int(row[1])) for row in c.fetchall())
     return found
 
 
-def write_search(c: SQLiteCursor, table: str, folded: Folded) -> None:
-    """Bring the index from the words of the fold's documents before to those after: only
-    milestones whose words changed (or that are new, or gone) are written."""
+def search_changes(folded: Folded) -> tuple[dict[str, str], list[str]]:
+    """What the fold changes in the index: the words of each milestone whose words changed
+    (or that is new), space-joined; and the milestones that are gone."""
     rewritten: dict[str, str] = {}
     gone: list[str] = []
     for pid, (_, doc) in folded.rows.items():
@@ -93,9 +101,16 @@ def write_search(c: SQLiteCursor, table: str, folded: Folded) -> None:
         fresh = word_set(doc)
         if before is None or word_set(before) != fresh:
             rewritten[pid] = " ".join(sorted(fresh))
+    return rewritten, gone
+
+
+def write_search(c: SQLiteCursor, table: str, folded: Folded) -> None:
+    """Bring the index from the words of the fold's documents before to those after: only
+    milestones whose words changed (or that are new, or gone) are written."""
+    rewritten, gone = search_changes(folded)
     if not rewritten and not gone:
         return
-    positions = creation_positions(c, [*rewritten, *gone])
+    positions = _positions(c, folded, [*rewritten, *gone])
     index = words_table(table)
     c.executemany(
         f"DELETE FROM {index} WHERE rowid = ?",  # noqa: S608
@@ -106,6 +121,27 @@ def write_search(c: SQLiteCursor, table: str, folded: Folded) -> None:
         f"INSERT OR REPLACE INTO {index} (rowid, id, words) VALUES (?, ?, ?)",  # noqa: S608
         [(positions[pid], pid, text) for pid, text in rewritten.items()],
     )
+
+
+def _positions(c: SQLiteCursor, folded: Folded, public_ids: list[str]) -> dict[str, int]:
+    """``creation_positions``, from the cheapest source that has each: the fold's own
+    entries for a milestone created in it, else the event index (one statement), else the
+    log (a rebuild's fold has no entries; it reads back every milestone from the log)."""
+    created = {entry[1]: entry[0] for entry in folded.entries if entry[4] == "Created"}
+    found = {pid: created[pid] for pid in public_ids if pid in created}
+    rest = [pid for pid in public_ids if pid not in found]
+    if rest and folded.entries:
+        for chunk in chunks(rest):
+            c.execute(
+                f"SELECT milestone_id, MIN(position) FROM event_index "  # noqa: S608
+                f"WHERE milestone_id IN ({marks(chunk)}) GROUP BY milestone_id",
+                chunk,
+            )
+            found.update((row[0], int(row[1])) for row in c.fetchall())
+        rest = [pid for pid in rest if pid not in found]
+    if rest:
+        found.update(creation_positions(c, rest))
+    return found
 
 
 def fill_search(c: SQLiteCursor, table: str) -> None:
