@@ -281,10 +281,14 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
             "late_at = excluded.late_at",
             changes.upserts,
         )
-        c.executemany(
-            f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
-            changes.updates,
-        )
+        document = "status = ?, version = ?, body = ?"
+        for keys, rows in [
+            ("", changes.updates),
+            (", title = ?", changes.retitled),
+            (", due_at = ?, late_at = ?", changes.redated),
+            (", title = ?, due_at = ?, late_at = ?", changes.rekeyed),
+        ]:
+            c.executemany(f"UPDATE {table} SET {document}{keys} WHERE id = ?", rows)  # noqa: S608
         c.executemany(f"DELETE FROM {table} WHERE id = ?", changes.deletes)  # noqa: S608
         write_search(c, table, folded)
 
