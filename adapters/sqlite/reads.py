@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import StoredEvent
 
+from adapters.sqlite.search import match_expression, search_filter
 from adapters.storage.projects import projects_query
 from adapters.storage.sql import (
     find_queries,
@@ -17,7 +19,6 @@ from adapters.storage.sql import (
     words_table,
 )
 from domain.ids import public_id_of_hex
-from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
 
@@ -96,7 +97,8 @@ class SQLiteReads:
         connection = self._connection()
         lead = bool(find.terms) and self._few_words(find.terms[0])
         rows: list[tuple[str | None, str, bytes]] = []
-        for query, params in find_queries(find, VIEW_TABLE, "?", lead_with_words=lead):
+        words = partial(search_filter, lead=lead)
+        for query, params in find_queries(find, VIEW_TABLE, "?", words_filter=words):
             # Few matches: sort them rather than walk the sort's index (the unary + says so).
             sql = query.replace(" ORDER BY ", " ORDER BY +", 1) if lead else query
             rows += connection.execute(sql, params).fetchall()
@@ -105,13 +107,14 @@ class SQLiteReads:
         return rows
 
     def _few_words(self, term: str) -> bool:
-        """Whether few words begin with ``term``: counted up to FEW_WORDS, so cheap either way."""
+        """Whether few milestones have a word that begins with ``term``: counted up to
+        FEW_WORDS, so cheap either way."""
+        index = words_table(VIEW_TABLE)
         (count,) = (
             self._connection()
             .execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {words_table(VIEW_TABLE)} "  # noqa: S608
-                "WHERE word >= ? AND word < ? LIMIT ?)",
-                (term, prefix_end(term), FEW_WORDS),
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {index} WHERE {index} MATCH ? LIMIT ?)",  # noqa: S608
+                (match_expression([term]), FEW_WORDS),
             )
             .fetchone()
         )

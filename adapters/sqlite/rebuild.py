@@ -5,15 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import orjson
-
 from adapters.sqlite.schema import (
     TRANSITION_INDEXES,
     VIEW_INDEXES,
     transitions_table_ddl,
     view_table_ddl,
-    words_table_ddl,
 )
+from adapters.sqlite.search import search_table_ddl, write_search
 from adapters.storage.rebuild_rows import rebuild_rows
 from adapters.storage.sql import words_table
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
@@ -36,12 +34,10 @@ class SQLiteRebuild:
         c.execute(f"DROP TABLE IF EXISTS {NEXT_VIEW_TABLE}")
         c.execute(f"DROP TABLE IF EXISTS {words_table(NEXT_VIEW_TABLE)}")
         c.execute(view_table_ddl(NEXT_VIEW_TABLE))
-        c.execute(words_table_ddl(NEXT_VIEW_TABLE))
+        c.execute(search_table_ddl(NEXT_VIEW_TABLE))
 
     def write_next_rows(self, c: SQLiteCursor, folded: Folded) -> None:
-        rows, table, words = rebuild_rows(folded), NEXT_VIEW_TABLE, words_table(NEXT_VIEW_TABLE)
-        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", rows.stale_words)  # noqa: S608
-        c.executemany(f"DELETE FROM {words} WHERE id = ?", rows.deletes)  # noqa: S608
+        rows, table = rebuild_rows(folded), NEXT_VIEW_TABLE
         c.executemany(f"DELETE FROM {table} WHERE id = ?", rows.deletes)  # noqa: S608
         c.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.inserts)  # noqa: S608
         c.executemany(
@@ -53,11 +49,7 @@ class SQLiteRebuild:
             f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
             rows.updates,
         )
-        # A milestone's words in one statement: half the time of a row each from Python.
-        c.executemany(
-            f"INSERT INTO {words} SELECT ?, value FROM json_each(?)",  # noqa: S608
-            [(pid, orjson.dumps(fresh).decode()) for pid, fresh in rows.fresh_words],
-        )
+        write_search(c, table, folded)
 
     def swap_in_next_view(self, c: SQLiteCursor) -> None:
         with _swapping(c):

@@ -25,10 +25,19 @@ from adapters.sqlite.schema import (
     VIEW_INDEXES,
     transitions_table_ddl,
     view_table_ddl,
-    words_table_ddl,
 )
+from adapters.sqlite.search import (
+    chunks,
+    fill_search,
+    has_search_index,
+    indexed_words,
+    marks,
+    search_table_ddl,
+    write_search,
+)
+from adapters.sqlite.view_rows import view_writes
 from adapters.sqlite.writer_lock import writer_lock
-from adapters.storage.sql import FIND_COLUMNS, row_changes, words_table
+from adapters.storage.sql import FIND_COLUMNS, words_table
 from domain.ids import public_id_of_hex, to_public_id
 from projections.fold import Folded
 from projections.progress import TRANSITIONS_TABLE
@@ -96,7 +105,7 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         return [
             *super().construct_create_table_statements(),
             view_table_ddl(VIEW_TABLE),
-            words_table_ddl(VIEW_TABLE),
+            search_table_ddl(VIEW_TABLE),
             *EVENT_INDEX,
             IDEMPOTENCY_KEYS,
             transitions_table_ddl(TRANSITIONS_TABLE),
@@ -105,6 +114,11 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
 
     def _create_table(self, c: SQLiteCursor) -> None:
         super()._create_table(c)
+        if not has_search_index(c, VIEW_TABLE):
+            # Words kept by an earlier version as a table of (id, word) rows, or not at all.
+            c.execute(f"DROP TABLE IF EXISTS {words_table(VIEW_TABLE)}")
+            c.execute(search_table_ddl(VIEW_TABLE))
+            fill_search(c, VIEW_TABLE)
         c.execute(f"PRAGMA table_info({VIEW_TABLE})")
         if "due_at" not in {row[1] for row in c.fetchall()}:
             self._add_find_keys(c)
@@ -212,16 +226,16 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         self._insert_tracking(c, Tracking(tracking, position))
 
     def standings(self, c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[str, Standing]:
-        found = {}
-        for public_id in public_ids:
+        found: dict[str, Standing] = {}
+        for chunk in chunks(public_ids):
+            # Each milestone's latest transition: its last entry in the index by milestone.
             c.execute(
-                f"SELECT project_id, to_status FROM {table} WHERE milestone_id = ? "  # noqa: S608
-                "ORDER BY position DESC LIMIT 1",
-                (public_id,),
+                f"SELECT milestone_id, project_id, to_status FROM {table} "  # noqa: S608
+                f"WHERE position IN (SELECT MAX(position) FROM {table} "
+                f"WHERE milestone_id IN ({marks(chunk)}) GROUP BY milestone_id)",
+                chunk,
             )
-            row = c.fetchone()
-            if row is not None:
-                found[public_id] = (row[0], row[1])
+            found.update((row[0], (row[1], row[2])) for row in c.fetchall())
         return found
 
     def write_transitions(self, c: SQLiteCursor, table: str, transitions: list[Transition]) -> None:
@@ -234,12 +248,13 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
     def load_documents(
         self, c: SQLiteCursor, table: str, public_ids: list[str]
     ) -> dict[str, Document]:
-        documents = {}
-        for public_id in public_ids:
-            c.execute(f"SELECT body FROM {table} WHERE id = ?", (public_id,))  # noqa: S608
-            row = c.fetchone()
-            if row is not None:
-                documents[public_id] = orjson.loads(row[0])
+        documents: dict[str, Document] = {}
+        for chunk in chunks(public_ids):
+            c.execute(
+                f"SELECT id, body FROM {table} WHERE id IN ({marks(chunk)})",  # noqa: S608
+                chunk,
+            )
+            documents.update((row[0], orjson.loads(row[1])) for row in c.fetchall())
         return documents
 
     def live_documents(self, c: SQLiteCursor) -> dict[str, Document]:
@@ -247,18 +262,12 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
         return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
 
     def live_keys(self, c: SQLiteCursor) -> dict[str, tuple[Keys, list[str]]]:
-        words: dict[str, list[str]] = {}
-        c.execute(f"SELECT id, word FROM {words_table(VIEW_TABLE)} ORDER BY id, word")  # noqa: S608
-        for public_id, word in c.fetchall():
-            words.setdefault(public_id, []).append(word)
+        words = indexed_words(c, VIEW_TABLE)
         c.execute(f"SELECT id, title, due_at, late_at FROM {VIEW_TABLE}")  # noqa: S608
         return {row[0]: ((row[1], row[2], row[3]), words.get(row[0], [])) for row in c.fetchall()}
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
-        changes = row_changes(folded)
-        words = words_table(table)
-        c.executemany(f"DELETE FROM {words} WHERE id = ?", changes.rewrite_words)  # noqa: S608
-        c.executemany(f"DELETE FROM {words} WHERE id = ? AND word = ?", changes.stale_words)  # noqa: S608
+        changes = view_writes(folded)
         c.executemany(
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
             "DO UPDATE SET status = excluded.status, version = excluded.version, "
@@ -266,12 +275,16 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
             "late_at = excluded.late_at",
             changes.upserts,
         )
-        c.executemany(
-            f"UPDATE {table} SET status = ?, version = ?, body = ? WHERE id = ?",  # noqa: S608
-            changes.updates,
-        )
-        c.executemany(f"INSERT INTO {words} VALUES (?, ?)", changes.fresh_words)  # noqa: S608
+        document = "status = ?, version = ?, body = ?"
+        for keys, rows in [
+            ("", changes.updates),
+            (", title = ?", changes.retitled),
+            (", due_at = ?, late_at = ?", changes.redated),
+            (", title = ?, due_at = ?, late_at = ?", changes.rekeyed),
+        ]:
+            c.executemany(f"UPDATE {table} SET {document}{keys} WHERE id = ?", rows)  # noqa: S608
         c.executemany(f"DELETE FROM {table} WHERE id = ?", changes.deletes)  # noqa: S608
+        write_search(c, table, folded)
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.

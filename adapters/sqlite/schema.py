@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.storage.sql import (
-    words_table,
-)
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE
 
@@ -19,14 +16,7 @@ def view_table_ddl(table: str) -> str:
     )
 
 
-def words_table_ddl(table: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {words_table(table)} ("
-        "id TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (id, word)) WITHOUT ROWID"
-    )
-
-
-# Each sort within a project and across all of them; the words by word, for a prefix range.
+# Each sort within a project and across all of them (the words: adapters.sqlite.search).
 VIEW_INDEXES = [
     f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})"
     for name, columns in [
@@ -37,7 +27,7 @@ VIEW_INDEXES = [
         ("by_due", "due_at, id"),
         ("by_title", "title, id"),
     ]
-] + [f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_words_by_word ON {VIEW_TABLE}_words (word, id)"]
+]
 EVENT_INDEX = [
     (
         "CREATE TABLE IF NOT EXISTS event_index ("

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,8 @@ FIND_COLUMNS = ("title", "due_at", "late_at")  # added to views written before f
 
 
 def words_table(table: str) -> str:
-    """The table of a view's words: (id, word) for each distinct word of each milestone."""
+    """The table of a view's words: on PostgreSQL (id, word) for each distinct word of each
+    milestone; on SQLite its full-text index (``adapters.sqlite.search``)."""
     return f"{table}_words"
 
 
@@ -70,8 +72,18 @@ def row_changes(folded: Folded) -> RowChanges:
     return changes
 
 
+# A backend's own test that each search term begins a word of row ``v``: the condition
+# (" AND ...") and its values, given the terms.
+WordsFilter = Callable[[tuple[str, ...]], tuple[str, list[Any]]]
+
+
 def find_queries(
-    find: Find, table: str, mark: str, *, lead_with_words: bool = False
+    find: Find,
+    table: str,
+    mark: str,
+    *,
+    lead_with_words: bool = False,
+    words_filter: WordsFilter | None = None,
 ) -> list[tuple[str, list[Any]]]:
     """The queries that answer ``find``, to run in turn until the page is full.
 
@@ -81,7 +93,12 @@ def find_queries(
     search term matches few words, so look those up first rather than walk the sort.
     """
     column, backwards = SORTS[find.sort]
-    where, params = _filters(find, table, mark, lead_with_words=lead_with_words)
+    where, params = _filters(
+        find, table, mark, lead_with_words=lead_with_words, words_filter=words_filter
+    )
+    if words_filter is not None and find.terms:
+        condition, values = words_filter(find.terms)
+        where, params = where + condition, [*params, *values]
     direction = "DESC" if backwards else "ASC"
     beyond = "<" if backwards else ">"
     limit = "" if find.limit is None else f" LIMIT {find.limit + 1:d}"
@@ -108,7 +125,9 @@ def find_queries(
     return queries
 
 
-def _filters(find: Find, table: str, mark: str, *, lead_with_words: bool) -> tuple[str, list[Any]]:
+def _filters(
+    find: Find, table: str, mark: str, *, lead_with_words: bool, words_filter: WordsFilter | None
+) -> tuple[str, list[Any]]:
     where, params = sql_conditions(
         (f"project_id = {mark}", find.project_id),
         (f"due_at >= {mark}", find.due_after),
@@ -124,7 +143,7 @@ def _filters(find: Find, table: str, mark: str, *, lead_with_words: bool) -> tup
         where += f" AND (status = 'reached' OR late_at IS NULL OR late_at > {mark})"
         params.append(find.now)
     words = words_table(table)
-    for number, term in enumerate(find.terms):
+    for number, term in enumerate(() if words_filter is not None else find.terms):
         if number == 0 and lead_with_words:
             where += f" AND id IN (SELECT id FROM {words} WHERE word >= {mark} AND word < {mark})"  # noqa: S608
         else:
