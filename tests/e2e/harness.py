@@ -2,7 +2,8 @@
 
 A server is started on a free 127.0.0.1 port with the service's defaults on the database it
 is given (every ``MILESTONES_*`` variable of the test runner's shell is cleared) plus the
-variables a test adds (tokens, CORS origins, a short body timeout...). Its stdout and stderr
+variables a test adds (tokens, CORS origins, a short body timeout...), and without the
+webhook deliverer beside it unless the test asks for one. Its stdout and stderr
 go to separate files, so a test can read the access log from stderr alone. A start counts
 as done once ``/health`` answers and every worker has loaded the app (each one has taken a
 request while the others were held): a worker that boots later would catch the view up and
@@ -306,10 +307,18 @@ def spawn_server(
     env: Mapping[str, str] | None = None,
     workers: int = WORKERS,
     serve_args: Sequence[str] = (),
+    deliver: bool = False,
 ) -> Server:
     """Start ``milestones serve`` on a free port and return at once (see
     ``wait_until_serving``); its output goes to ``NAME.out`` and ``NAME.err`` in
-    ``directory``, which is also its working directory."""
+    ``directory``, which is also its working directory.
+
+    The server runs a webhook deliverer beside its workers only with ``deliver``: an idle
+    deliverer polls the database all the time, a cost that only the tests of deliveries
+    should pay.
+    """
+    if not deliver and "--no-deliver" not in serve_args:
+        serve_args = [*serve_args, "--no-deliver"]
     server_env = service_env(database, env)
     port = free_port()
     stdout_path, stderr_path = directory / f"{name}.out", directory / f"{name}.err"
@@ -443,6 +452,7 @@ def start_server(
     workers: int = WORKERS,
     attempts: int = 3,
     serve_args: Sequence[str] = (),
+    deliver: bool = False,
 ) -> Server:
     """Start ``milestones serve`` and wait until it serves; fail with its output if not.
 
@@ -453,7 +463,7 @@ def start_server(
     for attempt in range(attempts):
         server = spawn_server(
             database, directory, f"{name}.{attempt}", env=env, workers=workers,
-            serve_args=serve_args,
+            serve_args=serve_args, deliver=deliver,
         )  # fmt: skip
         failure = wait_until_serving(server, workers) or ""
         if not failure:
@@ -500,8 +510,10 @@ class Servers:
         env: Mapping[str, str] | None = None,
         workers: int = WORKERS,
         serve_args: Sequence[str] = (),
+        deliver: bool = False,
     ) -> Server:
-        """A server on ``database``, or on a fresh SQLite file when none is given."""
+        """A server on ``database``, or on a fresh SQLite file when none is given (with a
+        webhook deliverer beside it only if ``deliver``)."""
         name = f"{self._prefix}-{len(self.started)}"
         running = start_server(
             database or self._directory / f"{name}.db",
@@ -510,6 +522,7 @@ class Servers:
             env=env,
             workers=workers,
             serve_args=serve_args,
+            deliver=deliver,
         )
         self.started.append(running)
         return running
