@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pytest
 
+from tests.cli_in_process import run_milestones_in_process
 from tests.e2e.client import HOST, Client, health_ok, read_response
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 WORKERS = 2
 STARTUP_TIMEOUT = 30.0  # seconds for /health to answer and every worker to load the app
 STOP_TIMEOUT = 25.0  # seconds between SIGTERM and SIGKILL (gunicorn_conf graceful_timeout is 20)
-COMMAND_TIMEOUT = 120.0  # seconds for a `milestones` command (export, import, verify...)
 LOG_TIMEOUT = 5.0  # seconds for an access log line to reach the file
 PIN_TIMEOUT = 15.0  # seconds for a worker to take a pinning request
 T = TypeVar("T")
@@ -90,20 +90,12 @@ def _milestones_executable() -> Path:
 
 
 def run_milestones(
-    database: Database,
-    *args: str,
-    stdin: bytes | None = None,
-    timeout: float = COMMAND_TIMEOUT,
+    database: Database, *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``milestones ARGS...`` on this database; its exit code, stdout and stderr."""
-    return subprocess.run(
-        [str(_milestones_executable()), *args],
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        env=service_env(database),
-        timeout=timeout,
-        check=False,
-    )
+    """Run the operator's tool ``milestones ARGS...`` on this database; its exit code,
+    stdout and stderr. It runs in this process (tests/cli_in_process.py): what is under
+    test beside it are the servers, which are processes of their own."""
+    return run_milestones_in_process(args, service_env(database), stdin=stdin or b"")
 
 
 def assert_projection_verifies(database: Database) -> None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from tests.e2e.client import Client
     from tests.e2e.harness import Servers
 
+pytestmark = pytest.mark.serial  # bounds on how long answers take during a fault
+
 # Seconds a request waits for an unreachable PostgreSQL server (5 shipped): shorter here,
 # so that an outage that outlasts it several times over takes seconds, not tens of them.
 STORAGE_TIMEOUT = 3.0
