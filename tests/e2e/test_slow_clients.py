@@ -227,9 +227,9 @@ def test_sigterm_under_load_serves_what_was_accepted_and_exits_0(
     stop = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
         writers = [pool.submit(_writer, server.port, outcomes, stop) for _ in range(8)]
-        time.sleep(1.0)
-        upload = pool.submit(_slow_upload, server.port, 4.0)
-        time.sleep(1.0)
+        time.sleep(0.5)
+        upload = pool.submit(_slow_upload, server.port, 2.0)  # still arriving at the SIGTERM
+        time.sleep(0.5)
         during = len(outcomes.acknowledged)
         terminated = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)
