@@ -1,7 +1,8 @@
 """Backup and migration: ``milestones export`` and ``milestones import``, run as commands.
 
-The stores are real SQLite files and real PostgreSQL databases; the commands run as
-subprocesses with DATABASE_URL set, as an operator runs them. What the stores hold is
+The stores are real SQLite files and real PostgreSQL databases; the commands run with
+DATABASE_URL set, as an operator runs them, in this process (tests/cli_in_process.py: the
+command's own main, exit status, stdout and stderr). What the stores hold is
 written and read through the HTTP application (Falcon's test client over the real
 service), so "the same store" means the same answers to GET, the same histories and the
 same event feed: ids, versions, timestamps and all.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import uuid
 from contextlib import contextmanager
@@ -25,11 +25,11 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings
+from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-COMMAND_TIMEOUT = 120.0
 LONG_STREAM = 130  # PATCHes of one milestone: past the snapshot interval of 100
 FEED_PAGE = 1000
 MAX_FEED_PAGES = 100
@@ -43,21 +43,13 @@ def milestones(
     database_url: str, *args: str, stdin: bytes = b""
 ) -> subprocess.CompletedProcess[bytes]:
     """``milestones ARGS...`` with this DATABASE_URL and the service's defaults otherwise."""
-    executable = Path(sys.executable).parent / "milestones"
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("MILESTONES_") and name != "DATABASE_URL"
     }
     env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [str(executable), *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
+    return run_milestones_in_process(args, env, stdin=stdin)
 
 
 def export(database_url: str) -> bytes:
