@@ -52,7 +52,7 @@ HEADER_TIMEOUT = 1.0  # MILESTONES_HEADER_TIMEOUT of the deadline test's server
 
 def _until_cut_off(sock: socket.socket, stop: threading.Event) -> None:
     """Send nothing more until ``stop``; raise once the server answers or closes (a cut)."""
-    sock.settimeout(0.1)
+    sock.settimeout(0.5)  # a look twice a second: hundreds of these share the GIL (nginx)
     while not stop.is_set():
         try:
             sock.recv(1, socket.MSG_PEEK)  # an answer (a 408) or the end of the stream
