@@ -30,7 +30,7 @@ run: $(SERVE_STAMP)
 # the tests marked serial bound how long something takes, so they run afterwards, alone.
 test: install
 	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"
-	$(BIN)/pytest -m serial tests/e2e
+	$(BIN)/pytest -m serial
 
 fuzz: install
 	MILESTONES_FUZZ_EXAMPLES=5000 MILESTONES_FUZZ_SEED=random $(BIN)/pytest tests/integration/test_fuzz.py -s
