@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -364,6 +365,16 @@ def test_a_postgres_log_with_gaps_in_its_positions_moves_to_sqlite(
     assert_verifies(target)
 
 
+def _wait_for_more(steps: list[int], writer: threading.Thread, timeout: float = 30.0) -> None:
+    """Until the writer has made another step (an export takes milliseconds: without this
+    wait, all three could run before the writer's first write)."""
+    seen, deadline = steps[0], time.monotonic() + timeout
+    while steps[0] == seen:
+        assert writer.is_alive(), "the writer stopped"
+        assert time.monotonic() < deadline, "the writer made no step"
+        time.sleep(0.002)
+
+
 def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -372,6 +383,7 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     verifies."""
     stop = threading.Event()
     errors: list[BaseException] = []
+    steps = [0]  # how many create-and-update steps the writer has made
 
     def write() -> None:
         service = open_service(Settings(database_url=database_url))
@@ -381,6 +393,7 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
                     return
                 milestone = service.milestones.create(project_id="proj_live", title=f"{step}")
                 service.milestones.update(milestone.id, {"title": f"{step}!", "status": "reached"})
+                steps[0] = step + 1
         except BaseException as error:  # noqa: BLE001 - reported by the test
             errors.append(error)
         finally:
@@ -389,8 +402,11 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     open_service(Settings(database_url=database_url)).close()  # the tables, before the race
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
+    exports = []
     try:
-        exports = [export(database_url) for _ in range(3)]
+        for _ in range(3):  # each export after more writes, while the writer goes on
+            _wait_for_more(steps, writer)
+            exports.append(export(database_url))
     finally:
         stop.set()
         writer.join(timeout=60)
