@@ -26,8 +26,11 @@ $(SERVE_STAMP): setup.cfg pyproject.toml | $(BIN)/pip
 run: $(SERVE_STAMP)
 	$(BIN)/milestones serve --create
 
+# Two processes share the tests, a file each at a time (its module-wide servers start once);
+# the tests marked serial bound how long something takes, so they run afterwards, alone.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 fuzz: install
 	MILESTONES_FUZZ_EXAMPLES=5000 MILESTONES_FUZZ_SEED=random $(BIN)/pytest tests/integration/test_fuzz.py -s

@@ -2,7 +2,8 @@
 
 A server is started on a free 127.0.0.1 port with the service's defaults on the database it
 is given (every ``MILESTONES_*`` variable of the test runner's shell is cleared) plus the
-variables a test adds (tokens, CORS origins, a short body timeout...). Its stdout and stderr
+variables a test adds (tokens, CORS origins, a short body timeout...), and without the
+webhook deliverer beside it unless the test asks for one. Its stdout and stderr
 go to separate files, so a test can read the access log from stderr alone. A start counts
 as done once ``/health`` answers and every worker has loaded the app (each one has taken a
 request while the others were held): a worker that boots later would catch the view up and
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pytest
 
+from tests.cli_in_process import run_milestones_in_process
 from tests.e2e.client import HOST, Client, health_ok, read_response
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 WORKERS = 2
 STARTUP_TIMEOUT = 30.0  # seconds for /health to answer and every worker to load the app
 STOP_TIMEOUT = 25.0  # seconds between SIGTERM and SIGKILL (gunicorn_conf graceful_timeout is 20)
-COMMAND_TIMEOUT = 120.0  # seconds for a `milestones` command (export, import, verify...)
 LOG_TIMEOUT = 5.0  # seconds for an access log line to reach the file
 PIN_TIMEOUT = 15.0  # seconds for a worker to take a pinning request
 T = TypeVar("T")
@@ -90,20 +91,12 @@ def _milestones_executable() -> Path:
 
 
 def run_milestones(
-    database: Database,
-    *args: str,
-    stdin: bytes | None = None,
-    timeout: float = COMMAND_TIMEOUT,
+    database: Database, *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``milestones ARGS...`` on this database; its exit code, stdout and stderr."""
-    return subprocess.run(
-        [str(_milestones_executable()), *args],
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        env=service_env(database),
-        timeout=timeout,
-        check=False,
-    )
+    """Run the operator's tool ``milestones ARGS...`` on this database; its exit code,
+    stdout and stderr. It runs in this process (tests/cli_in_process.py): what is under
+    test beside it are the servers, which are processes of their own."""
+    return run_milestones_in_process(args, service_env(database), stdin=stdin or b"")
 
 
 def assert_projection_verifies(database: Database) -> None:
@@ -315,10 +308,18 @@ def spawn_server(
     workers: int = WORKERS,
     serve_args: Sequence[str] = (),
     port: int | None = None,
+    deliver: bool = False,
 ) -> Server:
     """Start ``milestones serve`` on ``port`` (by default a free one) and return at once
     (see ``wait_until_serving``); its output goes to ``NAME.out`` and ``NAME.err`` in
-    ``directory``, which is also its working directory."""
+    ``directory``, which is also its working directory.
+
+    The server runs a webhook deliverer beside its workers only with ``deliver``: an idle
+    deliverer polls the database all the time, a cost that only the tests of deliveries
+    should pay.
+    """
+    if not deliver and "--no-deliver" not in serve_args:
+        serve_args = [*serve_args, "--no-deliver"]
     server_env = service_env(database, env)
     port = port or free_port()
     stdout_path, stderr_path = directory / f"{name}.out", directory / f"{name}.err"
@@ -454,6 +455,7 @@ def start_server(
     workers: int = WORKERS,
     attempts: int = 3,
     serve_args: Sequence[str] = (),
+    deliver: bool = False,
 ) -> Server:
     """Start ``milestones serve`` and wait until it serves; fail with its output if not.
 
@@ -464,7 +466,7 @@ def start_server(
     for attempt in range(attempts):
         server = spawn_server(
             database, directory, f"{name}.{attempt}", env=env, workers=workers,
-            serve_args=serve_args,
+            serve_args=serve_args, deliver=deliver,
         )  # fmt: skip
         failure = wait_until_serving(server, workers) or ""
         if not failure:
@@ -511,8 +513,10 @@ class Servers:
         env: Mapping[str, str] | None = None,
         workers: int = WORKERS,
         serve_args: Sequence[str] = (),
+        deliver: bool = False,
     ) -> Server:
-        """A server on ``database``, or on a fresh SQLite file when none is given."""
+        """A server on ``database``, or on a fresh SQLite file when none is given (with a
+        webhook deliverer beside it only if ``deliver``)."""
         name = f"{self._prefix}-{len(self.started)}"
         running = start_server(
             database or self._directory / f"{name}.db",
@@ -521,6 +525,7 @@ class Servers:
             env=env,
             workers=workers,
             serve_args=serve_args,
+            deliver=deliver,
         )
         self.started.append(running)
         return running

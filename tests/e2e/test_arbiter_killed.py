@@ -32,7 +32,7 @@ ORPHANS_GONE = 10.0  # seconds for orphans with nothing left to serve to exit (a
 def test_a_restart_right_after_a_killed_arbiter_binds_and_serves(
     tmp_path: Path, servers: Servers
 ) -> None:
-    first = servers.start()
+    first = servers.start(deliver=True)
     orphans = first.worker_pids()
     # The deliverer beside it outlives a killed arbiter (a fault of its own, not tested
     # here): it is stopped by its pid at the end, so that it does not go on alone.
@@ -80,7 +80,7 @@ def test_a_restart_right_after_a_killed_arbiter_binds_and_serves(
 def test_a_deliverer_being_restarted_is_never_counted_as_a_worker(servers: Servers) -> None:
     """Between its fork and its exec, a deliverer has no command line of its own; the
     harness once counted it as a worker, and a fault test failed one run in many."""
-    server = servers.start()
+    server = servers.start(deliver=True)
     workers = server.worker_pids()
     assert len(workers) == 2
     restarts, samples = 0, 0

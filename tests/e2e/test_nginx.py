@@ -38,9 +38,12 @@ SLOW_CONNECTIONS = 200
 HOLD = 12.0  # seconds, past nginx's 10 s head and body timeouts
 MAX_BODY = 64 * 1024
 
-pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists(), reason="needs Debian's nginx (apt-get install -y nginx)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(NGINX).exists(), reason="needs Debian's nginx (apt-get install -y nginx)"
+    ),
+    pytest.mark.serial,  # a latency bound under load
+]
 
 
 def render(directory: Path, port: int, upstream: int) -> Path:

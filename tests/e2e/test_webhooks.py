@@ -75,7 +75,7 @@ def _wait_for_a_deliverer(database: Database, timeout: float = 15) -> str:
 def test_serve_delivers_within_a_second_of_the_write(
     database: Database, servers: Servers, receiver: Receiver
 ) -> None:
-    server = servers.start(database, env=HOOKS_ENV)
+    server = servers.start(database, env=HOOKS_ENV, deliver=True)
     (deliverer,) = server.deliverer_pids()
     assert f":{deliverer}:" in _wait_for_a_deliverer(database)
     webhook = _subscribe(server, receiver.url)
@@ -163,7 +163,7 @@ def _first_of_each(receiver: Receiver) -> list[dict[str, Any]]:
 def test_a_killed_deliverer_beside_serve_is_replaced(
     database: Database, servers: Servers, receiver: Receiver
 ) -> None:
-    server = servers.start(database, env=HOOKS_ENV)
+    server = servers.start(database, env=HOOKS_ENV, deliver=True)
     _subscribe(server, receiver.url)
     (old,) = server.deliverer_pids()
     assert f":{old}:" in _wait_for_a_deliverer(database)

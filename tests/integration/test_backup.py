@@ -1,7 +1,8 @@
 """Backup and migration: ``milestones export`` and ``milestones import``, run as commands.
 
-The stores are real SQLite files and real PostgreSQL databases; the commands run as
-subprocesses with DATABASE_URL set, as an operator runs them. What the stores hold is
+The stores are real SQLite files and real PostgreSQL databases; the commands run with
+DATABASE_URL set, as an operator runs them, in this process (tests/cli_in_process.py: the
+command's own main, exit status, stdout and stderr). What the stores hold is
 written and read through the HTTP application (Falcon's test client over the real
 service), so "the same store" means the same answers to GET, the same histories and the
 same event feed: ids, versions, timestamps and all.
@@ -12,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +26,11 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings
+from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-COMMAND_TIMEOUT = 120.0
 LONG_STREAM = 130  # PATCHes of one milestone: past the snapshot interval of 100
 FEED_PAGE = 1000
 MAX_FEED_PAGES = 100
@@ -43,21 +44,13 @@ def milestones(
     database_url: str, *args: str, stdin: bytes = b""
 ) -> subprocess.CompletedProcess[bytes]:
     """``milestones ARGS...`` with this DATABASE_URL and the service's defaults otherwise."""
-    executable = Path(sys.executable).parent / "milestones"
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("MILESTONES_") and name != "DATABASE_URL"
     }
     env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [str(executable), *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
+    return run_milestones_in_process(args, env, stdin=stdin)
 
 
 def export(database_url: str) -> bytes:
@@ -372,6 +365,16 @@ def test_a_postgres_log_with_gaps_in_its_positions_moves_to_sqlite(
     assert_verifies(target)
 
 
+def _wait_for_more(steps: list[int], writer: threading.Thread, timeout: float = 30.0) -> None:
+    """Until the writer has made another step (an export takes milliseconds: without this
+    wait, all three could run before the writer's first write)."""
+    seen, deadline = steps[0], time.monotonic() + timeout
+    while steps[0] == seen:
+        assert writer.is_alive(), "the writer stopped"
+        assert time.monotonic() < deadline, "the writer made no step"
+        time.sleep(0.002)
+
+
 def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -380,6 +383,7 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     verifies."""
     stop = threading.Event()
     errors: list[BaseException] = []
+    steps = [0]  # how many create-and-update steps the writer has made
 
     def write() -> None:
         service = open_service(Settings(database_url=database_url))
@@ -389,6 +393,7 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
                     return
                 milestone = service.milestones.create(project_id="proj_live", title=f"{step}")
                 service.milestones.update(milestone.id, {"title": f"{step}!", "status": "reached"})
+                steps[0] = step + 1
         except BaseException as error:  # noqa: BLE001 - reported by the test
             errors.append(error)
         finally:
@@ -397,8 +402,11 @@ def test_an_export_taken_while_writes_go_on_is_a_consistent_prefix(
     open_service(Settings(database_url=database_url)).close()  # the tables, before the race
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
+    exports = []
     try:
-        exports = [export(database_url) for _ in range(3)]
+        for _ in range(3):  # each export after more writes, while the writer goes on
+            _wait_for_more(steps, writer)
+            exports.append(export(database_url))
     finally:
         stop.set()
         writer.join(timeout=60)

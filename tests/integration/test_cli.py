@@ -1,5 +1,10 @@
-"""The ``milestones`` command as an operator runs it: a subprocess with DATABASE_URL set,
-on a database the application filled (SQLite and PostgreSQL).
+"""The ``milestones`` command as an operator runs it, with DATABASE_URL set, on a database
+the application filled (SQLite and PostgreSQL).
+
+The commands run in this process (tests/cli_in_process.py): the same parser and code, their
+exit status, stdout and stderr, without a second of interpreter start each. That a real
+process exits with these statuses, in one line and no traceback, is shown here for the
+usage errors and in test_operator_tools.py for the failures.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings, sqlite_path
+from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,17 +51,26 @@ HISTORY_ROW = re.compile(
 )
 
 
-def run(
-    *args: str, database_url: str | None = None, stdin: bytes = b""
-) -> subprocess.CompletedProcess[bytes]:
+def _environment(database_url: str | None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    return env
+
+
+def run(
+    *args: str, database_url: str | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """``milestones ARGS...`` in this process."""
+    return run_milestones_in_process(args, _environment(database_url), stdin=stdin)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """``milestones ARGS...`` as a process of its own, without DATABASE_URL."""
     return subprocess.run(
         [str(MILESTONES), *args],
-        input=stdin,
         capture_output=True,
-        env=env,
+        env=_environment(None),
         timeout=TIMEOUT,
         check=False,
     )
@@ -146,21 +161,12 @@ COMMANDS = [
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
-    # All at once: each is a process start and nothing more.
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/never-opened.db"}
-    processes = {
-        " ".join(command): subprocess.Popen(
-            [str(MILESTONES), *command, "--help"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        for command in COMMANDS
-    }
-    for name, process in processes.items():
-        out, err = process.communicate(timeout=TIMEOUT)
-        assert process.returncode == 0, (name, err)
-        text = out.decode()
+    database_url = f"sqlite:///{tmp_path}/never-opened.db"
+    for command in COMMANDS:
+        name = " ".join(command)
+        result = run(*command, "--help", database_url=database_url)
+        assert result.returncode == 0, (name, result.stderr)
+        text = result.stdout.decode()
         assert text.startswith(f"usage: milestones {name}".rstrip()), (name, text)
         assert "-h, --help" in text, name
     assert not (tmp_path / "never-opened.db").exists(), "--help opened the database"
@@ -171,6 +177,11 @@ def test_a_missing_or_unknown_command_is_a_usage_error() -> None:
         result = run(*args)
         assert result.returncode == 2, (args, result)
         assert b"usage: milestones" in result.stderr, args
+    # The same from a process of its own: its exit status, and no traceback.
+    process = run_process("projection", "bogus")
+    assert process.returncode == 2, process
+    assert process.stderr.startswith(b"usage: milestones projection"), process.stderr
+    assert b"Traceback" not in process.stderr
 
 
 # --- projection status, verify, rebuild ---------------------------------------------------

@@ -210,7 +210,7 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(store: tuple[Path,
 
 
 def test_ctrl_c_stops_a_server_without_restarting_its_deliverer(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "m.db", tmp_path, workers=1)
+    server = start_server(tmp_path / "m.db", tmp_path, workers=1, deliver=True)
     deadline = time.monotonic() + TIMEOUT
     while not server.deliverer_pids() and time.monotonic() < deadline:
         time.sleep(0.05)

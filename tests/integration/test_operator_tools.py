@@ -1,5 +1,9 @@
 """The operator's tools without surprises: they never create a store, read a read-only one,
 and fail in one line (no traceback) with an exit status that says what happened.
+
+The tools run in this process (tests/cli_in_process.py: the command's own main, its exit
+status, stdout and stderr), where an uncaught error fails the test as a traceback would.
+``serve`` and the tests of a process's own exit status and stderr run real processes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 from adapters.bootstrap import open_service
 from adapters.settings import Settings, sqlite_path
 from domain.ids import to_public_id
+from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,24 +41,37 @@ COULD_NOT_RUN = 2
 STORE_LINE = re.compile(r"^milestones [a-z ]+: store .+ \((existing|created now)\)$")
 
 
-def run(
-    *args: str, database_url: str | None, cwd: Path | None = None, stdin: bytes = b""
-) -> subprocess.CompletedProcess[str]:
+def _environment(database_url: str | None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    result = subprocess.run(
-        [str(MILESTONES), *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        cwd=cwd,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return env
+
+
+def _decoded(result: subprocess.CompletedProcess[bytes]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(
         result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
     )
+
+
+def run(
+    *args: str, database_url: str | None, cwd: Path | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[str]:
+    """``milestones ARGS...`` in this process."""
+    env = _environment(database_url)
+    return _decoded(run_milestones_in_process(args, env, stdin=stdin, cwd=cwd))
+
+
+def run_process(*args: str, database_url: str | None) -> subprocess.CompletedProcess[str]:
+    """``milestones ARGS...`` as a process of its own."""
+    result = subprocess.run(
+        [str(MILESTONES), *args],
+        capture_output=True,
+        env=_environment(database_url),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    return _decoded(result)
 
 
 def assert_one_line_failure(result: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -140,6 +158,23 @@ def test_a_bad_url_or_an_unreachable_server_is_one_line(bad_url: str, words: lis
         assert_one_line_failure(run(*args, database_url=bad_url), *words)
 
 
+@pytest.mark.parametrize(
+    ("args", "bad_url", "words"),
+    [
+        (("export",), "sqlite:///{tmp_path}/none.db", ["no database at"]),
+        (("projection", "verify"), "postgresql://postgres@127.0.0.1:1/db", ["port 1", "refused"]),
+        (("import",), "mysql://localhost/db", ["DATABASE_URL must start with"]),
+    ],
+    ids=["missing-sqlite-file", "unreachable-postgres", "bad-url"],
+)
+def test_a_failing_tool_exits_2_in_one_line_as_a_process(
+    args: tuple[str, ...], bad_url: str, words: list[str], tmp_path: Path
+) -> None:
+    """What an operator's shell sees: the process's exit status and its whole stderr."""
+    result = run_process(*args, database_url=bad_url.format(tmp_path=tmp_path))
+    assert_one_line_failure(result, *words)
+
+
 def test_a_malformed_import_line_is_named_by_its_number(sqlite_url: str, tmp_path: Path) -> None:
     filled(sqlite_url)
     exported = run("export", database_url=sqlite_url)
@@ -160,7 +195,7 @@ def test_a_malformed_import_line_is_named_by_its_number(sqlite_url: str, tmp_pat
 def test_serve_on_an_unwritable_path_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    result = run("serve", "--create", database_url=f"sqlite:///{blocker}/sub/m.db")
+    result = run_process("serve", "--create", database_url=f"sqlite:///{blocker}/sub/m.db")
     assert_one_line_failure(result, str(blocker / "sub"), "cannot create the directory")
 
 
@@ -172,7 +207,7 @@ def test_version_and_worker_count() -> None:
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == "milestones 0.1.0"
     for workers in ("0", "-1"):
-        refused = run("serve", "--workers", workers, database_url=None)
+        refused = run_process("serve", "--workers", workers, database_url=None)
         assert refused.returncode == COULD_NOT_RUN
         assert "--workers: must be 1 or more" in refused.stderr
         assert "Traceback" not in refused.stderr
