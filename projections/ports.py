@@ -83,6 +83,10 @@ class ViewStore(Protocol):
     def swap_in_next_transitions(self, c: Any) -> None: ...
 
 
+# milestone id, version, occurredAt, actor, topic, stored state
+StreamRow = tuple[str, int, str, "str | None", str, bytes]
+
+
 @dataclass(frozen=True)
 class EventFilter:
     project_id: str | None = None
@@ -111,5 +115,18 @@ class Reads(Protocol):
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         """The project's transitions counted by the UTC date of their occurredAt, status
         before and status after, in date order: (date, before, after, how many)."""
+
+    def due_events(self, project_id: str) -> list[tuple[str, int, str, bytes]]:
+        """(milestone id, version, topic, state) of the project's events that may set a due
+        date (Created and Updated), in log order."""
+
+    def window_milestones(
+        self, project_id: str, since: str, until: str, after: str, limit: int
+    ) -> list[str]:
+        """The ids above ``after``, in order, of the project's milestones with an event in
+        ``(since, until]``; at most ``limit``."""
+
+    def streams(self, public_ids: list[str]) -> list[StreamRow]:
+        """Every event of these milestones, by milestone and version."""
 
     def close(self) -> None: ...

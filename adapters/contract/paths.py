@@ -13,6 +13,7 @@ from typing import Any
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
+from adapters.contract.schedule import ChangesQuery, ProjectScheduleQuery
 from adapters.contract.webhooks import DeliveriesQuery
 
 Schema = dict[str, Any]
@@ -44,8 +45,17 @@ class Operation:
 
 WRITE = ("CacheControl", "ETag")
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
-MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
-PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
+MILESTONE_ID_PATHS = (
+    "/api/milestones/{milestone_id}",
+    "/api/milestones/{milestone_id}/history",
+    "/api/milestones/{milestone_id}/schedule",
+)
+PROJECT_ID_PATHS = (
+    "/api/projects/{project_id}/summary",
+    "/api/projects/{project_id}/progress",
+    "/api/projects/{project_id}/schedule",
+    "/api/projects/{project_id}/changes",
+)
 OPEN_PATHS = ("/health", "/ready", "/openapi.json")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
@@ -131,6 +141,40 @@ TABLE: dict[str, list[Operation]] = {
             "milestones. More than 1,000 points is a 400 naming the parameter to narrow; a "
             "project that never had a milestone gets an empty list.",
             "200", "The series.", "ProgressSeries", query=ProgressQuery, errors=(400, 503),
+        ),
+    ],
+    "/api/milestones/{milestone_id}/schedule": [
+        Operation(
+            "get", "getMilestoneSchedule", "schedule", "How a milestone's due date moved",
+            "Every move of `dueDate` after creation, oldest first, with the value it came from "
+            "and went to exactly as stored, the slip in seconds between their due instants (a "
+            "date is its 00:00:00Z), and who moved it when. Folded from the history, so also "
+            "readable after a delete; 404 only for an id that never existed.",
+            "200", "The schedule.", "ScheduleEnvelope", errors=(400, 404, 503),
+        ),
+    ],
+    "/api/projects/{project_id}/schedule": [
+        Operation(
+            "get", "getProjectSchedule", "schedule", "How a project's due dates slipped",
+            "The project's live milestones that have or had a due date, with their original "
+            "and current due dates, how often and how far they moved: the most slipped first "
+            "(no slip to tell last), ties by `milestoneId`. A project without such milestones "
+            "gets an empty list.",
+            "200", "The milestones.", "ProjectSchedule", query=ProjectScheduleQuery,
+            errors=(400, 503),
+        ),
+    ],
+    "/api/projects/{project_id}/changes": [
+        Operation(
+            "get", "listProjectChanges", "schedule", "What changed in a project between two "
+            "instants",
+            "Each milestone of the project with an event in `(since, until]`, by "
+            "`milestoneId`: its state at both ends exactly as `?asOf=` shows it, the kind of "
+            "change, the keys that differ, how many events and which actors. Keyset pages: "
+            "follow `next` (or the `Link` header); without `until` the first page fixes it "
+            "and the cursor carries it.",
+            "200", "A page of changes.", "ChangeList", query=ChangesQuery,
+            response_headers=("Link",), errors=(400, 503),
         ),
     ],
     "/api/webhooks": [

@@ -79,6 +79,23 @@ def render(
     )
 
 
+def make_cursor(after: After, binding: bytes) -> str:
+    """A cursor of another keyset-paged list: ``after`` bound to what ``binding`` names."""
+    return _cursor(after, binding)
+
+
+def cursor_position(cursor: str, binding: bytes) -> After:
+    """The ``after`` of a ``make_cursor`` cursor; a 400 naming ``cursor`` if it is malformed
+    or was made for another binding."""
+    return _position(cursor, binding)
+
+
+def next_link(req: falcon.Request, cursor: str) -> str:
+    """The ``Link`` header of the next page: this request with the next page's cursor."""
+    params = {name: value for name, value in req.params.items() if name != "cursor"}
+    return f'<{req.prefix}{req.path}?{urlencode({**params, "cursor": cursor})}>; rel="next"'
+
+
 def _binding(find: Find) -> bytes:
     """What a cursor is bound to: every filter and the sort, normalised (not the page size)."""
     return orjson.dumps(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
 
     from projections.finding import Find
-    from projections.ports import EventFilter
+    from projections.ports import EventFilter, StreamRow
     from projections.records import Record
 
 FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
@@ -140,6 +140,48 @@ class PostgresReads:
             (project_id,),
         )
         return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
+
+    def due_events(self, project_id: str) -> list[tuple[str, int, str, bytes]]:
+        rows = self._rows(
+            "SELECT i.milestone_id, i.version, e.topic, e.state FROM event_index i "  # noqa: S608
+            f"JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
+            "WHERE i.project_id = %s AND i.type IN ('Created', 'Updated') ORDER BY i.position",
+            (project_id,),
+        )
+        return [
+            (row["milestone_id"], row["version"], row["topic"], bytes(row["state"])) for row in rows
+        ]
+
+    def window_milestones(
+        self, project_id: str, since: str, until: str, after: str, limit: int
+    ) -> list[str]:
+        # Ids compare by their bytes, as the view's do (its "C" collation) and as on SQLite.
+        rows = self._rows(
+            'SELECT DISTINCT milestone_id COLLATE "C" AS id FROM event_index '
+            "WHERE project_id = %s AND occurred_at > %s AND occurred_at <= %s "
+            'AND milestone_id COLLATE "C" > %s ORDER BY 1 LIMIT %s',
+            (project_id, since, until, after, limit),
+        )
+        return [row["id"] for row in rows]
+
+    def streams(self, public_ids: list[str]) -> list[StreamRow]:
+        rows = self._rows(
+            "SELECT i.milestone_id, i.version, i.occurred_at, i.actor, e.topic, e.state "  # noqa: S608
+            f"FROM event_index i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
+            "WHERE i.milestone_id = ANY(%s) ORDER BY i.milestone_id, i.version",
+            (public_ids,),
+        )
+        return [
+            (
+                row["milestone_id"],
+                row["version"],
+                row["occurred_at"],
+                row["actor"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in rows
+        ]
 
     def close(self) -> None:
         """The pool belongs to the application, which closes it."""

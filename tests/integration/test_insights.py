@@ -83,6 +83,7 @@ def test_summary_now_reads_every_answered_write(api: AppClient) -> None:
         "reachedOnTime": 1,
         "reachedLate": 0,
         "nextDue": first,
+        "slipped": 0,
     }
     assert api.request("PATCH", f"/api/milestones/{late['id']}", {"status": "reached"})[0] == 200
     assert api.request("DELETE", f"/api/milestones/{first['id']}")[0] == 200

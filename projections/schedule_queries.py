@@ -1,0 +1,99 @@
+"""The schedule and the changes between two instants, answered from the log through ``Reads``.
+
+No read model of their own: a milestone's history, the project's events that may set a due
+date, and the event index filtered by project and time hold every answer. Only the records
+that can matter are decoded: an ``Updated`` record that does not name ``due_date`` cannot
+move a due date, and no record after the window's end can change what the window shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import groupby
+from typing import TYPE_CHECKING
+
+import orjson
+
+from domain.ids import from_public_id
+from domain.milestone import MilestoneNotFound
+from projections.records import decode, event_type
+from projections.schedule import DueHistory, change, due_history, last_version_by
+
+if TYPE_CHECKING:
+    from projections.document import Document
+    from projections.ports import Reads, StreamRow
+    from projections.schedule import StreamEvent, WindowEvent
+
+_SETS_A_DUE_DATE = frozenset({"Created", "Updated"})
+
+
+def milestone_due_history(reads: Reads, public_id: str) -> DueHistory:
+    """The due history of one milestone, also after a delete; not found if it never existed."""
+    rows = reads.history(from_public_id(public_id))
+    if not rows:
+        raise MilestoneNotFound(public_id)
+    events: list[StreamEvent] = [
+        (version, kind, decode(topic, stored))
+        for version, topic, stored in rows
+        if (kind := event_type(topic)) in _SETS_A_DUE_DATE
+    ]
+    return due_history(public_id, events)
+
+
+def project_due_histories(reads: Reads, project_id: str) -> list[DueHistory]:
+    """The due history of every milestone the project ever had."""
+    histories: dict[str, DueHistory] = {}
+    for public_id, version, topic, stored in reads.due_events(project_id):
+        kind = event_type(topic)
+        # The key is in the stored JSON of every Updated event that sets it; the test on
+        # the bytes spares decoding the others (most of them).
+        if kind == "Updated" and b"due_date" not in stored:
+            continue
+        history = histories.get(public_id)
+        if history is None:
+            history = histories[public_id] = DueHistory(public_id)
+        history.follow(version, kind, decode(topic, stored))
+    return list(histories.values())
+
+
+def live_documents(reads: Reads, project_id: str) -> list[Document]:
+    documents: list[Document] = orjson.loads(b"[%b]" % b",".join(reads.documents(project_id)))
+    return documents
+
+
+@dataclass(frozen=True)
+class Window:
+    """``(since, until]`` of a project, from after the milestone id ``after`` on."""
+
+    project_id: str
+    since: str
+    until: str
+    after: str = ""
+
+
+def changes_page(reads: Reads, window: Window, limit: int) -> tuple[list[Document], bool]:
+    """Up to ``limit`` changes in id order, and whether more follow."""
+    ids = reads.window_milestones(
+        window.project_id, window.since, window.until, window.after, limit + 1
+    )
+    page = ids[:limit]
+    rows = reads.streams(page) if page else []
+    streams = {public_id: list(group) for public_id, group in groupby(rows, key=lambda r: r[0])}
+    changes = []
+    for public_id in page:
+        events = _window_events(streams.get(public_id, []), window.until)
+        found = change(public_id, events, window.since, window.until)
+        if found is not None:  # an event in the window, as the index said
+            changes.append(found)
+    return changes, len(ids) > limit
+
+
+def _window_events(stream: list[StreamRow], until: str) -> list[WindowEvent]:
+    """The events of one milestone, decoded up to the version that ``until`` shows."""
+    last = last_version_by([(row[1], row[2]) for row in stream], until)
+    return [
+        (version, occurred_at, actor, event_type(topic), decode(topic, stored))
+        if version <= last
+        else (version, occurred_at, actor, event_type(topic), None)
+        for _, version, occurred_at, actor, topic, stored in stream
+    ]
