@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -93,7 +93,9 @@ def cursor_position(cursor: str, binding: bytes) -> After:
 def next_link(req: falcon.Request, cursor: str) -> str:
     """The ``Link`` header of the next page: this request with the next page's cursor."""
     params = {name: value for name, value in req.params.items() if name != "cursor"}
-    return f'<{req.prefix}{req.path}?{urlencode({**params, "cursor": cursor})}>; rel="next"'
+    # The path is decoded (a project id may hold spaces): encoded again, it is a URL.
+    path = quote(req.path)
+    return f'<{req.prefix}{path}?{urlencode({**params, "cursor": cursor})}>; rel="next"'
 
 
 def _binding(find: Find) -> bytes:
