@@ -19,10 +19,16 @@ if TYPE_CHECKING:
     from projections.fold import Folded
     from projections.progress import Standing, Transition
     from projections.records import Record
+    from projections.schedule import ScheduledRow
+    from projections.schedule_view import DueDates
 
 
 class ViewStore(Protocol):
     """The SQL of one backend; ``c`` is that backend's cursor."""
+
+    @property
+    def due_dates(self) -> DueDates:
+        """The SQL of the due-date projection's rows."""
 
     def write_transaction(self, *, exclusive: bool = True) -> AbstractContextManager[Any]:
         """A transaction that writes; ``exclusive``: and excludes every writer of events."""
@@ -116,9 +122,9 @@ class Reads(Protocol):
         """The project's transitions counted by the UTC date of their occurredAt, status
         before and status after, in date order: (date, before, after, how many)."""
 
-    def due_events(self, project_id: str) -> list[tuple[str, int, str, bytes]]:
-        """(milestone id, version, topic, state) of the project's events that may set a due
-        date (Created and Updated), in log order."""
+    def scheduled(self, project_id: str) -> list[ScheduledRow]:
+        """The project's live milestones that have or had a due date, from the due-date
+        projection beside the view, in no order."""
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int

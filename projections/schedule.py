@@ -92,11 +92,6 @@ class DueHistory:
     def total_slip_seconds(self) -> Slip:
         return slip_seconds(self.original, self.current)
 
-    @property
-    def ever_due(self) -> bool:
-        """Whether the milestone has or had a due date."""
-        return self.original is not None
-
     def document(self) -> Document:
         """The schedule of one milestone, its keys in the documented order."""
         return {
@@ -116,51 +111,44 @@ def due_history(milestone_id: str, events: Iterable[StreamEvent]) -> DueHistory:
     return history
 
 
+# milestone id, title, status, original due date, latest due date, number of moves: a live
+# milestone that has or had a due date, as the due-date projection and the view tell it
+ScheduledRow = tuple[str, str, str, "str | None", "str | None", int]
+
+
 def _slip_order(row: Document) -> tuple[bool, float, str]:
     slip = row["totalSlipSeconds"]
     return (slip is None, -(slip or 0), row["milestoneId"])
 
 
-def project_schedule(
-    histories: Iterable[DueHistory], documents: Iterable[Document], slipped: bool | None
-) -> list[Document]:
-    """The live milestones (``documents``) that have or had a due date, the most slipped
-    first (no slip to tell last), ties by id; ``slipped`` keeps those with a slip above 0
-    (True) or the others (False)."""
-    by_id = {history.milestone_id: history for history in histories}
-    rows = []
-    for document in documents:
-        history = by_id.get(document["id"])
-        if history is None or not history.ever_due:
-            continue
-        slip = history.total_slip_seconds
+def project_schedule(rows: Iterable[ScheduledRow], slipped: bool | None) -> list[Document]:
+    """The milestones the most slipped first (no slip to tell last), ties by id;
+    ``slipped`` keeps those with a total slip above 0 (True) or the others (False)."""
+    schedule = []
+    for public_id, title, status, original, current, moves in rows:
+        slip = slip_seconds(original, current)
         if slipped is not None and slipped != (slip is not None and slip > 0):
             continue
-        rows.append(
+        schedule.append(
             {
-                "milestoneId": document["id"],
-                "title": document["title"],
-                "status": document["status"],
-                "originalDueDate": history.original,
-                "dueDate": history.current,
-                "changes": len(history.moves),
+                "milestoneId": public_id,
+                "title": title,
+                "status": status,
+                "originalDueDate": original,
+                "dueDate": current,
+                "changes": moves,
                 "totalSlipSeconds": slip,
             }
         )
-    rows.sort(key=_slip_order)
-    return rows
+    schedule.sort(key=_slip_order)
+    return schedule
 
 
-def slipped_count(histories: Iterable[DueHistory], documents: Iterable[Document]) -> Document:
-    """``{"slipped": n}``: how many of the live milestones (``documents``) have a total slip
-    above 0, as the summary shows it after ``nextDue``."""
-    live = {document["id"] for document in documents}
-    slipped = sum(
-        1
-        for history in histories
-        if history.milestone_id in live and (history.total_slip_seconds or 0) > 0
-    )
-    return {"slipped": slipped}
+def slipped_count(rows: Iterable[ScheduledRow]) -> Document:
+    """``{"slipped": n}``: how many of the milestones have a total slip above 0, as the
+    summary shows it after ``nextDue``."""
+    slips = (slip_seconds(original, current) for _, _, _, original, current, _ in rows)
+    return {"slipped": sum(1 for slip in slips if slip is not None and slip > 0)}
 
 
 # --- Changes between two instants -----------------------------------------------------------

@@ -1,9 +1,10 @@
-"""The schedule and the changes between two instants, answered from the log through ``Reads``.
+"""The schedule and the changes between two instants, answered through ``Reads``.
 
-No read model of their own: a milestone's history, the project's events that may set a due
-date, and the event index filtered by project and time hold every answer. Only the records
-that can matter are decoded: an ``Updated`` record that does not name ``due_date`` cannot
-move a due date, and no record after the window's end can change what the window shows.
+A milestone's schedule is folded from its history, and the changes from the histories of
+the milestones that the event index finds in the window: only the records that can matter
+are decoded (no record after the window's end changes what it shows). A project's schedule
+reads the due-date projection (``projections.schedule_view``), which holds the same fold
+of every milestone.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING
-
-import orjson
 
 from domain.ids import from_public_id
 from domain.milestone import MilestoneNotFound
@@ -38,27 +37,6 @@ def milestone_due_history(reads: Reads, public_id: str) -> DueHistory:
         if (kind := event_type(topic)) in _SETS_A_DUE_DATE
     ]
     return due_history(public_id, events)
-
-
-def project_due_histories(reads: Reads, project_id: str) -> list[DueHistory]:
-    """The due history of every milestone the project ever had."""
-    histories: dict[str, DueHistory] = {}
-    for public_id, version, topic, stored in reads.due_events(project_id):
-        kind = event_type(topic)
-        # The key is in the stored JSON of every Updated event that sets it; the test on
-        # the bytes spares decoding the others (most of them).
-        if kind == "Updated" and b"due_date" not in stored:
-            continue
-        history = histories.get(public_id)
-        if history is None:
-            history = histories[public_id] = DueHistory(public_id)
-        history.follow(version, kind, decode(topic, stored))
-    return list(histories.values())
-
-
-def live_documents(reads: Reads, project_id: str) -> list[Document]:
-    documents: list[Document] = orjson.loads(b"[%b]" % b",".join(reads.documents(project_id)))
-    return documents
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,7 @@ from adapters.contract.validation import ValidationFailed, parse_query
 from adapters.http.paging import cursor_position, make_cursor, next_link
 from domain.milestone import format_instant, utc_now
 from projections.schedule import project_schedule
-from projections.schedule_queries import (
-    Window,
-    changes_page,
-    live_documents,
-    milestone_due_history,
-    project_due_histories,
-)
+from projections.schedule_queries import Window, changes_page, milestone_due_history
 
 if TYPE_CHECKING:
     import falcon
@@ -42,8 +36,7 @@ class ProjectScheduleResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         query = parse_query(ProjectScheduleQuery, req.params)
-        histories = project_due_histories(self._reads, project_id)
-        rows = project_schedule(histories, live_documents(self._reads, project_id), query.slipped)
+        rows = project_schedule(self._reads.scheduled(project_id), query.slipped)
         resp.data = orjson.dumps({"data": rows, "count": len(rows)})
 
 

@@ -16,6 +16,7 @@ from domain.ids import to_public_id
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
+from projections.schedule_view import DUE_TABLE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from projections.finding import Find
     from projections.ports import EventFilter, StreamRow
     from projections.records import Record
+    from projections.schedule import ScheduledRow
 
 FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
 
@@ -141,16 +143,18 @@ class PostgresReads:
         )
         return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
 
-    def due_events(self, project_id: str) -> list[tuple[str, int, str, bytes]]:
+    def scheduled(self, project_id: str) -> list[ScheduledRow]:
         rows = self._rows(
-            "SELECT i.milestone_id, i.version, e.topic, e.state FROM event_index i "  # noqa: S608
-            f"JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
-            "WHERE i.project_id = %s AND i.type IN ('Created', 'Updated') ORDER BY i.position",
+            "SELECT d.milestone_id, v.title, v.status, d.original_due, d.due, d.moves "  # noqa: S608
+            f"FROM {DUE_TABLE} d JOIN {VIEW_TABLE} v ON v.id = d.milestone_id "
+            "WHERE d.project_id = %s AND d.original_due IS NOT NULL",
             (project_id,),
         )
         return [
-            (row["milestone_id"], row["version"], row["topic"], bytes(row["state"])) for row in rows
-        ]
+            (row["milestone_id"], row["title"], row["status"], row["original_due"], row["due"],
+             row["moves"])
+            for row in rows
+        ]  # fmt: skip
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int

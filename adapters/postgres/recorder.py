@@ -21,6 +21,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
+from adapters.postgres.due_dates import DUE_DATES_DDL, PostgresDueDates
 from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres.rebuild import PostgresRebuild
 from adapters.postgres.schema import (
@@ -77,6 +78,8 @@ UPDATE = "UPDATE {table} SET status = %s, version = %s, body = %s WHERE id = %s"
 class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models."""
 
+    due_dates = PostgresDueDates()
+
     def __init__(
         self,
         datastore: PostgresDatastore,
@@ -98,6 +101,7 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         self.sql_create_statements.extend(
             [transitions_table_ddl(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
+        self.sql_create_statements.extend(DUE_DATES_DDL)
         # Per thread: whether the transaction being written has reached its commit.
         self._committing = threading.local()
 

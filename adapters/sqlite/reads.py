@@ -17,6 +17,7 @@ from domain.ids import public_id_of_hex
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
+from projections.schedule_view import DUE_TABLE
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from projections.finding import Find
     from projections.ports import EventFilter, StreamRow
     from projections.records import Record
+    from projections.schedule import ScheduledRow
 
 FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
 READ_CACHE_KIB = 64 * 1024  # each reading connection's page cache, at most
@@ -178,11 +180,11 @@ class SQLiteReads:
         )
         return self._connection().execute(sql, (project_id,)).fetchall()
 
-    def due_events(self, project_id: str) -> list[tuple[str, int, str, bytes]]:
+    def scheduled(self, project_id: str) -> list[ScheduledRow]:
         sql = (
-            "SELECT i.milestone_id, i.version, e.topic, e.state FROM event_index i "
-            "JOIN stored_events e ON e.rowid = i.position "
-            "WHERE i.project_id = ? AND i.type IN ('Created', 'Updated') ORDER BY i.position"
+            "SELECT d.milestone_id, v.title, v.status, d.original_due, d.due, d.moves "  # noqa: S608
+            f"FROM {DUE_TABLE} d JOIN {VIEW_TABLE} v ON v.id = d.milestone_id "
+            "WHERE d.project_id = ? AND d.original_due IS NOT NULL"
         )
         return self._connection().execute(sql, (project_id,)).fetchall()
 

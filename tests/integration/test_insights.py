@@ -273,7 +273,7 @@ def test_progress_is_verified_rebuilt_and_served_the_same(spread: Service) -> No
     api.create(projectId="alpha", title="after the rebuild")  # the live apply goes on
     assert runner.verify(spread.store, runner.PROGRESS_VIEW) == []
     tracked, head = runner.positions(spread.store)
-    assert tracked == {"milestones": head, "progress": head}
+    assert tracked == {"milestones": head, "progress": head, "schedule": head}
 
 
 # --- a database written before the progress projection existed ----------------------------

@@ -9,6 +9,8 @@ import pytest
 from falcon import testing
 
 from adapters.http.app import create_app
+from projections import runner
+from projections.schedule_view import DUE_DATES_VIEW
 from tests.api_client import assert_problem, rejected
 from tests.integration.app_client import AppClient
 
@@ -327,3 +329,27 @@ def test_changes_reject_bad_parameters_naming_them(client: ActorClient) -> None:
         {"until"},
     )
     assert "since" in problem["detail"]
+
+
+# --- the due-date projection ----------------------------------------------------------------
+
+
+def test_the_due_date_rows_are_a_replay_even_when_events_are_applied_twice(
+    service: Service,
+) -> None:
+    client = ActorClient(service)
+    made, _ = client.create(projectId="schedule: projection", dueDate="2026-03-01")
+    patch(client, made["id"], dueDate="2026-03-02")
+    patch(client, made["id"], title="renamed")
+    patch(client, made["id"], dueDate="2026-03-05")
+    assert runner.verify(service.store, DUE_DATES_VIEW) == []
+    store = service.store
+    with store.write_transaction() as c:  # the whole log once more, as an overlap would
+        DUE_DATES_VIEW.apply(store, c, store.select_records(c, 0, 1_000))
+    assert runner.verify(service.store, DUE_DATES_VIEW) == []
+    runner.rebuild(store, lambda done, total: None, DUE_DATES_VIEW)
+    assert runner.verify(service.store, DUE_DATES_VIEW) == []
+    patch(client, made["id"], dueDate="2026-03-04")  # the live apply on the rebuilt rows
+    assert runner.verify(service.store, DUE_DATES_VIEW) == []
+    rows = project_schedule(client, "schedule: projection")
+    assert [(row["changes"], row["totalSlipSeconds"]) for row in rows] == [(3, 3 * DAY)]

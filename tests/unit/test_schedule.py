@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
 from projections.schedule import (
-    DueHistory,
     change,
     due_history,
     last_version_by,
@@ -15,6 +15,7 @@ from projections.schedule import (
     slip_seconds,
     slipped_count,
 )
+from projections.schedule_view import derive
 
 ID, OTHER = "ms_01KGC6WBM0EQ3TMJVCHM71YEJV", "ms_01KGC6WBM0EQ3TMJVCHM71YEJW"
 DAY = 86_400
@@ -160,7 +161,6 @@ def test_a_due_date_now_null_has_no_total_slip_and_one_never_set_has_no_original
         ID, [(1, "Created", created("2026-03-01")), (2, "Updated", updated(1, due_date=None))]
     )
     assert (cleared.document()["dueDate"], cleared.total_slip_seconds) == (None, None)
-    assert cleared.ever_due
     never = due_history(ID, [(1, "Created", created(None)), (2, "Updated", updated(1, title="x"))])
     assert never.document() == {
         "milestoneId": ID,
@@ -170,7 +170,6 @@ def test_a_due_date_now_null_has_no_total_slip_and_one_never_set_has_no_original
         "totalSlipSeconds": None,
         "moves": [],
     }
-    assert not never.ever_due
 
 
 def test_after_a_delete_the_due_date_is_the_one_it_had() -> None:
@@ -192,32 +191,26 @@ def test_after_a_delete_the_due_date_is_the_one_it_had() -> None:
 # --- a project ------------------------------------------------------------------------------
 
 
-def _document(public_id: str, title: str = "T") -> dict[str, Any]:
-    return {"id": public_id, "title": title, "status": "pending"}
-
-
-def _history(
-    public_id: str, original: str | None, current: str | None, moves: int = 1
-) -> DueHistory:
-    history = DueHistory(public_id, original, current)
-    history.moves = [{}] * moves
-    return history
-
-
 def test_a_project_schedule_orders_by_slip_descending_nulls_last_ties_by_id() -> None:
-    histories = [
-        _history("ms_b", "2026-03-01", "2026-03-02"),  # +1 day
-        _history("ms_a", "2026-03-01", "2026-03-02"),  # +1 day, a lower id
-        _history("ms_c", "2026-03-01", "2026-02-28"),  # pulled in
-        _history("ms_d", "2026-03-01", None),  # no slip to tell
-        _history("ms_e", "2026-03-01", "2026-03-01", moves=0),  # never moved
-        _history("ms_f", None, None, moves=0),  # never had a due date: left out
-        _history("ms_gone", "2026-03-01", "2026-04-01"),  # not live: left out
+    rows = [
+        ("ms_b", "T", "pending", "2026-03-01", "2026-03-02", 1),  # +1 day
+        ("ms_a", "T", "reached", "2026-03-01", "2026-03-02T00:00:00Z", 1),  # +1 day, lower id
+        ("ms_c", "T", "pending", "2026-03-01", "2026-02-28", 1),  # pulled in
+        ("ms_d", "T", "pending", "2026-03-01", None, 1),  # no slip to tell
+        ("ms_e", "T", "pending", "2026-03-01", "2026-03-01", 0),  # never moved
     ]
-    documents = [_document(pid) for pid in ("ms_a", "ms_b", "ms_c", "ms_d", "ms_e", "ms_f")]
-    rows = project_schedule(histories, documents, None)
-    assert [row["milestoneId"] for row in rows] == ["ms_a", "ms_b", "ms_e", "ms_c", "ms_d"]
-    assert list(rows[0]) == [
+    schedule = project_schedule(rows, None)
+    assert [row["milestoneId"] for row in schedule] == ["ms_a", "ms_b", "ms_e", "ms_c", "ms_d"]
+    assert schedule[0] == {
+        "milestoneId": "ms_a",
+        "title": "T",
+        "status": "reached",
+        "originalDueDate": "2026-03-01",
+        "dueDate": "2026-03-02T00:00:00Z",
+        "changes": 1,
+        "totalSlipSeconds": DAY,
+    }
+    assert list(schedule[0]) == [
         "milestoneId",
         "title",
         "status",
@@ -226,12 +219,61 @@ def test_a_project_schedule_orders_by_slip_descending_nulls_last_ties_by_id() ->
         "changes",
         "totalSlipSeconds",
     ]
-    slipped = project_schedule(histories, documents, True)
+    slipped = project_schedule(rows, True)
     assert [row["milestoneId"] for row in slipped] == ["ms_a", "ms_b"]
-    on_time = project_schedule(histories, documents, False)
+    on_time = project_schedule(rows, False)
     assert [row["milestoneId"] for row in on_time] == ["ms_e", "ms_c", "ms_d"]
-    assert slipped_count(histories, documents) == {"slipped": 2}
-    assert project_schedule([], [], None) == []
+    assert slipped_count(rows) == {"slipped": 2}
+    assert project_schedule([], None) == []
+
+
+# --- the due-date projection ----------------------------------------------------------------
+
+
+def _random_stream(rng: random.Random, public_id: str) -> list[Any]:
+    dues = [None, "2026-03-01", "2026-03-01T00:00:00Z", "2026-03-02", "2026-02-27T10:00:00+02:00"]
+    events: list[Any] = [(1, "Created", created(rng.choice(dues)))]
+    for version in range(2, rng.randint(2, 12)):
+        kind = rng.choice(["Updated", "Updated", "StatusChanged", "Title"])
+        if kind == "Updated":
+            events.append((version, "Updated", updated(version, due_date=rng.choice(dues))))
+        elif kind == "Title":
+            events.append((version, "Updated", updated(version, title="Title due_date")))
+        else:
+            events.append((version, "StatusChanged", deleted(version) | {"to_status": "reached"}))
+    return [(0, public_id, *event) for event in events]  # positions are set in log order
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_projection_rows_are_the_fold_of_each_history_whatever_the_batches(seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 - repeatable test data, not a secret
+    streams = {f"ms_{n}": _random_stream(rng, f"ms_{n}") for n in range(20)}
+    log: list[Any] = []
+    pending = {pid: list(events) for pid, events in streams.items()}
+    while any(pending.values()):  # the streams interleaved, each in version order
+        pid = rng.choice([pid for pid, events in pending.items() if events])
+        log.append((len(log) + 1, *pending[pid].pop(0)[1:]))
+    rows: dict[str, Any] = {}
+    cut = sorted(rng.sample(range(1, len(log)), 4))
+    for start, end in zip([0, *cut], [*cut, len(log)], strict=True):
+        rows.update(derive(log[start:end], lambda ids: {pid: rows[pid] for pid in ids}))
+    for pid, events in streams.items():
+        history = due_history(
+            pid, [(version, kind, state) for _, _, version, kind, state in events]
+        )
+        last_set = max(
+            position
+            for position, public_id, _, kind, state in log
+            if public_id == pid and (kind == "Created" or "due_date" in state.get("changes", {}))
+        )
+        assert rows[pid] == (
+            pid,
+            "p",
+            history.original,
+            history.current,
+            len(history.moves),
+            last_set,
+        )
 
 
 # --- changes between two instants -----------------------------------------------------------
