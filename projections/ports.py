@@ -122,9 +122,13 @@ class Reads(Protocol):
         """The project's transitions counted by the UTC date of their occurredAt, status
         before and status after, in date order: (date, before, after, how many)."""
 
-    def scheduled(self, project_id: str) -> list[ScheduledRow]:
-        """The project's live milestones that have or had a due date, from the due-date
-        projection beside the view, in no order."""
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        """The project's live milestones that have or had a due date (from the due-date
+        projection beside the view), the most slipped first, those without a slip to tell
+        last, ties by id; ``slipped``: only those with a total slip above 0, or the others."""
+
+    def slipped(self, project_id: str) -> int:
+        """How many of the project's live milestones have a total slip above 0."""
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int

@@ -12,7 +12,7 @@ that instant, a date ``D`` is ``D`` at 00:00:00Z.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -32,21 +32,30 @@ Slip = int | float | None
 
 _MICROSECOND = timedelta(microseconds=1)
 _PER_SECOND = 1_000_000
-_instant = lru_cache(maxsize=4096)(due_instant)  # many milestones share a due date
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def slip_seconds(before: str | None, after: str | None) -> Slip:
-    """The due instant of ``after`` minus that of ``before``, in seconds; None if either is.
+@lru_cache(maxsize=4096)  # many milestones share a due date
+def due_microseconds(due_date: str | None) -> int | None:
+    """The due instant of a due date in microseconds since 1970 (the finest a due date can
+    name), so that slips are whole numbers that SQL subtracts, compares and sorts."""
+    return None if due_date is None else (due_instant(due_date) - _EPOCH) // _MICROSECOND
 
-    A whole number of seconds is an int (JSON shows no fraction); a fraction is exact to the
-    microsecond, the finest a due date can name.
-    """
-    if before is None or after is None:
+
+def seconds(microseconds: int | None) -> Slip:
+    """Microseconds in seconds: an int when whole (JSON shows no fraction), else exact to
+    the microsecond."""
+    if microseconds is None:
         return None
-    microseconds = (_instant(after) - _instant(before)) // _MICROSECOND
     if microseconds % _PER_SECOND == 0:
         return microseconds // _PER_SECOND
     return microseconds / _PER_SECOND
+
+
+def slip_seconds(before: str | None, after: str | None) -> Slip:
+    """The due instant of ``after`` minus that of ``before``, in seconds; None if either is."""
+    start, end = due_microseconds(before), due_microseconds(after)
+    return None if start is None or end is None else seconds(end - start)
 
 
 def due_date_set(kind: str, state: dict[str, Any]) -> tuple[bool, str | None]:
@@ -111,44 +120,26 @@ def due_history(milestone_id: str, events: Iterable[StreamEvent]) -> DueHistory:
     return history
 
 
-# milestone id, title, status, original due date, latest due date, number of moves: a live
-# milestone that has or had a due date, as the due-date projection and the view tell it
-ScheduledRow = tuple[str, str, str, "str | None", "str | None", int]
+# milestone id, title, status, original due date, latest due date, number of moves, total
+# slip in microseconds: a live milestone that has or had a due date, as the due-date
+# projection and the view tell it
+ScheduledRow = tuple[str, str, str, "str | None", "str | None", int, "int | None"]
 
 
-def _slip_order(row: Document) -> tuple[bool, float, str]:
-    slip = row["totalSlipSeconds"]
-    return (slip is None, -(slip or 0), row["milestoneId"])
-
-
-def project_schedule(rows: Iterable[ScheduledRow], slipped: bool | None) -> list[Document]:
-    """The milestones the most slipped first (no slip to tell last), ties by id;
-    ``slipped`` keeps those with a total slip above 0 (True) or the others (False)."""
-    schedule = []
-    for public_id, title, status, original, current, moves in rows:
-        slip = slip_seconds(original, current)
-        if slipped is not None and slipped != (slip is not None and slip > 0):
-            continue
-        schedule.append(
-            {
-                "milestoneId": public_id,
-                "title": title,
-                "status": status,
-                "originalDueDate": original,
-                "dueDate": current,
-                "changes": moves,
-                "totalSlipSeconds": slip,
-            }
-        )
-    schedule.sort(key=_slip_order)
-    return schedule
-
-
-def slipped_count(rows: Iterable[ScheduledRow]) -> Document:
-    """``{"slipped": n}``: how many of the milestones have a total slip above 0, as the
-    summary shows it after ``nextDue``."""
-    slips = (slip_seconds(original, current) for _, _, _, original, current, _ in rows)
-    return {"slipped": sum(1 for slip in slips if slip is not None and slip > 0)}
+def project_schedule(rows: Iterable[ScheduledRow]) -> list[Document]:
+    """The project's schedule, in the rows' order (the most slipped first)."""
+    return [
+        {
+            "milestoneId": public_id,
+            "title": title,
+            "status": status,
+            "originalDueDate": original,
+            "dueDate": current,
+            "changes": moves,
+            "totalSlipSeconds": seconds(slip),
+        }
+        for public_id, title, status, original, current, moves, slip in rows
+    ]
 
 
 # --- Changes between two instants -----------------------------------------------------------

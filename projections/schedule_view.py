@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from projections.records import decoded, event_type
-from projections.schedule import due_date_set
+from projections.schedule import due_date_set, due_microseconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from projections.ports import ViewStore
     from projections.records import Event, Record
 
-# milestone id, project id, original due date, latest due date, number of moves, and the
-# position of the last event that set it (so that applying an event twice changes nothing)
-DueRow = tuple[str, str, "str | None", "str | None", int, int]
-# new due date, position, milestone id: one move, as the live apply writes it
-Move = tuple["str | None", int, str]
+# milestone id, project id, original due date, latest due date, number of moves, the
+# position of the last event that set it (so that applying an event twice changes nothing),
+# and the due instants of the original and the latest due date in microseconds (so that the
+# total slip is their difference, which SQL sorts and filters by)
+DueRow = tuple[str, str, "str | None", "str | None", int, int, "int | None", "int | None"]
+# new due date, its due instant, position, milestone id: one move, as the live apply writes it
+Move = tuple["str | None", "int | None", int, str]
 
 DUE_TABLE = "due_dates"
 NEXT_DUE_TABLE = "due_dates_next"
@@ -76,11 +78,14 @@ def derive(
     changed: dict[str, DueRow] = {}
     for position, public_id, _, kind, state in setting:
         value = due_date_set(kind, state)[1]
+        at = due_microseconds(value)
         if kind == "Created":
-            row: DueRow = (public_id, state["project_id"], value, value, 0, position)
+            row: DueRow = (public_id, state["project_id"], value, value, 0, position, at, at)
         else:
-            _, project_id, original, _, moves, _ = rows[public_id]
-            row = (public_id, project_id, original or value, value, moves + 1, position)
+            _, project_id, original, _, moves, _, original_at, _ = rows[public_id]
+            if original is None:
+                original, original_at = value, at
+            row = (public_id, project_id, original, value, moves + 1, position, original_at, at)
         rows[public_id] = changed[public_id] = row
     return changed
 
@@ -92,10 +97,11 @@ def changes_of(events: Iterable[Event]) -> tuple[list[DueRow], list[Move]]:
     moves: list[Move] = []
     for position, public_id, _, kind, state in events:
         sets, value = due_date_set(kind, state)
+        at = due_microseconds(value)
         if kind == "Created":
-            created.append((public_id, state["project_id"], value, value, 0, position))
+            created.append((public_id, state["project_id"], value, value, 0, position, at, at))
         elif sets:
-            moves.append((value, position, public_id))
+            moves.append((value, at, position, public_id))
     return created, moves
 
 

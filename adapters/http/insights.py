@@ -12,7 +12,6 @@ from adapters.contract.models import NoQuery
 from adapters.contract.validation import ValidationFailed, parse_query
 from domain.milestone import utc_now
 from projections.insights import MAX_POINTS, interval_ends, series, summary
-from projections.schedule import slipped_count
 
 if TYPE_CHECKING:
     import falcon
@@ -27,7 +26,7 @@ class SummaryResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         parse_query(NoQuery, req.params)
         documents = orjson.loads(b"[%b]" % b",".join(self._reads.documents(project_id)))
-        slipped = slipped_count(self._reads.scheduled(project_id))
+        slipped = {"slipped": self._reads.slipped(project_id)}  # after nextDue
         resp.data = orjson.dumps({"data": summary(project_id, documents, utc_now()) | slipped})
 
 

@@ -36,7 +36,7 @@ class ProjectScheduleResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         query = parse_query(ProjectScheduleQuery, req.params)
-        rows = project_schedule(self._reads.scheduled(project_id), query.slipped)
+        rows = project_schedule(self._reads.scheduled(project_id, query.slipped))
         resp.data = orjson.dumps({"data": rows, "count": len(rows)})
 
 

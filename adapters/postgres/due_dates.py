@@ -20,7 +20,8 @@ def due_table_ddl(table: str) -> Composed:
     return SQL(
         "CREATE TABLE IF NOT EXISTS {table} ("
         'milestone_id text COLLATE "C" PRIMARY KEY, project_id text NOT NULL, '
-        "original_due text, due text, moves bigint NOT NULL, position bigint NOT NULL)"
+        "original_due text, due text, moves bigint NOT NULL, position bigint NOT NULL, "
+        "original_at bigint, due_at bigint)"
     ).format(table=Identifier(table))
 
 
@@ -39,15 +40,19 @@ def _row(row: DictRow) -> DueRow:
         row["due"],
         row["moves"],
         row["position"],
+        row["original_at"],
+        row["due_at"],
     )
 
 
 _CREATE = SQL(
-    "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (milestone_id) DO NOTHING"
+    "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (milestone_id) DO NOTHING"
 ).format(table=Identifier(DUE_TABLE))
 _MOVE = SQL(
-    "UPDATE {table} SET original_due = COALESCE(original_due, %(due)s), due = %(due)s, "
-    "moves = moves + 1, position = %(position)s "
+    "UPDATE {table} SET original_due = COALESCE(original_due, %(due)s), "
+    "original_at = CASE WHEN original_due IS NULL THEN %(at)s ELSE original_at END, "
+    "due = %(due)s, due_at = %(at)s, moves = moves + 1, position = %(position)s "
     "WHERE milestone_id = %(id)s AND position < %(position)s"
 ).format(table=Identifier(DUE_TABLE))
 
@@ -66,16 +71,21 @@ class PostgresDueDates:
             c.executemany(_CREATE, created)
         if moves:
             c.executemany(
-                _MOVE, [{"due": due, "position": at, "id": pid} for due, at, pid in moves]
+                _MOVE,
+                [
+                    {"due": due, "at": at, "position": position, "id": pid}
+                    for due, at, position, pid in moves
+                ],
             )
         _settle(c)
 
     def write(self, c: Cursor[DictRow], table: str, rows: list[DueRow]) -> None:
         c.executemany(
             SQL(
-                "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (milestone_id) "
-                "DO UPDATE SET original_due = EXCLUDED.original_due, due = EXCLUDED.due, "
-                "moves = EXCLUDED.moves, position = EXCLUDED.position"
+                "INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (milestone_id) DO UPDATE SET original_due = EXCLUDED.original_due, "
+                "due = EXCLUDED.due, moves = EXCLUDED.moves, position = EXCLUDED.position, "
+                "original_at = EXCLUDED.original_at, due_at = EXCLUDED.due_at"
             ).format(table=Identifier(table)),
             rows,
         )

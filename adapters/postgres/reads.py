@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.sql import SQL
 
 from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
@@ -16,7 +17,6 @@ from domain.ids import to_public_id
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
-from projections.schedule_view import DUE_TABLE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -143,18 +143,12 @@ class PostgresReads:
         )
         return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
 
-    def scheduled(self, project_id: str) -> list[ScheduledRow]:
-        rows = self._rows(
-            "SELECT d.milestone_id, v.title, v.status, d.original_due, d.due, d.moves "  # noqa: S608
-            f"FROM {DUE_TABLE} d JOIN {VIEW_TABLE} v ON v.id = d.milestone_id "
-            "WHERE d.project_id = %s AND d.original_due IS NOT NULL",
-            (project_id,),
-        )
-        return [
-            (row["milestone_id"], row["title"], row["status"], row["original_due"], row["due"],
-             row["moves"])
-            for row in rows
-        ]  # fmt: skip
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        rows = self._rows(scheduled_sql("%s", slipped), (project_id,))
+        return [tuple(row.values()) for row in rows]
+
+    def slipped(self, project_id: str) -> int:
+        return int(self._rows(slipped_sql("%s"), (project_id,))[0]["n"])
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int

@@ -16,26 +16,30 @@ def due_table_ddl(table: str) -> str:
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ("
         "milestone_id TEXT PRIMARY KEY, project_id TEXT NOT NULL, original_due TEXT, "
-        "due TEXT, moves INTEGER NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID"
+        "due TEXT, moves INTEGER NOT NULL, position INTEGER NOT NULL, original_at INTEGER, "
+        "due_at INTEGER) WITHOUT ROWID"
     )
 
 
 # A project's schedule reads its milestones' rows.
 DUE_INDEX = f"CREATE INDEX IF NOT EXISTS {DUE_TABLE}_by_project ON {DUE_TABLE} (project_id)"
 DUE_DATES_DDL = [due_table_ddl(DUE_TABLE), DUE_INDEX]
+_MARKS = ", ".join("?" * 8)
 
 
 class SQLiteDueDates:
     def record(self, c: SQLiteCursor, created: list[DueRow], moves: list[Move]) -> None:
-        c.executemany(f"INSERT OR IGNORE INTO {DUE_TABLE} VALUES (?, ?, ?, ?, ?, ?)", created)  # noqa: S608
+        c.executemany(f"INSERT OR IGNORE INTO {DUE_TABLE} VALUES ({_MARKS})", created)  # noqa: S608
         c.executemany(
-            f"UPDATE {DUE_TABLE} SET original_due = COALESCE(original_due, ?1), due = ?1, "  # noqa: S608
-            "moves = moves + 1, position = ?2 WHERE milestone_id = ?3 AND position < ?2",
+            f"UPDATE {DUE_TABLE} SET original_due = COALESCE(original_due, ?1), "  # noqa: S608
+            "original_at = CASE WHEN original_due IS NULL THEN ?2 ELSE original_at END, "
+            "due = ?1, due_at = ?2, moves = moves + 1, position = ?3 "
+            "WHERE milestone_id = ?4 AND position < ?3",
             moves,
         )
 
     def write(self, c: SQLiteCursor, table: str, rows: list[DueRow]) -> None:
-        c.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
+        c.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({_MARKS})", rows)  # noqa: S608
 
     def stored(self, c: SQLiteCursor) -> list[DueRow]:
         c.execute(f"SELECT * FROM {DUE_TABLE}")  # noqa: S608

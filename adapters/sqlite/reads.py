@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
@@ -17,7 +18,6 @@ from domain.ids import public_id_of_hex
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
-from projections.schedule_view import DUE_TABLE
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -180,13 +180,12 @@ class SQLiteReads:
         )
         return self._connection().execute(sql, (project_id,)).fetchall()
 
-    def scheduled(self, project_id: str) -> list[ScheduledRow]:
-        sql = (
-            "SELECT d.milestone_id, v.title, v.status, d.original_due, d.due, d.moves "  # noqa: S608
-            f"FROM {DUE_TABLE} d JOIN {VIEW_TABLE} v ON v.id = d.milestone_id "
-            "WHERE d.project_id = ? AND d.original_due IS NOT NULL"
-        )
-        return self._connection().execute(sql, (project_id,)).fetchall()
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        return self._connection().execute(scheduled_sql("?", slipped), (project_id,)).fetchall()
+
+    def slipped(self, project_id: str) -> int:
+        (count,) = self._connection().execute(slipped_sql("?"), (project_id,)).fetchone()
+        return int(count)
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from projections.schedule import (
+    ScheduledRow,
     change,
     due_history,
+    due_microseconds,
     last_version_by,
     project_schedule,
+    seconds,
     slip_seconds,
-    slipped_count,
 )
 from projections.schedule_view import derive
 
@@ -191,16 +193,13 @@ def test_after_a_delete_the_due_date_is_the_one_it_had() -> None:
 # --- a project ------------------------------------------------------------------------------
 
 
-def test_a_project_schedule_orders_by_slip_descending_nulls_last_ties_by_id() -> None:
-    rows = [
-        ("ms_b", "T", "pending", "2026-03-01", "2026-03-02", 1),  # +1 day
-        ("ms_a", "T", "reached", "2026-03-01", "2026-03-02T00:00:00Z", 1),  # +1 day, lower id
-        ("ms_c", "T", "pending", "2026-03-01", "2026-02-28", 1),  # pulled in
-        ("ms_d", "T", "pending", "2026-03-01", None, 1),  # no slip to tell
-        ("ms_e", "T", "pending", "2026-03-01", "2026-03-01", 0),  # never moved
+def test_a_project_schedule_shows_each_row_with_its_slip_in_seconds() -> None:
+    rows: list[ScheduledRow] = [
+        ("ms_a", "T", "reached", "2026-03-01", "2026-03-02T00:00:00Z", 1, DAY * 1_000_000),
+        ("ms_b", "T", "pending", "2026-03-01", "2026-03-01T00:00:00.5Z", 2, 500_000),
+        ("ms_d", "T", "pending", "2026-03-01", None, 1, None),
     ]
-    schedule = project_schedule(rows, None)
-    assert [row["milestoneId"] for row in schedule] == ["ms_a", "ms_b", "ms_e", "ms_c", "ms_d"]
+    schedule = project_schedule(rows)
     assert schedule[0] == {
         "milestoneId": "ms_a",
         "title": "T",
@@ -219,12 +218,19 @@ def test_a_project_schedule_orders_by_slip_descending_nulls_last_ties_by_id() ->
         "changes",
         "totalSlipSeconds",
     ]
-    slipped = project_schedule(rows, True)
-    assert [row["milestoneId"] for row in slipped] == ["ms_a", "ms_b"]
-    on_time = project_schedule(rows, False)
-    assert [row["milestoneId"] for row in on_time] == ["ms_e", "ms_c", "ms_d"]
-    assert slipped_count(rows) == {"slipped": 2}
-    assert project_schedule([], None) == []
+    assert [row["totalSlipSeconds"] for row in schedule] == [DAY, 0.5, None]
+    assert isinstance(schedule[0]["totalSlipSeconds"], int)
+    assert project_schedule([]) == []
+
+
+def test_due_instants_in_microseconds_make_the_slip() -> None:
+    assert due_microseconds(None) is None
+    assert due_microseconds("1970-01-02") == DAY * 1_000_000
+    assert due_microseconds("1970-01-01T01:00:00+01:00") == 0
+    assert due_microseconds("1969-12-31T23:59:59.999999Z") == -1
+    assert seconds(None) is None
+    assert seconds(-1_500_000) == -1.5
+    assert seconds(3_000_000) == 3
 
 
 # --- the due-date projection ----------------------------------------------------------------
@@ -266,6 +272,7 @@ def test_the_projection_rows_are_the_fold_of_each_history_whatever_the_batches(s
             for position, public_id, _, kind, state in log
             if public_id == pid and (kind == "Created" or "due_date" in state.get("changes", {}))
         )
+        original_at, due_at = due_microseconds(history.original), due_microseconds(history.current)
         assert rows[pid] == (
             pid,
             "p",
@@ -273,6 +280,8 @@ def test_the_projection_rows_are_the_fold_of_each_history_whatever_the_batches(s
             history.current,
             len(history.moves),
             last_set,
+            original_at,
+            due_at,
         )
 
 
