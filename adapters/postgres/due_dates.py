@@ -1,4 +1,5 @@
-"""PostgreSQL's SQL of the due-date projection (``projections.schedule_view``)."""
+"""PostgreSQL's SQL of the due-date projection (``projections.schedule_view``), and the
+index of the changes between two instants."""
 
 from __future__ import annotations
 
@@ -29,7 +30,14 @@ def due_table_ddl(table: str) -> Composed:
 DUE_INDEX = SQL("CREATE INDEX IF NOT EXISTS {name} ON {table} (project_id)").format(
     name=Identifier(f"{DUE_TABLE}_by_project"), table=Identifier(DUE_TABLE)
 )
-DUE_DATES_DDL = [due_table_ddl(DUE_TABLE), DUE_INDEX]
+# The changes of a window walk the project's milestones in id order (as their bytes
+# compare), each one's events in time order, from the index alone: a page of a busy window
+# stops after its last milestone.
+CHANGES_INDEX = SQL(
+    "CREATE INDEX IF NOT EXISTS event_index_by_project_milestone "
+    'ON event_index (project_id, milestone_id COLLATE "C", occurred_at)'
+).format()
+SCHEDULE_DDL = [due_table_ddl(DUE_TABLE), DUE_INDEX, CHANGES_INDEX]
 
 
 def _row(row: DictRow) -> DueRow:

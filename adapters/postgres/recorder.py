@@ -21,7 +21,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
-from adapters.postgres.due_dates import DUE_DATES_DDL, PostgresDueDates
+from adapters.postgres.due_dates import SCHEDULE_DDL, PostgresDueDates
 from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres.rebuild import PostgresRebuild
 from adapters.postgres.schema import (
@@ -101,7 +101,7 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         self.sql_create_statements.extend(
             [transitions_table_ddl(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
-        self.sql_create_statements.extend(DUE_DATES_DDL)
+        self.sql_create_statements.extend(SCHEDULE_DDL)
         # Per thread: whether the transaction being written has reached its commit.
         self._committing = threading.local()
 

@@ -1,4 +1,5 @@
-"""SQLite's SQL of the due-date projection (``projections.schedule_view``)."""
+"""SQLite's SQL of the due-date projection (``projections.schedule_view``), and the index
+of the changes between two instants."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ def due_table_ddl(table: str) -> str:
 
 # A project's schedule reads its milestones' rows.
 DUE_INDEX = f"CREATE INDEX IF NOT EXISTS {DUE_TABLE}_by_project ON {DUE_TABLE} (project_id)"
-DUE_DATES_DDL = [due_table_ddl(DUE_TABLE), DUE_INDEX]
+# The changes of a window walk the project's milestones in id order, each one's events in
+# time order, from the index alone: a page of a busy window stops after its last milestone.
+CHANGES_INDEX = (
+    "CREATE INDEX IF NOT EXISTS event_index_by_project_milestone "
+    "ON event_index (project_id, milestone_id, occurred_at)"
+)
+SCHEDULE_DDL = [due_table_ddl(DUE_TABLE), DUE_INDEX, CHANGES_INDEX]
 _MARKS = ", ".join("?" * 8)
 
 

@@ -15,7 +15,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from adapters.sqlite.due_dates import DUE_DATES_DDL, SQLiteDueDates
+from adapters.sqlite.due_dates import SCHEDULE_DDL, SQLiteDueDates
 from adapters.sqlite.rebuild import SQLiteRebuild
 from adapters.sqlite.schema import (
     ACTOR_INDEX,
@@ -103,7 +103,7 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
             IDEMPOTENCY_KEYS,
             transitions_table_ddl(TRANSITIONS_TABLE),
             *TRANSITION_INDEXES,
-            *DUE_DATES_DDL,
+            *SCHEDULE_DDL,
         ]
 
     def _create_table(self, c: SQLiteCursor) -> None:
