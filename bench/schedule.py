@@ -39,6 +39,7 @@ PROJECT = "schedule_bench"
 PROJECT_MILESTONES = 1_000
 EVENTS_PER_MILESTONE = 20
 LONG_MOVES = 100
+WINDOW_EVENTS = 10_000
 SPAN = timedelta(days=365)
 START = datetime(2025, 1, 1, tzinfo=UTC)
 STATUSES = ("pending", "in_progress", "reached")
@@ -77,11 +78,12 @@ def _milestone_lines(
 
 
 def _log(background: int) -> tuple[list[dict[str, Any]], str, tuple[str, str]]:
-    """Every event, timed and in time order; the long milestone's id; the changes window
-    (the middle half of the span, which holds half of the project's events)."""
+    """Every event, timed and in time order; the long milestone's id; the changes window,
+    which holds WINDOW_EVENTS of the project's events."""
     streams = [
         _milestone_lines(PROJECT, n, EVENTS_PER_MILESTONE) for n in range(PROJECT_MILESTONES)
     ]
+    project_ids = {stream[0]["milestoneId"] for stream in streams}
     long_stream = _milestone_lines("schedule_long", -1, LONG_MOVES + 1, moves_only=True)
     streams.append(long_stream)
     per_other = 10
@@ -99,7 +101,10 @@ def _log(background: int) -> tuple[list[dict[str, Any]], str, tuple[str, str]]:
             if rank < len(stream):
                 lines.append(stream[rank] | {"occurredAt": _instant(START + step * slot)})
                 slot += 1
-    window = (_instant(START + SPAN / 4), _instant(START + SPAN * 3 / 4))
+    # From a quarter into the project's events, the next WINDOW_EVENTS of them.
+    ours = sorted(line["occurredAt"] for line in lines if line["milestoneId"] in project_ids)
+    first = len(ours) // 4
+    window = (ours[first - 1], ours[min(first + WINDOW_EVENTS, len(ours)) - 1])
     return lines, long_stream[0]["milestoneId"], window
 
 
@@ -313,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=["sqlite", "postgres"], action="append", help="default: both"
     )
-    parser.add_argument("--writes", type=int, default=300, help="writes per write-cost round")
+    parser.add_argument("--writes", type=int, default=200, help="writes per write-cost round")
+    parser.add_argument("--write-rounds", type=int, default=6, help="write-cost rounds (6)")
     args = parser.parse_args(argv)
     lines, long_id, window = _log(args.background)
     with _databases(args.backend or ["sqlite", "postgres"]) as urls:
@@ -321,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"{backend}: window {window[0]} .. {window[1]}")
             for row in measure(url, lines, long_id, window, args.rounds):
                 _say(row)
-            for row in write_cost(url, max(3, args.rounds // 5), args.writes):
+            for row in write_cost(url, args.write_rounds, args.writes):
                 _say(row)
     return 0
 
