@@ -49,8 +49,9 @@ class Window:
     after: str = ""
 
 
-def changes_page(reads: Reads, window: Window, limit: int) -> tuple[list[Document], bool]:
-    """Up to ``limit`` changes in id order, and whether more follow."""
+def changes_page(reads: Reads, window: Window, limit: int) -> tuple[list[Document], str | None]:
+    """Up to ``limit`` changes in id order, and the id the next page starts after (None:
+    this is the last page)."""
     ids = reads.window_milestones(
         window.project_id, window.since, window.until, window.after, limit + 1
     )
@@ -63,7 +64,7 @@ def changes_page(reads: Reads, window: Window, limit: int) -> tuple[list[Documen
         found = change(public_id, events, window.since, window.until)
         if found is not None:  # an event in the window, as the index said
             changes.append(found)
-    return changes, len(ids) > limit
+    return changes, page[-1] if len(ids) > limit else None
 
 
 def _window_events(stream: list[StreamRow], until: str) -> list[WindowEvent]:

@@ -7,6 +7,7 @@ shares (the request id, the common headers, the optional bearer token) is added 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -301,5 +302,6 @@ def protocol_operations(path: str, operations: list[Operation]) -> list[Operatio
 
 
 def _camel(path: str) -> str:
-    words = path.replace("{milestone_id}", "one").replace(".", "/").split("/")
+    # A path parameter's braces are not safe in a URL, which an operationId must be.
+    words = re.sub(r"\{\w+\}", "one", path).replace(".", "/").split("/")
     return "".join(word[:1].upper() + word[1:] for word in words if word)

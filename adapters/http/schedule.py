@@ -47,8 +47,8 @@ class ChangesResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         query = parse_query(ChangesQuery, req.params)
         window = window_of(query, project_id)
-        changes, more = changes_page(self._reads, window, query.limit)
-        next_cursor = _next_cursor(window, changes[-1]["milestoneId"]) if more else None
+        changes, last = changes_page(self._reads, window, query.limit)
+        next_cursor = None if last is None else _next_cursor(window, last)
         if next_cursor is not None:
             resp.set_header("Link", next_link(req, next_cursor))
         resp.data = orjson.dumps({"data": changes, "count": len(changes), "next": next_cursor})
