@@ -137,6 +137,7 @@ class Reads(Protocol):
         ``(since, until]``; at most ``limit``."""
 
     def streams(self, public_ids: list[str]) -> list[StreamRow]:
-        """Every event of these milestones, by milestone and version."""
+        """Every event of these milestones, by milestone, each one's in log order (which is
+        its versions' order, and an index's: no sort)."""
 
     def close(self) -> None: ...

@@ -166,7 +166,7 @@ class PostgresReads:
         rows = self._rows(
             "SELECT i.milestone_id, i.version, i.occurred_at, i.actor, e.topic, e.state "  # noqa: S608
             f"FROM event_index i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
-            "WHERE i.milestone_id = ANY(%s) ORDER BY i.milestone_id, i.version",
+            "WHERE i.milestone_id = ANY(%s) ORDER BY i.milestone_id, i.position",
             (public_ids,),
         )
         return [

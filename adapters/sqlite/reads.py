@@ -203,7 +203,7 @@ class SQLiteReads:
         sql = (
             "SELECT i.milestone_id, i.version, i.occurred_at, i.actor, e.topic, e.state "  # noqa: S608
             "FROM event_index i JOIN stored_events e ON e.rowid = i.position "
-            f"WHERE i.milestone_id IN ({marks}) ORDER BY i.milestone_id, i.version"
+            f"WHERE i.milestone_id IN ({marks}) ORDER BY i.milestone_id, i.position"
         )
         return self._connection().execute(sql, public_ids).fetchall()
 
