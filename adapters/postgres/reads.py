@@ -163,22 +163,28 @@ class PostgresReads:
         return [row["id"] for row in rows]
 
     def streams(self, public_ids: list[str]) -> list[StreamRow]:
-        rows = self._rows(
-            "SELECT i.milestone_id, i.version, i.occurred_at, i.actor, e.topic, e.state "  # noqa: S608
-            f"FROM event_index i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position "
-            "WHERE i.milestone_id = ANY(%s) ORDER BY i.milestone_id, i.position",
+        # In two steps, each by its index: joined, the planner would read the whole log
+        # rather than look up the few records of a page's milestones.
+        entries = self._rows(
+            "SELECT milestone_id, version, occurred_at, actor, position FROM event_index "
+            "WHERE milestone_id = ANY(%s) ORDER BY milestone_id, position",
             (public_ids,),
         )
+        records = self._rows(
+            f"SELECT notification_id, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+            "WHERE notification_id = ANY(%s)",
+            ([entry["position"] for entry in entries],),
+        )
+        stored = {row["notification_id"]: (row["topic"], bytes(row["state"])) for row in records}
         return [
             (
-                row["milestone_id"],
-                row["version"],
-                row["occurred_at"],
-                row["actor"],
-                row["topic"],
-                bytes(row["state"]),
+                entry["milestone_id"],
+                entry["version"],
+                entry["occurred_at"],
+                entry["actor"],
+                *stored[entry["position"]],
             )
-            for row in rows
+            for entry in entries
         ]
 
     def close(self) -> None:
