@@ -13,7 +13,7 @@ from adapters.storage.sql import (
     sql_conditions,
     words_table,
 )
-from domain.ids import to_public_id
+from domain.ids import from_public_id, to_public_id
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
@@ -163,26 +163,33 @@ class PostgresReads:
         return [row["id"] for row in rows]
 
     def streams(self, public_ids: list[str]) -> list[StreamRow]:
-        # In two steps, each by its index: joined, the planner would read the whole log
-        # rather than look up the few records of a page's milestones.
+        # In two steps, each by its own index: joined, the planner would read the whole log
+        # rather than look up the few records of a page's milestones. The records come by
+        # the log's key (milestone, version), a range a milestone, not a lookup an event.
         entries = self._rows(
-            "SELECT milestone_id, version, occurred_at, actor, position FROM event_index "
+            "SELECT milestone_id, version, occurred_at, actor FROM event_index "
             "WHERE milestone_id = ANY(%s) ORDER BY milestone_id, position",
             (public_ids,),
         )
         records = self._rows(
-            f"SELECT notification_id, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
-            "WHERE notification_id = ANY(%s)",
-            ([entry["position"] for entry in entries],),
+            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+            "WHERE originator_id = ANY(%s)",
+            ([from_public_id(public_id) for public_id in public_ids],),
         )
-        stored = {row["notification_id"]: (row["topic"], bytes(row["state"])) for row in records}
+        stored = {
+            (to_public_id(row["originator_id"]), row["originator_version"]): (
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in records
+        }
         return [
             (
                 entry["milestone_id"],
                 entry["version"],
                 entry["occurred_at"],
                 entry["actor"],
-                *stored[entry["position"]],
+                *stored[entry["milestone_id"], entry["version"]],
             )
             for entry in entries
         ]
