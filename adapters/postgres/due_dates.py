@@ -65,6 +65,9 @@ _MOVE = SQL(
 ).format(table=Identifier(DUE_TABLE))
 
 
+_FEW = 4  # rows a write records one statement each, rather than in a batch that must settle
+
+
 def _settle(c: Cursor[DictRow]) -> None:
     """In the library's pipeline the results of executemany arrive later, where a later
     fetch on the same cursor (the tracking's) would read one of them instead of its own."""
@@ -75,16 +78,20 @@ def _settle(c: Cursor[DictRow]) -> None:
 
 class PostgresDueDates:
     def record(self, c: Cursor[DictRow], created: list[DueRow], moves: list[Move]) -> None:
+        params = [{"due": due, "at": at, "position": position, "id": pid}
+                  for due, at, position, pid in moves]  # fmt: skip
+        if len(created) + len(moves) <= _FEW:
+            # A write's own row or two: sent in the library's pipeline, their results are
+            # never fetched, so nothing waits for them (as executemany's would need).
+            for row in created:
+                c.execute(_CREATE, row)
+            for move in params:
+                c.execute(_MOVE, move)
+            return
         if created:
             c.executemany(_CREATE, created)
-        if moves:
-            c.executemany(
-                _MOVE,
-                [
-                    {"due": due, "at": at, "position": position, "id": pid}
-                    for due, at, position, pid in moves
-                ],
-            )
+        if params:
+            c.executemany(_MOVE, params)
         _settle(c)
 
     def write(self, c: Cursor[DictRow], table: str, rows: list[DueRow]) -> None:
