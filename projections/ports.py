@@ -22,10 +22,16 @@ if TYPE_CHECKING:
     from projections.fold import Folded
     from projections.progress import Standing, Transition
     from projections.records import Record
+    from projections.schedule import ScheduledRow
+    from projections.schedule_view import DueDates
 
 
 class ViewStore(Protocol):
     """The SQL of one backend; ``c`` is that backend's cursor."""
+
+    @property
+    def due_dates(self) -> DueDates:
+        """The SQL of the due-date projection's rows."""
 
     def write_transaction(self, *, exclusive: bool = True) -> AbstractContextManager[Any]:
         """A transaction that writes; ``exclusive``: and excludes every writer of events."""
@@ -84,6 +90,10 @@ class ViewStore(Protocol):
     def swap_in_next_transitions(self, c: Any) -> None: ...
 
 
+# milestone id, version, occurredAt, actor, topic, stored state
+StreamRow = tuple[str, int, str, "str | None", str, bytes]
+
+
 @dataclass(frozen=True)
 class EventFilter:
     project_id: str | None = None
@@ -119,5 +129,23 @@ class Reads(Protocol):
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         """The project's transitions counted by the UTC date of their occurredAt, status
         before and status after, in date order: (date, before, after, how many)."""
+
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        """The project's live milestones that have or had a due date (from the due-date
+        projection beside the view), the most slipped first, those without a slip to tell
+        last, ties by id; ``slipped``: only those with a total slip above 0, or the others."""
+
+    def slipped(self, project_id: str) -> int:
+        """How many of the project's live milestones have a total slip above 0."""
+
+    def window_milestones(
+        self, project_id: str, since: str, until: str, after: str, limit: int
+    ) -> list[str]:
+        """The ids above ``after``, in order, of the project's milestones with an event in
+        ``(since, until]``; at most ``limit``."""
+
+    def streams(self, public_ids: list[str]) -> list[StreamRow]:
+        """Every event of these milestones, by milestone, each one's in log order (which is
+        its versions' order, and an index's: no sort)."""
 
     def close(self) -> None: ...

@@ -25,6 +25,7 @@ from projections.progress import (
 )
 from projections.rebuild_copy import NextTransitions, NextView
 from projections.records import decoded, event_type
+from projections.schedule_view import DUE_DATES_VIEW
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -144,7 +145,9 @@ class ProgressView:
 MILESTONE_VIEW = MilestoneView()
 PROGRESS_VIEW = ProgressView()
 # Every projection, in the order they are applied; a new one is added here.
-PROJECTIONS: dict[str, Projection] = {p.name: p for p in (MILESTONE_VIEW, PROGRESS_VIEW)}
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p for p in (MILESTONE_VIEW, PROGRESS_VIEW, DUE_DATES_VIEW)
+}
 
 
 def apply_records(

@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+from hypothesis import settings
+
+# Properties, not timings: a shared or loaded machine must not fail a case for being slow.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

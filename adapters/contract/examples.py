@@ -98,6 +98,7 @@ PARAMETER_EXAMPLES = {
     ".Nl0lmzvMlOQ5waeV",
     "interval": "week",
     "actor": "alice@example.com",
+    "slipped": True,
 }
 EXAMPLE_SUMMARY = {
     "projectId": "proj_01",
@@ -107,11 +108,45 @@ EXAMPLE_SUMMARY = {
     "reachedOnTime": 1,
     "reachedLate": 0,
     "nextDue": EXAMPLE_CREATED,
+    "slipped": 1,
 }
 EXAMPLE_PROGRESS = [
     {"at": "2026-02-02T00:00:00.000Z", "total": 1, "pending": 1, "in_progress": 0, "reached": 0},
     {"at": "2026-02-09T00:00:00.000Z", "total": 2, "pending": 1, "in_progress": 0, "reached": 1},
 ]
+EXAMPLE_MOVE = {
+    "version": 3,
+    "occurredAt": "2026-02-20T08:15:00.000Z",
+    "actor": "alice@example.com",
+    "requestId": "5c1e7a9d3b2f4e6a8d0c9b7a6f5e4d3c",
+    "from": "2026-03-01T00:00:00Z",
+    "to": "2026-03-08",
+    "slipSeconds": 604800,
+}
+EXAMPLE_SCHEDULE = {
+    "milestoneId": EXAMPLE_ID_2,
+    "originalDueDate": "2026-03-01T00:00:00Z",
+    "dueDate": "2026-03-08",
+    "changes": 1,
+    "totalSlipSeconds": 604800,
+    "moves": [EXAMPLE_MOVE],
+}
+EXAMPLE_SLIPPED = {
+    "milestoneId": EXAMPLE_ID_2,
+    "title": "Beta Launch",
+    "status": "reached",
+    **{key: EXAMPLE_SCHEDULE[key] for key in ("originalDueDate", "dueDate", "changes")},
+    "totalSlipSeconds": 604800,
+}
+EXAMPLE_CHANGE = {
+    "milestoneId": EXAMPLE_ID_2,
+    "kind": "changed",
+    "fields": ["status", "reachedAt"],
+    "before": EXAMPLE_CREATED,
+    "after": EXAMPLE_REACHED,
+    "events": 1,
+    "actors": ["alice@example.com"],
+}
 # Each named schema's example; each body's example is one of these.
 SCHEMA_EXAMPLES: dict[str, Any] = {
     "Milestone": EXAMPLE_MILESTONE,
@@ -135,6 +170,9 @@ SCHEMA_EXAMPLES: dict[str, Any] = {
         "next": None,
     },
     "ProgressSeries": {"data": EXAMPLE_PROGRESS, "count": 2},
+    "ScheduleEnvelope": {"data": EXAMPLE_SCHEDULE},
+    "ProjectSchedule": {"data": [EXAMPLE_SLIPPED], "count": 1},
+    "ChangeList": {"data": [EXAMPLE_CHANGE], "count": 1, "next": None},
     "Health": {"data": {"status": "ok"}},
     "Readiness": EXAMPLE_READY,
     "ReadinessProblem": {

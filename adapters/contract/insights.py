@@ -44,7 +44,9 @@ class ProjectSummary(WireModel):
     moment (a date-time, after it; a date `D`, from `D+1` 00:00:00Z on).
     `reachedOnTime`/`reachedLate`: reached milestones with a `dueDate` whose `reachedAt` is /
     is not within their due moment. `nextDue`: the milestone that is neither reached nor
-    overdue with the earliest due instant (ties by `id`), or null.
+    overdue with the earliest due instant (ties by `id`), or null. `slipped`: how many have
+    a due date later than their first one (a total slip above 0, as the project's schedule
+    tells it).
     """
 
     project_id: str
@@ -54,6 +56,7 @@ class ProjectSummary(WireModel):
     reached_on_time: Count
     reached_late: Count
     next_due: Milestone | None
+    slipped: Count
 
 
 class SummaryEnvelope(WireModel):

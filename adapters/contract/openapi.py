@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from adapters.contract import insights, models, webhooks
+from adapters.contract import insights, models, schedule, webhooks
 from adapters.contract.docs import DOCS_ASSET_PARAMETER
 from adapters.contract.examples import PARAMETER_EXAMPLES, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
@@ -54,7 +54,7 @@ class _Generator(GenerateJsonSchema):
 
 def _model(name: str) -> Any:
     """The model a name in the paths table stands for, in either module of shapes."""
-    for module in (models, insights, webhooks):
+    for module in (models, insights, schedule, webhooks):
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(name)
@@ -82,7 +82,7 @@ def _query(model: type[Query]) -> list[Schema]:
         {
             "name": name,
             "in": "query",
-            "required": False,
+            "required": name in schema.get("required", ()),
             "description": property_.pop("description")
             + " Given at most once; an empty value is a 400.",
             "schema": property_,
@@ -240,6 +240,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "milestones", "description": "Milestones and their current state."},
             {"name": "audit", "description": "Events: per milestone and the global feed."},
             {"name": "projects", "description": "A project's summary and progress series."},
+            {"name": "schedule", "description": "How due dates moved, and what changed when."},
             {"name": "webhooks", "description": "Signed, ordered delivery of events to URLs."},
             {"name": "operations", "description": "Liveness, readiness, metrics, this document."},
         ],

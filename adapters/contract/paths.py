@@ -14,12 +14,22 @@ from adapters.contract.insights import ProgressQuery, ProjectsQuery
 from adapters.contract.live_tail import STREAM_CONTENT, STREAMS_BUSY, StreamQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery
 from adapters.contract.operation import PROBLEM_JSON, Operation
+from adapters.contract.schedule import ChangesQuery, ProjectScheduleQuery
 from adapters.contract.webhooks import DeliveriesQuery
 
 WRITE = ("CacheControl", "ETag")
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
-MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
-PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
+MILESTONE_ID_PATHS = (
+    "/api/milestones/{milestone_id}",
+    "/api/milestones/{milestone_id}/history",
+    "/api/milestones/{milestone_id}/schedule",
+)
+PROJECT_ID_PATHS = (
+    "/api/projects/{project_id}/summary",
+    "/api/projects/{project_id}/progress",
+    "/api/projects/{project_id}/schedule",
+    "/api/projects/{project_id}/changes",
+)
 OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/docs", "/docs/{asset}", "/")
 TABLE: dict[str, list[Operation]] = {
     "/api/milestones": [
@@ -235,6 +245,64 @@ TABLE: dict[str, list[Operation]] = {
             ok_description="The series.",
             body="ProgressSeries",
             query=ProgressQuery,
+            errors=(400, 503),
+        ),
+    ],
+    "/api/milestones/{milestone_id}/schedule": [
+        Operation(
+            method="get",
+            operation_id="getMilestoneSchedule",
+            tag="schedule",
+            summary="How a milestone's due date moved",
+            description=(
+                "Every move of `dueDate` after creation, oldest first, with the value it came from "
+                "and went to exactly as stored, the slip in seconds between their due instants (a "
+                "date is its 00:00:00Z), and who moved it when. Folded from the history, so also "
+                "readable after a delete; 404 only for an id that never existed."
+            ),
+            ok="200",
+            ok_description="The schedule.",
+            body="ScheduleEnvelope",
+            errors=(400, 404, 503),
+        ),
+    ],
+    "/api/projects/{project_id}/schedule": [
+        Operation(
+            method="get",
+            operation_id="getProjectSchedule",
+            tag="schedule",
+            summary="How a project's due dates slipped",
+            description=(
+                "The project's live milestones that have or had a due date, with their original "
+                "and current due dates, how often and how far they moved: the most slipped first "
+                "(no slip to tell last), ties by `milestoneId`. A project without such milestones "
+                "gets an empty list."
+            ),
+            ok="200",
+            ok_description="The milestones.",
+            body="ProjectSchedule",
+            query=ProjectScheduleQuery,
+            errors=(400, 503),
+        ),
+    ],
+    "/api/projects/{project_id}/changes": [
+        Operation(
+            method="get",
+            operation_id="listProjectChanges",
+            tag="schedule",
+            summary="What changed in a project between two instants",
+            description=(
+                "Each milestone of the project with an event in `(since, until]`, by "
+                "`milestoneId`: its state at both ends exactly as `?asOf=` shows it, the kind of "
+                "change, the keys that differ, how many events and which actors. Keyset pages: "
+                "follow `next` (or the `Link` header); without `until` the first page fixes it "
+                "and the cursor carries it."
+            ),
+            ok="200",
+            ok_description="A page of changes.",
+            body="ChangeList",
+            query=ChangesQuery,
+            response_headers=("Link",),
             errors=(400, 503),
         ),
     ],

@@ -60,12 +60,17 @@ def parse_body(model: type[Incoming], body: Any, *, partial: bool) -> dict[str, 
 def parse_query(model: type[Q], params: Mapping[str, str | list[str]]) -> Q:
     """A route's query parameters, as Falcon's ``req.params`` holds them."""
     if not params:
-        return cast("Q", _defaults(model))
+        defaults = _defaults(model)
+        if defaults is not None:
+            return cast("Q", defaults)
     return _validate(model, params)
 
 
 @cache
-def _defaults(model: type[Q]) -> Q:
+def _defaults(model: type[Q]) -> Q | None:
+    """The parameters of a request without any, or None if the route requires one."""
+    if any(field.is_required() for field in model.model_fields.values()):
+        return None
     # Models are frozen: the parameters of a request without any can be shared.
     return model()
 

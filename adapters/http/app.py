@@ -20,6 +20,11 @@ from adapters.http.middleware import BearerAuth, RequestContext
 from adapters.http.milestones import MilestoneResource, MilestonesResource
 from adapters.http.operations import HealthResource, MetricsResource, ReadyResource
 from adapters.http.projects import ProjectsResource
+from adapters.http.schedule import (
+    ChangesResource,
+    MilestoneScheduleResource,
+    ProjectScheduleResource,
+)
 from adapters.http.webhooks import (
     DeliveriesResource,
     WebhookResource,
@@ -121,6 +126,9 @@ def create_app(
         "/api/projects": ProjectsResource(reads),
         "/api/projects/{project_id}/summary": SummaryResource(reads),
         "/api/projects/{project_id}/progress": ProgressResource(reads),
+        "/api/milestones/{milestone_id}/schedule": MilestoneScheduleResource(reads),
+        "/api/projects/{project_id}/schedule": ProjectScheduleResource(reads),
+        "/api/projects/{project_id}/changes": ChangesResource(reads),
         "/openapi.json": OpenApiResource(),
         "/docs": DocsResource(),
         "/docs/{asset}": DocsAssetResource(),

@@ -26,7 +26,8 @@ class SummaryResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         parse_query(NoQuery, req.params)
         documents = orjson.loads(b"[%b]" % b",".join(self._reads.documents(project_id)))
-        resp.data = orjson.dumps({"data": summary(project_id, documents, utc_now())})
+        slipped = {"slipped": self._reads.slipped(project_id)}  # after nextDue
+        resp.data = orjson.dumps({"data": summary(project_id, documents, utc_now()) | slipped})
 
 
 class ProgressResource:

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -77,11 +77,22 @@ def render(
     )
 
 
+def make_cursor(after: After, binding: bytes) -> str:
+    """A cursor of another keyset-paged list: ``after`` bound to what ``binding`` names."""
+    return _cursor(after, binding)
+
+
+def cursor_position(cursor: str, binding: bytes) -> After:
+    """The ``after`` of a ``make_cursor`` cursor; a 400 naming ``cursor`` if it is malformed
+    or was made for another binding."""
+    return _position(cursor, binding)
+
+
 def next_link(req: falcon.Request, name: str, value: str) -> str:
     """The ``Link`` header of the next page: this request's URL with ``name`` set to ``value``."""
     params = {key: given for key, given in req.params.items() if key != name}
-    url = f"{req.prefix}{req.path}?{urlencode({**params, name: value})}"
-    return f'<{url}>; rel="next"'
+    # The path is decoded (a project id may hold spaces): encoded again, it is a URL.
+    return f'<{req.prefix}{quote(req.path)}?{urlencode({**params, name: value})}>; rel="next"'
 
 
 def _binding(find: Find) -> bytes:

@@ -9,12 +9,13 @@ from psycopg.sql import SQL
 
 from adapters.postgres.recorder import EVENTS_TABLE
 from adapters.storage.projects import projects_query
+from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
     words_table,
 )
-from domain.ids import to_public_id
+from domain.ids import from_public_id, to_public_id
 from projections.finding import prefix_end
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE, VIEW_TRACKING
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
 
     from projections.finding import Find
-    from projections.ports import EventFilter
+    from projections.ports import EventFilter, StreamRow
     from projections.records import Record
+    from projections.schedule import ScheduledRow
 
 FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
 
@@ -163,6 +165,57 @@ class PostgresReads:
             (project_id,),
         )
         return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
+
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        rows = self._rows(scheduled_sql("%s", slipped), (project_id,))
+        return [tuple(row.values()) for row in rows]
+
+    def slipped(self, project_id: str) -> int:
+        return int(self._rows(slipped_sql("%s"), (project_id,))[0]["n"])
+
+    def window_milestones(
+        self, project_id: str, since: str, until: str, after: str, limit: int
+    ) -> list[str]:
+        # Ids compare by their bytes, as the view's do (its "C" collation) and as on SQLite.
+        rows = self._rows(
+            'SELECT DISTINCT milestone_id COLLATE "C" AS id FROM event_index '
+            "WHERE project_id = %s AND occurred_at > %s AND occurred_at <= %s "
+            'AND milestone_id COLLATE "C" > %s ORDER BY 1 LIMIT %s',
+            (project_id, since, until, after, limit),
+        )
+        return [row["id"] for row in rows]
+
+    def streams(self, public_ids: list[str]) -> list[StreamRow]:
+        # In two steps, each by its own index: joined, the planner would read the whole log
+        # rather than look up the few records of a page's milestones. The records come by
+        # the log's key (milestone, version), a range a milestone, not a lookup an event.
+        entries = self._rows(
+            "SELECT milestone_id, version, occurred_at, actor FROM event_index "
+            "WHERE milestone_id = ANY(%s) ORDER BY milestone_id, position",
+            (public_ids,),
+        )
+        records = self._rows(
+            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
+            "WHERE originator_id = ANY(%s)",
+            ([from_public_id(public_id) for public_id in public_ids],),
+        )
+        stored = {
+            (to_public_id(row["originator_id"]), row["originator_version"]): (
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in records
+        }
+        return [
+            (
+                entry["milestone_id"],
+                entry["version"],
+                entry["occurred_at"],
+                entry["actor"],
+                *stored[entry["milestone_id"], entry["version"]],
+            )
+            for entry in entries
+        ]
 
     def close(self) -> None:
         """The pool belongs to the application, which closes it."""

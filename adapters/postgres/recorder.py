@@ -20,6 +20,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL, Identifier
 
+from adapters.postgres.due_dates import SCHEDULE_DDL, PostgresDueDates
 from adapters.postgres.pipelined import ReadAhead, changed_ids, insert_in_two_round_trips
 from adapters.postgres.pool import LIBRARY_ATTEMPTS, LIBRARY_RETRY_WAIT
 from adapters.postgres.rebuild import PostgresRebuild
@@ -64,6 +65,8 @@ EVENTS_TABLE = "milestones_events"
 class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     """Records events and, in the same transaction, applies them to the read models."""
 
+    due_dates = PostgresDueDates()
+
     def __init__(
         self,
         datastore: PostgresDatastore,
@@ -85,6 +88,7 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
         self.sql_create_statements.extend(
             [transitions_table_ddl(TRANSITIONS_TABLE), *TRANSITION_INDEXES]
         )
+        self.sql_create_statements.extend(SCHEDULE_DDL)
         # Per thread: whether the transaction being written has reached its commit.
         self._committing = threading.local()
         # Per thread: the reads sent with the insert, and whether writes are only sent.

@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.sqlite.search import match_expression, search_filter
 from adapters.storage.projects import projects_query
+from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
 from adapters.storage.sql import (
     find_queries,
     sql_conditions,
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from projections.finding import Find
-    from projections.ports import EventFilter
+    from projections.ports import EventFilter, StreamRow
     from projections.records import Record
+    from projections.schedule import ScheduledRow
 
 FEW_IN_TIME = 50_000  # events within a feed's time bounds that are cheap to sort (top-N)
 READ_CACHE_KIB = 64 * 1024  # each reading connection's page cache, at most
@@ -200,6 +202,33 @@ class SQLiteReads:
             "GROUP BY day, from_status, to_status ORDER BY day"
         )
         return self._connection().execute(sql, (project_id,)).fetchall()
+
+    def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
+        return self._connection().execute(scheduled_sql("?", slipped), (project_id,)).fetchall()
+
+    def slipped(self, project_id: str) -> int:
+        (count,) = self._connection().execute(slipped_sql("?"), (project_id,)).fetchone()
+        return int(count)
+
+    def window_milestones(
+        self, project_id: str, since: str, until: str, after: str, limit: int
+    ) -> list[str]:
+        sql = (
+            "SELECT DISTINCT milestone_id FROM event_index WHERE project_id = ? "
+            "AND occurred_at > ? AND occurred_at <= ? AND milestone_id > ? "
+            "ORDER BY milestone_id LIMIT ?"
+        )
+        rows = self._connection().execute(sql, (project_id, since, until, after, limit))
+        return [row[0] for row in rows]
+
+    def streams(self, public_ids: list[str]) -> list[StreamRow]:
+        marks = ", ".join("?" * len(public_ids))
+        sql = (
+            "SELECT i.milestone_id, i.version, i.occurred_at, i.actor, e.topic, e.state "  # noqa: S608
+            "FROM event_index i JOIN stored_events e ON e.rowid = i.position "
+            f"WHERE i.milestone_id IN ({marks}) ORDER BY i.milestone_id, i.position"
+        )
+        return self._connection().execute(sql, public_ids).fetchall()
 
     def _few_in_time(self, only: EventFilter) -> bool:
         """Whether the time bounds hold few events, so that the time index should lead.

@@ -15,6 +15,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
+from adapters.sqlite.due_dates import SCHEDULE_DDL, SQLiteDueDates
 from adapters.sqlite.rebuild import SQLiteRebuild
 from adapters.sqlite.schema import (
     ACTOR_INDEX,
@@ -90,6 +91,7 @@ class _Immediate(SQLiteTransaction):
 
 
 class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
+    due_dates = SQLiteDueDates()
     """Records events and, in the same transaction, applies them to the read models.
 
     So a write that has committed is already in the view (read-your-writes across
@@ -110,6 +112,7 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
             IDEMPOTENCY_KEYS,
             transitions_table_ddl(TRANSITIONS_TABLE),
             *TRANSITION_INDEXES,
+            *SCHEDULE_DDL,
         ]
 
     def _create_table(self, c: SQLiteCursor) -> None:

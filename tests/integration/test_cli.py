@@ -43,7 +43,7 @@ REBUILT = re.compile(
     re.MULTILINE,
 )
 REBUILT_ALL = re.compile(
-    r"all: rebuilt 2 projections in one pass over 8 events in \d+\.\d\d s \([\d,]+ events/s\)"
+    r"all: rebuilt 3 projections in one pass over 8 events in \d+\.\d\d s \([\d,]+ events/s\)"
 )
 HISTORY_ROW = re.compile(
     r" *(?P<version>\d+)  (?P<occurredAt>\S+) +(?P<type>Created|Updated|StatusChanged|Deleted)"
@@ -198,6 +198,7 @@ def test_status_reports_numbers(populated: Populated) -> None:
     assert rows[1:] == [
         ["milestones", str(position), "0"],
         ["progress", str(head), "0"],
+        ["schedule", str(head), "0"],
         ["log", "head", str(head)],
     ]
 
@@ -232,7 +233,7 @@ def test_verify_finds_a_corrupted_view_and_rebuild_repairs_it(populated: Populat
     assert int(match["rate"].replace(",", "")) > 0
     # Every projection, in one pass over the log: a line each, and one for the whole.
     *each, total = rebuilt.stdout.decode().splitlines()
-    assert [line.split(":")[0] for line in each] == ["milestones", "progress"]
+    assert [line.split(":")[0] for line in each] == ["milestones", "progress", "schedule"]
     assert all(REBUILT.fullmatch(line) for line in each), each
     assert REBUILT_ALL.fullmatch(total), total
 
@@ -364,6 +365,7 @@ def test_the_tools_take_a_projection_by_name(populated: Populated) -> None:
     assert verified.stdout.decode().splitlines() == [
         "milestones: the view equals a replay of the log",
         "progress: the view equals a replay of the log",
+        "schedule: the view equals a replay of the log",
     ]
     progress = populated.client.simulate_get("/api/projects/proj_cli/progress")
     assert progress.status_code == 200, progress.text

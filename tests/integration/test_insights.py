@@ -83,6 +83,7 @@ def test_summary_now_reads_every_answered_write(api: AppClient) -> None:
         "reachedOnTime": 1,
         "reachedLate": 0,
         "nextDue": first,
+        "slipped": 0,
     }
     assert api.request("PATCH", f"/api/milestones/{late['id']}", {"status": "reached"})[0] == 200
     assert api.request("DELETE", f"/api/milestones/{first['id']}")[0] == 200
@@ -272,7 +273,7 @@ def test_progress_is_verified_rebuilt_and_served_the_same(spread: Service) -> No
     api.create(projectId="alpha", title="after the rebuild")  # the live apply goes on
     assert runner.verify(spread.store, runner.PROGRESS_VIEW) == []
     tracked, head = runner.positions(spread.store)
-    assert tracked == {"milestones": head, "progress": head}
+    assert tracked == {"milestones": head, "progress": head, "schedule": head}
 
 
 # --- a database written before the progress projection existed ----------------------------

@@ -17,6 +17,7 @@ import pytest
 from adapters.settings import sqlite_path
 from domain.milestone import Status
 from projections import rebuild_copy, runner
+from projections.schedule_view import DUE_DATES_VIEW
 from tests.integration.conftest import backend_of
 
 if TYPE_CHECKING:
@@ -44,7 +45,11 @@ def interleave(service: Service, milestones: int = 8) -> None:
 
 def damage(database_url: str) -> None:
     """Take rows away from both projections, with the backend's plain driver."""
-    statements = ["DELETE FROM milestones_words", "DELETE FROM status_transitions"]
+    statements = [
+        "DELETE FROM milestones_words",
+        "DELETE FROM status_transitions",
+        "UPDATE due_dates SET moves = moves + 1",
+    ]
     if backend_of(database_url) == "sqlite":
         with closing(sqlite3.connect(sqlite_path(database_url))) as lite, lite:
             for statement in statements:
@@ -62,6 +67,7 @@ def test_one_pass_rebuilds_every_projection_as_a_replay(
     damage(database_url)
     assert runner.verify(service.store) != []
     assert runner.verify(service.store, runner.PROGRESS_VIEW) != []
+    assert runner.verify(service.store, DUE_DATES_VIEW) != []
     # Two milestones remembered: most are read back from the next rows, batch after batch.
     monkeypatch.setattr(rebuild_copy, "REMEMBERED", 2)
     progress: list[tuple[int, int]] = []
@@ -70,13 +76,13 @@ def test_one_pass_rebuilds_every_projection_as_a_replay(
     )
     _, head = service.reads.lag()
     assert rebuilt.events == head
-    assert set(rebuilt.seconds) == {"milestones", "progress"}
+    assert set(rebuilt.seconds) == {"milestones", "progress", "schedule"}
     assert progress[0] == (5, head)
     assert progress[-1] == (head, head)
     for projection in ALL:
         assert runner.verify(service.store, projection) == [], projection.name
     tracked, at = runner.positions(service.store)
-    assert tracked == {"milestones": at, "progress": at}
+    assert tracked == {"milestones": at, "progress": at, "schedule": at}
     # The live apply goes on on the swapped-in rows.
     service.milestones.create(project_id="proj_0", title="after the rebuild")
     for projection in ALL:

@@ -88,7 +88,7 @@ def service(open_services: Callable[[], Service], database_url: str, legacy_id: 
     service.milestones.create(project_id="proj_new", title="Written by version 2")
     write_v1_record(database_url, legacy_id)
     # As a service starting on this log would: every projection catches up.
-    assert runner.catch_up_all(service.store) == {"milestones": 1, "progress": 1}
+    assert runner.catch_up_all(service.store) == {"milestones": 1, "progress": 1, "schedule": 1}
     return service
 
 
