@@ -14,6 +14,7 @@ from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.utils import Environment
 
 from adapters.settings import Settings, sqlite_path
+from adapters.storage.chain import AuditChain
 from adapters.storage.faults import StorageUnwritable
 from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from contextlib import AbstractContextManager
 
+    from projections.chain_keeper import ChainKeeper
     from projections.ports import Reads, ViewStore
 
 
@@ -40,8 +42,12 @@ class Service:
     reads: Reads
     store: ViewStore
     webhooks: WebhookStore
+    chain: AuditChain | None = None
+    chain_keeper: ChainKeeper | None = None
 
     def close(self) -> None:
+        if self.chain_keeper is not None:
+            self.chain_keeper.stop()
         self.webhooks.close()
         self.reads.close()
         self.milestones.close()
@@ -294,7 +300,14 @@ def open_service(settings: Settings) -> Service:
     milestones.lookups = reads
     backend.start(milestones)
     catch_up_all(store)
-    return Service(milestones, reads, store, open_webhooks(settings))
+    # The hash chain trails the log: chained here up to the head (the whole log, the first
+    # time), then by a thread of this process (projections.chain_keeper).
+    chain = AuditChain.of(store)
+    chain.create()
+    chain.catch_up()
+    keeper = chain.keeper()
+    keeper.start()
+    return Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
 
 
 def open_webhooks(settings: Settings) -> WebhookStore:

@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
+from adapters.backup_chain import ChainBroken, checked
 from adapters.bootstrap import check_storage, open_service
 from adapters.cli.common import command, on_store, to_json
 from adapters.settings import Settings
@@ -60,13 +61,21 @@ def import_(args: argparse.Namespace) -> int:
     # Import records events, so it goes through the application.
     settings = Settings.from_environ()
     check_storage(settings)
+    try:
+        lines = checked(sys.stdin.buffer)  # every hash, before anything is recorded
+    except ChainBroken as error:
+        print(f"milestones import: {error}", file=sys.stderr)
+        return 2
     service = open_service(settings)
     try:
-        count = import_lines(service, sys.stdin.buffer)
+        count = import_lines(service, lines)
+        if service.chain is not None:
+            service.chain.catch_up()  # the store leaves the import chained to its head
     except StoreNotEmpty:
         print("the store already holds events; import goes into an empty one", file=sys.stderr)
         return 1
     finally:
+        lines.close()
         service.close()
     print(f"imported {count:,} events", file=sys.stderr)
     return 0
@@ -87,5 +96,6 @@ def add_commands(commands: Any) -> None:
         commands,
         "import",
         "Replay an exported log from stdin into an empty store",
-        "A malformed line stops the import with its line number.",
+        "A malformed line, or one whose hash does not follow from the lines before it, "
+        "stops the import with its line number.",
     ).set_defaults(handler=import_)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from adapters.contract import insights, models, webhooks
+from adapters.contract import audit_chain, insights, models, webhooks
 from adapters.contract.examples import (
     EXAMPLE_ID,
     PARAMETER_EXAMPLES,
@@ -60,7 +60,7 @@ def _ref(kind: str, name: str) -> Schema:
 
 def _model(name: str) -> Any:
     """The model a name in the paths table stands for, in either module of shapes."""
-    for module in (models, insights, webhooks):
+    for module in (models, insights, webhooks, audit_chain):
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(name)
@@ -88,7 +88,7 @@ def _query(model: type[Query]) -> list[Schema]:
         {
             "name": name,
             "in": "query",
-            "required": False,
+            "required": name in schema.get("required", ()),
             "description": property_.pop("description")
             + " Given at most once; an empty value is a 400.",
             "schema": property_,

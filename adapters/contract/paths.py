@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.contract.audit_chain import CheckpointQuery
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
 from adapters.contract.models import EventsQuery, ListQuery, MilestoneQuery, NoQuery, Query
@@ -43,6 +44,7 @@ class Operation:
 
 
 WRITE = ("CacheControl", "ETag")
+EXAMPLE_HASH = "9f2c5e0b8d1a4f6e3c7b2a9d8e1f0c4b5a6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
 MILESTONE_ID_PATHS = ("/api/milestones/{milestone_id}", "/api/milestones/{milestone_id}/history")
 PROJECT_ID_PATHS = ("/api/projects/{project_id}/summary", "/api/projects/{project_id}/progress")
@@ -111,6 +113,29 @@ TABLE: dict[str, list[Operation]] = {
             "from `after=0` sees every event exactly once. `actor` finds what one caller "
             "recorded.",
             "200", "A page of the feed.", "EventFeed", query=EventsQuery,
+        ),
+    ],
+    "/api/audit/head": [
+        Operation(
+            "get", "getAuditHead", "audit", "The hash chain's head",
+            "The latest event in the log's SHA-256 hash chain: its position, the hash after "
+            "it and when it occurred. Keep it outside this system (e.g. daily): with it, "
+            "`milestones audit verify --position P --hash H` proves that no event up to it "
+            "was changed, removed or inserted since.",
+            "200", "The head.", "ChainHeadEnvelope", errors=(400, 503),
+            example={"data": {"position": 1042, "hash": EXAMPLE_HASH,
+                              "occurredAt": "2026-02-19T10:30:00.000Z"}},
+        ),
+    ],
+    "/api/audit/checkpoint": [
+        Operation(
+            "get", "getAuditCheckpoint", "audit", "The hash chain at a position",
+            "`h(position)`: the hash after every event up to `position` (after the last "
+            "event before it, where the log has no event at `position`). 404 past the "
+            "chain's head.",
+            "200", "The checkpoint.", "CheckpointEnvelope", query=CheckpointQuery,
+            errors=(400, 404, 503),
+            example={"data": {"position": 1042, "hash": EXAMPLE_HASH}},
         ),
     ],
     "/api/projects/{project_id}/summary": [

@@ -17,6 +17,7 @@ from adapters.http.middleware import BearerAuth
 from adapters.server.on_demand import (
     LazyService,
     lazy_application,
+    lazy_chain,
     lazy_reads,
     lazy_webhooks,
 )
@@ -78,6 +79,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         actor_header=settings.actor_header if auth is None else None,
         webhooks=webhooks,
         allow_private_webhooks=settings.webhook_allow_private,
+        chain=lazy_chain(lazy),
     )
 
 

@@ -25,6 +25,7 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings
+from projections.chain import chain_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -206,7 +207,8 @@ def source_snapshot(source: str) -> dict[str, Any]:
 
 
 def check_log(log: bytes) -> list[dict[str, Any]]:
-    """An export: one event a line, the contract's event shape plus a position."""
+    """An export: one event a line, the contract's event shape plus a position, and the
+    event's hash in the log's chain."""
     events = lines_of(log)
     assert events
     for event in events:
@@ -219,7 +221,9 @@ def check_log(log: bytes) -> list[dict[str, Any]]:
             "actor",
             "requestId",
             "payload",
+            "hash",
         ]
+    assert [event["hash"] for event in events] == chain_of(events)
     positions = [event["position"] for event in events]
     assert positions == sorted(set(positions))
     return events
