@@ -11,6 +11,7 @@ tracking position.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 from dataclasses import dataclass
@@ -134,30 +135,78 @@ def verify(store: ViewStore, table: ChainTable) -> Verified:
     """Recompute the chain from the log and compare it with every stored hash, in one
     snapshot. Events beyond the chain's head are not chained yet, which is no problem."""
     with store.read_transaction() as c:
-        expected, agreed, after = GENESIS.hash, 0, 0
-        while records := store.select_records(c, after, VERIFY_BATCH):
-            rows = table.hashes(c, after, records[-1][0])
-            positions = [row[0] for row in rows]
-            if positions != [record[0] for record in records[: len(rows)]]:
-                return Verified(agreed, 0, _misplaced(records, positions))
-            hashes = _hashes(expected, records[: len(rows)])
-            for position, kept, recomputed in zip(
-                positions, (row[1] for row in rows), hashes, strict=True
-            ):
-                if kept != recomputed:
-                    return Verified(agreed, 0, f"position {position}: {_CHANGED}")
-                agreed += 1
-            if len(rows) < len(records):  # the chain ends here; the rest is not chained yet
-                return Verified(agreed, _count_from(store, c, records[len(rows)][0] - 1), None)
-            expected, after = hashes[-1], records[-1][0]
-        extra = table.hashes(c, after, MAX_POSITION)
-        if extra:
-            return Verified(agreed, 0, f"position {extra[0][0]}: {_REMOVED}")
-        return Verified(agreed, 0, None)
+        head = table.last(c).position
+        found = _verify_span(store, table, c, Span(0, head, GENESIS.hash))
+        if found.problem is not None:
+            return found
+        return Verified(found.agreed, _count_from(store, c, head), None)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the chain, checked on its own: the positions after ``after`` up to
+    ``through``, starting from the stored hash at ``after``.
+
+    Spans that agree one by one make a chain that agrees as a whole: each starts from the
+    stored hash that the span before it found equal to the recomputed one.
+    """
+
+    after: int
+    through: int
+    previous: str
+
+
+def spans(store: ViewStore, table: ChainTable, parts: int) -> tuple[list[Span], int]:
+    """The chain cut into about ``parts`` spans of positions, and the chain's head."""
+    with store.read_transaction() as c:
+        head = table.last(c).position
+        bounds = sorted({head * part // parts for part in range(parts + 1)})
+        return [
+            Span(after, through, table.at_or_before(c, after).hash)
+            for after, through in itertools.pairwise(bounds)
+        ], head
+
+
+def verify_span(store: ViewStore, table: ChainTable, span: Span) -> Verified:
+    with store.read_transaction() as c:
+        return _verify_span(store, table, c, span)
+
+
+def unchained(store: ViewStore, head: int) -> int:
+    """How many events of the log come after the chain's head."""
+    with store.read_transaction() as c:
+        return _count_from(store, c, head)
+
+
+def _verify_span(store: ViewStore, table: ChainTable, c: Any, span: Span) -> Verified:
+    expected, agreed, after = span.previous, 0, span.after
+    while records := _through(store.select_records(c, after, VERIFY_BATCH), span.through):
+        rows = table.hashes(c, after, records[-1][0])
+        positions = [row[0] for row in rows]
+        if positions != [record[0] for record in records]:
+            return Verified(agreed, 0, _misplaced(records, positions))
+        hashes = _hashes(expected, records)
+        for position, kept, recomputed in zip(
+            positions, (row[1] for row in rows), hashes, strict=True
+        ):
+            if kept != recomputed:
+                return Verified(agreed, 0, f"position {position}: {_CHANGED}")
+            agreed += 1
+        expected, after = hashes[-1], records[-1][0]
+    extra = table.hashes(c, after, span.through)
+    if extra:
+        return Verified(agreed, 0, f"position {extra[0][0]}: {_REMOVED}")
+    return Verified(agreed, 0, None)
+
+
+def _through(records: list[Record], through: int) -> list[Record]:
+    if records and records[-1][0] > through:
+        return [record for record in records if record[0] <= through]
+    return records
 
 
 MAX_POSITION = 2**63 - 1
-_CHANGED = "the event no longer hashes as recorded (it, or an event before it, was changed)"
+_CHANGED = "the event no longer hashes as recorded (it, or its recorded hash, was changed)"
 _REMOVED = "the chain holds an event there that the log no longer has (removed)"
 _INSERTED = "the log holds an event there that the chain never had (inserted)"
 

@@ -8,7 +8,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from adapters.cli.common import command, on_store
+from adapters.cli.common import command, on_store, positive
+from adapters.settings import Settings
+from adapters.storage import chain_verify
 from adapters.storage.chain import AuditChain
 from projections.chain_keeper import hash_at
 
@@ -46,7 +48,7 @@ def verify(store: Store, args: argparse.Namespace) -> int:
         )
         return 2
     started = time.perf_counter()
-    verified = chain.verify()
+    verified = chain_verify.verify(Settings.from_environ(), chain, args.workers)
     seconds = time.perf_counter() - started
     failed = verified.problem is not None
     if verified.problem is not None:
@@ -84,4 +86,10 @@ def add_command(commands: Any) -> None:
     )
     check.add_argument("--position", type=_position, metavar="P", help="a kept checkpoint's")
     check.add_argument("--hash", type=_hash, metavar="H", help="the hash kept for P")
+    check.add_argument(
+        "--workers",
+        type=positive,
+        metavar="N",
+        help="processes that share the work (default: one per core)",
+    )
     check.set_defaults(handler=verify)
