@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 BATCH = 5_000  # events hashed per transaction: a few milliseconds of work
 VERIFY_BATCH = 20_000
-KEEP_INTERVAL = 0.25  # seconds between a keeper's catch-ups: the chain trails by less than 1 s
+# Seconds between a keeper's catch-ups: the chain trails the log by this and a catch-up's
+# time, well under a second; each catch-up that writes costs a commit, so not more often.
+KEEP_INTERVAL = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,10 @@ def catch_up(store: ViewStore, table: ChainTable, batch: int = BATCH) -> int:
         if not records:
             return chained
         new = links(head.hash, records)  # outside any write: event writers do not wait
-        with store.write_transaction(exclusive=False) as c:
+        # A commit that need not reach the disk by itself (nor wait for it, holding the
+        # writer lock on SQLite): the rows derive from events already on disk, and any lost
+        # to a power cut are chained again from the log.
+        with store.copy_transaction() as c:
             table.serialise(c)
             if table.last(c) != head:
                 continue  # another process chained these meanwhile: start from its head
