@@ -256,10 +256,12 @@ def test_an_event_inserted_into_a_gap_of_positions_is_caught_as_inserted(
     api.create(title="after the gap")
     events = api.feed()
     assert events[1]["position"] == events[0]["position"] + 2
+    gap = events[0]["position"] + 1
+    # The checkpoint of a position without an event: the hash after the event before it.
+    assert checkpoint(api, gap) == checkpoint(api, events[0]["position"])
     assert service.chain is not None
     service.chain.catch_up()
     service.close()
-    gap = events[0]["position"] + 1
     forge = (
         f"INSERT INTO {EVENTS_TABLE} (notification_id, originator_id, originator_version, "  # noqa: S608
         f"topic, state) SELECT ?, originator_id, 2, topic, state FROM {EVENTS_TABLE} "
