@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from projections.chain import GENESIS, Link, canonical, links
+from projections.chain import GENESIS, Link, event_bytes, links
 from projections.events import event_document
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def _hashes(previous: str, records: list[Record]) -> list[str]:
     sha256, hashes, current = hashlib.sha256, [], previous
     for _, public_id, version, topic, state in records:
         event = event_document(public_id, version, topic, state)
-        current = sha256(current.encode("ascii") + canonical(event)).hexdigest()
+        current = sha256(current.encode("ascii") + event_bytes(event)).hexdigest()
         hashes.append(current)
     return hashes
 

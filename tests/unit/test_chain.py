@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.backup_chain import ChainBroken, checked
-from projections.chain import ZERO_HASH, canonical, chain_of, hashed_part, next_hash
+from projections.chain import (
+    ZERO_HASH,
+    canonical,
+    chain_of,
+    event_bytes,
+    hashed_part,
+    next_hash,
+)
 
 EVENT: dict[str, Any] = {
     "milestoneId": "ms_01HZX3QK8V6Y4T2N0R5W7M9C1D",
@@ -116,3 +123,21 @@ def test_a_hash_after_lines_without_one_is_refused() -> None:
     with pytest.raises(ChainBroken) as refused:
         checked(mixed)
     assert refused.value.number == 3
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "milestoneId": st.text(),
+            "version": st.integers(min_value=1, max_value=2**53 - 1),
+            "type": st.text(),
+            "occurredAt": st.text(),
+            "actor": st.none() | st.text(),
+            "requestId": st.none() | st.text(),
+            "payload": st.dictionaries(keys, values, max_size=6),
+        }
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_event_bytes_are_rfc_8785s(event: dict[str, Any]) -> None:
+    assert event_bytes(event) == rfc8785.dumps(event)
