@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING
 
 import orjson
 
+from adapters.backup import domain_event
 from projections.chain import ZERO_HASH, hashed_part, next_hash
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def checked(lines: Iterable[bytes]) -> IO[bytes]:
     """The lines, kept to be read again once every hash among them has been checked.
 
     Raises ChainBroken naming the first line whose hash disagrees, or that lacks a hash
-    when the lines before it had one. Lines that are not JSON objects are passed on for
+    when the lines before it had one. Lines that are not exported events are passed on for
     the import to name.
     """
     kept = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
@@ -56,9 +57,10 @@ def _check(lines: Iterable[bytes], kept: IO[bytes]) -> None:
             continue
         try:
             event = orjson.loads(line)
+            domain_event(event)
             recomputed = next_hash(previous, hashed_part(event))
         except (ValueError, KeyError, TypeError, AttributeError):
-            continue  # not an event: the import names the line
+            continue  # not an exported event: the import names the line as such
         given = event.get("hash")
         if hashed is None:
             hashed = given is not None

@@ -125,9 +125,16 @@ class ChainKeeper:
             self.cpu_seconds += time.thread_time() - started
 
     def stop(self) -> None:
+        """Stop the thread, and chain what was written since its last turn, so that a
+        process that writes and exits leaves its events chained. Storage that fails now
+        leaves them to the next process that starts."""
         self._stopped.set()
         if self._thread.is_alive():
             self._thread.join()
+        try:
+            catch_up(self._store, self._table)
+        except Exception as error:  # noqa: BLE001 - closing must not fail on it
+            log.warning("the hash chain was not caught up at close: %s", error)
 
 
 @dataclass(frozen=True)
