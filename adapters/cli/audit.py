@@ -8,9 +8,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from adapters.cli import audit_spans
 from adapters.cli.common import command, on_store, positive
 from adapters.settings import Settings
-from adapters.storage import chain_verify
 from adapters.storage.chain import AuditChain
 from projections.chain_keeper import hash_at
 
@@ -48,7 +48,7 @@ def verify(store: Store, args: argparse.Namespace) -> int:
         )
         return 2
     started = time.perf_counter()
-    verified = chain_verify.verify(Settings.from_environ(), chain, args.workers)
+    verified = audit_spans.verify(Settings.from_environ(), chain, args.workers)
     seconds = time.perf_counter() - started
     failed = verified.problem is not None
     if verified.problem is not None:

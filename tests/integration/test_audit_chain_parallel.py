@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from adapters.bootstrap import open_store
+from adapters.cli import audit_spans
 from adapters.settings import Settings
-from adapters.storage import chain_verify
 from adapters.storage.chain import AuditChain
 from tests.integration.app_client import AppClient
 from tests.integration.conftest import read_log
@@ -39,11 +39,11 @@ def chained(database_url: str, open_services: Callable[[], Service]) -> None:
 
 
 def verified(database_url: str, monkeypatch: pytest.MonkeyPatch, workers: int) -> Verified:
-    monkeypatch.setattr(chain_verify, "PARALLEL_FROM", 0)  # processes even for a short log
+    monkeypatch.setattr(audit_spans, "PARALLEL_FROM", 0)  # processes even for a short log
     settings = Settings(database_url=database_url)
     store = open_store(settings)
     try:
-        return chain_verify.verify(settings, AuditChain.of(store.view), workers)
+        return audit_spans.verify(settings, AuditChain.of(store.view), workers)
     finally:
         store.close()
 
