@@ -289,7 +289,7 @@ def _check_postgres_store(settings: Settings) -> None:
         raise StoreMissing(msg)
 
 
-def open_service(settings: Settings) -> Service:
+def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
     """Open the storage and the application on it, create what is missing, and bring every
     projection up to the log's head (one that the database did not have yet is built from
     the whole log here)."""
@@ -305,8 +305,10 @@ def open_service(settings: Settings) -> Service:
     chain = AuditChain.of(store)
     chain.create()
     chain.catch_up()
-    keeper = chain.keeper()
-    keeper.start()
+    keeper = None
+    if keep_chain:  # not for a batch writer that catches up when done (it needs the connections)
+        keeper = chain.keeper()
+        keeper.start()
     return Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
 
 

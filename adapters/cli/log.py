@@ -66,7 +66,9 @@ def import_(args: argparse.Namespace) -> int:
     except ChainBroken as error:
         print(f"milestones import: {error}", file=sys.stderr)
         return 2
-    service = open_service(settings)
+    # The chain is caught up once at the end, rather than beside the import's batches by a
+    # thread that would take a connection of the pool the import writes with.
+    service = open_service(settings, keep_chain=False)
     try:
         count = import_lines(service, lines)
         if service.chain is not None:
