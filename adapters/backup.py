@@ -1,10 +1,11 @@
 """Export the event log as JSON Lines, and import such a file into an empty store.
 
 A line is an event as the feed shows it: position, milestoneId, version, type,
-occurredAt, actor, requestId, payload. Ids, versions, times, actors and request ids
-survive a round trip exactly, on either backend, because occurredAt is stored at
-millisecond precision in the first place. A line without actor or requestId (from an
-export made before events had them) imports with both null.
+occurredAt, actor, requestId, payload, and its hash in the log's hash chain
+(``projections.chain``), which import checks before it records anything. Ids, versions,
+times, actors and request ids survive a round trip exactly, on either backend, because
+occurredAt is stored at millisecond precision in the first place. A line without actor or
+requestId (from an export made before events had them) imports with both null.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from eventsourcing.utils import get_topic
 from domain.ids import from_public_id
 from domain.milestone import Milestone, Status
 from domain.ports import IdempotencyKey
+from projections.chain import ZERO_HASH, next_hash
 from projections.document import attributes_of
 from projections.events import event_document
 from projections.runner import BATCH
@@ -37,10 +39,12 @@ def export_lines(store: ViewStore) -> Iterator[bytes]:
     """
     with store.read_transaction() as c:
         requests = store.recorded_requests(c)
-        position = 0
+        position, chained = 0, ZERO_HASH
         while batch := store.select_records(c, position, BATCH):
             for position, public_id, version, topic, state in batch:
-                line = {"position": position, **event_document(public_id, version, topic, state)}
+                event = event_document(public_id, version, topic, state)
+                chained = next_hash(chained, event)
+                line = {"position": position, **event, "hash": chained}
                 if version == 1 and public_id in requests:
                     line["idempotencyKey"], line["requestFingerprint"] = requests[public_id]
                 yield orjson.dumps(line) + b"\n"

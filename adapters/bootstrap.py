@@ -14,6 +14,7 @@ from eventsourcing.persistence import InfrastructureFactory, OperationalError
 from eventsourcing.utils import Environment
 
 from adapters.settings import Settings, sqlite_path
+from adapters.storage.chain import AuditChain
 from adapters.storage.faults import StorageUnwritable
 from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from adapters.storage.log_watch import LogWatch
+    from projections.chain_keeper import ChainKeeper
     from projections.ports import Reads, ViewStore
 
 
@@ -41,8 +43,12 @@ class Service:
     reads: Reads
     store: ViewStore
     webhooks: WebhookStore
+    chain: AuditChain | None = None
+    chain_keeper: ChainKeeper | None = None
 
     def close(self) -> None:
+        if self.chain_keeper is not None:
+            self.chain_keeper.stop()
         self.webhooks.close()
         self.reads.close()
         self.milestones.close()
@@ -284,7 +290,7 @@ def _check_postgres_store(settings: Settings) -> None:
         raise StoreMissing(msg)
 
 
-def open_service(settings: Settings) -> Service:
+def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
     """Open the storage and the application on it, create what is missing, and bring every
     projection up to the log's head (one that the database did not have yet is built from
     the whole log here)."""
@@ -295,7 +301,16 @@ def open_service(settings: Settings) -> Service:
     milestones.lookups = reads
     backend.start(milestones)
     catch_up_all(store)
-    return Service(milestones, reads, store, open_webhooks(settings))
+    # The hash chain trails the log: chained here up to the head (the whole log, the first
+    # time), then by a thread of this process (projections.chain_keeper).
+    chain = audit_chain(store)
+    chain.create()
+    chain.catch_up()
+    keeper = None
+    if keep_chain:  # not for a batch writer that catches up when done (it needs the connections)
+        keeper = chain.keeper()
+        keeper.start()
+    return Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
 
 
 def open_webhooks(settings: Settings) -> WebhookStore:
@@ -316,3 +331,17 @@ def open_log_watch(settings: Settings) -> LogWatch:
     from adapters.postgres.log_watch import ListenWatch  # noqa: PLC0415 - psycopg only here
 
     return ListenWatch(settings.database_url, settings.connect_timeout)
+
+
+def audit_chain(store: ViewStore) -> AuditChain:
+    """The log's hash chain in ``store``, on the store's own backend."""
+    from adapters.sqlite.recorder import MilestonesRecorder  # noqa: PLC0415
+
+    if isinstance(store, MilestonesRecorder):
+        from adapters.sqlite.chain import SQLiteChainTable  # noqa: PLC0415
+
+        return AuditChain(store, SQLiteChainTable())
+    # Imported here so that SQLite users need not install psycopg.
+    from adapters.postgres.chain import PostgresChainTable  # noqa: PLC0415
+
+    return AuditChain(store, PostgresChainTable())

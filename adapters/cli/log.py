@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from adapters.backup import StoreNotEmpty, export_lines, import_lines
+from adapters.backup_chain import ChainBroken, checked
 from adapters.bootstrap import check_storage, open_service
 from adapters.cli.common import COULD_NOT_RUN, command, on_store, to_json
 from adapters.cli.which_store import postgres_state, say, sqlite_store_exists
@@ -62,11 +63,20 @@ def import_(args: argparse.Namespace) -> int:
     # Import may create its store: a restore goes into a new one.
     settings = Settings.from_environ()
     check_storage(settings)
+    try:
+        lines = checked(sys.stdin.buffer)  # every hash, before anything is recorded
+    except ChainBroken as error:
+        print(f"milestones import: {error}", file=sys.stderr)
+        return COULD_NOT_RUN
     existed = _store_exists(settings)
-    service = open_service(settings)
+    # The chain is caught up once at the end, rather than beside the import's batches by a
+    # thread that would take a connection of the pool the import writes with.
+    service = open_service(settings, keep_chain=False)
     say("import", settings.database_url, "existing" if existed else "created now")
     try:
-        count = import_lines(service, sys.stdin.buffer)
+        count = import_lines(service, lines)
+        if service.chain is not None:
+            service.chain.catch_up()  # the store leaves the import chained to its head
     except StoreNotEmpty:
         print(
             "milestones import: the store already holds events; import goes into an empty one",
@@ -74,6 +84,7 @@ def import_(args: argparse.Namespace) -> int:
         )
         return COULD_NOT_RUN
     finally:
+        lines.close()
         service.close()
     print(f"imported {count:,} events", file=sys.stderr)
     return 0
@@ -100,6 +111,6 @@ def add_commands(commands: Any) -> None:
         commands,
         "import",
         "Replay an exported log from stdin into an empty store",
-        "Creates the store if there is none at DATABASE_URL. A malformed line stops the "
-        "import with its line number.",
+        "Creates the store if there is none at DATABASE_URL. A malformed line, or one whose "
+        "hash does not follow from the lines before it, stops the import with its line number.",
     ).set_defaults(handler=import_)

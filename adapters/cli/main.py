@@ -12,7 +12,7 @@ from importlib.metadata import version
 from eventsourcing.persistence import PersistenceError
 
 from adapters.bootstrap import StorageUnwritable, StoreMissing
-from adapters.cli import deliver, log, projection, serve
+from adapters.cli import audit, deliver, log, projection, serve
 from adapters.cli.common import COULD_NOT_RUN, command_name
 from adapters.server.on_demand import one_line
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     deliver.add_commands(commands)
     projection.add_command(commands)
     log.add_commands(commands)
+    audit.add_command(commands)
     return parser
 
 

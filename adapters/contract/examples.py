@@ -82,6 +82,7 @@ PARAMETER_EXAMPLES = {
     "version": 2,
     "asOf": "2026-02-19T10:30:00Z",
     "after": 0,
+    "position": 1042,
     "limit": 100,
     "wait": 25,
     "milestoneId": EXAMPLE_ID,

@@ -352,6 +352,7 @@ MilestoneFilter = Annotated[
 ]
 VersionParam = Annotated[int, _whole(1, MAX_POSITION), _whole_schema(1, MAX_POSITION)]
 AfterParam = Annotated[int, _whole(0, MAX_POSITION), _whole_schema(0, MAX_POSITION, default=0)]
+PositionParam = Annotated[int, _whole(0, MAX_POSITION), _whole_schema(0, MAX_POSITION)]
 LimitParam = Annotated[int, _whole(1, MAX_PAGE), _whole_schema(1, MAX_PAGE, default=100)]
 InstantParam = Annotated[str, _instant_param(round_up=False), WithJsonSchema(_DATE_TIME_SCHEMA)]
 DueBoundParam = Annotated[

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from adapters.contract import insights, models, schedule, webhooks
+from adapters.contract import audit_chain, insights, models, schedule, webhooks
 from adapters.contract.docs import DOCS_ASSET_PARAMETER
 from adapters.contract.examples import PARAMETER_EXAMPLES, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery
@@ -54,7 +54,7 @@ class _Generator(GenerateJsonSchema):
 
 def _model(name: str) -> Any:
     """The model a name in the paths table stands for, in either module of shapes."""
-    for module in (models, insights, schedule, webhooks):
+    for module in (models, insights, schedule, webhooks, audit_chain):
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(name)

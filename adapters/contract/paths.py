@@ -8,6 +8,7 @@ shares (the request id, the common headers, the optional bearer token) is added 
 
 from __future__ import annotations
 
+from adapters.contract.audit_chain import CheckpointQuery
 from adapters.contract.docs import text_content
 from adapters.contract.examples import EXAMPLE_MILESTONE, EXAMPLE_REACHED, SCHEMA_EXAMPLES
 from adapters.contract.insights import ProgressQuery, ProjectsQuery
@@ -18,6 +19,7 @@ from adapters.contract.schedule import ChangesQuery, ProjectScheduleQuery
 from adapters.contract.webhooks import DeliveriesQuery
 
 WRITE = ("CacheControl", "ETag")
+EXAMPLE_HASH = "9f2c5e0b8d1a4f6e3c7b2a9d8e1f0c4b5a6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f"
 BODY_ERRORS = (400, 404, 408, 409, 412, 413, 415, 503)
 MILESTONE_ID_PATHS = (
     "/api/milestones/{milestone_id}",
@@ -189,6 +191,52 @@ TABLE: dict[str, list[Operation]] = {
             errors=(400,),
             content=STREAM_CONTENT,
             more={"503": STREAMS_BUSY},
+        ),
+    ],
+    "/api/audit/head": [
+        Operation(
+            method="get",
+            operation_id="getAuditHead",
+            tag="audit",
+            summary="The hash chain's head",
+            description=(
+                "The latest event in the log's SHA-256 hash chain: its position, the hash after "
+                "it and when it occurred. Keep it outside this system (e.g. daily): with it, "
+                "`milestones audit verify --position P --hash H` proves that no event up to it "
+                "was changed, removed or inserted since."
+            ),
+            ok="200",
+            ok_description="The head.",
+            body="ChainHeadEnvelope",
+            errors=(400, 503),
+            example=(
+                {
+                    "data": {
+                        "position": 1042,
+                        "hash": EXAMPLE_HASH,
+                        "occurredAt": "2026-02-19T10:30:00.000Z",
+                    }
+                }
+            ),
+        ),
+    ],
+    "/api/audit/checkpoint": [
+        Operation(
+            method="get",
+            operation_id="getAuditCheckpoint",
+            tag="audit",
+            summary="The hash chain at a position",
+            description=(
+                "`h(position)`: the hash after every event up to `position` (after the last "
+                "event before it, where the log has no event at `position`). 404 past the "
+                "chain's head."
+            ),
+            ok="200",
+            ok_description="The checkpoint.",
+            body="CheckpointEnvelope",
+            query=CheckpointQuery,
+            errors=(400, 404, 503),
+            example={"data": {"position": 1042, "hash": EXAMPLE_HASH}},
         ),
     ],
     "/api/projects": [

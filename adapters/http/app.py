@@ -13,6 +13,7 @@ from adapters.contract.openapi import OpenApiResource
 from adapters.contract.validation import parse_query
 from adapters.http import live_tail, problems
 from adapters.http.audit import EventsResource, HistoryResource
+from adapters.http.audit_chain import ChainHeadResource, CheckpointResource
 from adapters.http.docs import DocsAssetResource, DocsResource, RootResource
 from adapters.http.identity import ActorHeader
 from adapters.http.insights import ProgressResource, SummaryResource
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from adapters.http.metrics import Metrics
+    from adapters.storage.chain import AuditChain
     from adapters.webhooks.store import WebhookStore
     from domain.application import Milestones
     from projections.ports import Reads
@@ -94,6 +96,7 @@ def create_app(
     webhooks: WebhookStore | None = None,
     allow_private_webhooks: bool = False,
     tail: live_tail.LiveTail | None = None,
+    chain: AuditChain | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI application over ready-built parts.
 
@@ -143,6 +146,9 @@ def create_app(
         routes["/api/webhooks"] = WebhooksResource(hooks)
         routes["/api/webhooks/{webhook_id}"] = WebhookResource(hooks)
         routes["/api/webhooks/{webhook_id}/deliveries"] = DeliveriesResource(hooks)
+    if chain is not None:
+        routes["/api/audit/head"] = ChainHeadResource(chain)
+        routes["/api/audit/checkpoint"] = CheckpointResource(chain)
     if metrics is not None:
         routes["/metrics"] = MetricsResource(metrics)
     for path, resource in routes.items():

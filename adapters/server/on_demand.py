@@ -121,3 +121,8 @@ def lazy_reads(lazy: LazyService) -> Any:
 def lazy_webhooks(lazy: LazyService) -> Any:
     """Stands for ``Service.webhooks``."""
     return _Forward(lazy, lambda service: service.webhooks)
+
+
+def lazy_chain(lazy: LazyService) -> Any:
+    """Stands for ``Service.chain``."""
+    return _Forward(lazy, lambda service: service.chain)

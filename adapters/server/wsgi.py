@@ -18,6 +18,7 @@ from adapters.http.middleware import BearerAuth
 from adapters.server.on_demand import (
     LazyService,
     lazy_application,
+    lazy_chain,
     lazy_reads,
     lazy_webhooks,
 )
@@ -102,6 +103,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
             keepalive_seconds=settings.stream_keepalive_seconds,
             metrics=metrics,
         ),
+        chain=lazy_chain(lazy),
     )
 
 

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 def app_of(service: Service) -> falcon.App[falcon.Request, falcon.Response]:
     """The app as the tests run it: the service's parts, no metrics, log, auth or CORS."""
-    return create_app(service.milestones, service.reads, webhooks=service.webhooks)
+    return create_app(
+        service.milestones, service.reads, webhooks=service.webhooks, chain=service.chain
+    )
 
 
 class AppClient(ApiClient):

@@ -26,6 +26,7 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings
+from projections.chain import chain_of
 from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
@@ -199,7 +200,8 @@ def source_snapshot(source: str) -> dict[str, Any]:
 
 
 def check_log(log: bytes) -> list[dict[str, Any]]:
-    """An export: one event a line, the contract's event shape plus a position."""
+    """An export: one event a line, the contract's event shape plus a position, and the
+    event's hash in the log's chain."""
     events = lines_of(log)
     assert events
     for event in events:
@@ -212,7 +214,9 @@ def check_log(log: bytes) -> list[dict[str, Any]]:
             "actor",
             "requestId",
             "payload",
+            "hash",
         ]
+    assert [event["hash"] for event in events] == chain_of(events)
     positions = [event["position"] for event in events]
     assert positions == sorted(set(positions))
     return events

@@ -27,6 +27,7 @@ from falcon import testing
 from adapters.bootstrap import open_service
 from adapters.http.app import create_app
 from adapters.settings import Settings, sqlite_path
+from projections.chain import chain_of
 from tests.cli_in_process import run_milestones_in_process
 
 if TYPE_CHECKING:
@@ -157,6 +158,8 @@ COMMANDS = [
     ["history"],
     ["export"],
     ["import"],
+    ["audit"],
+    ["audit", "verify"],
 ]
 
 
@@ -314,7 +317,10 @@ def test_export_then_import_into_an_empty_store(populated: Populated, tmp_path: 
     lines = exported.stdout.splitlines()
     assert len(lines) == 8
     feed = populated.client.simulate_get("/api/events").json["data"]
-    assert [orjson.loads(line) for line in lines] == feed
+    # The feed's events, each with its hash in the log's chain.
+    exported_events = [orjson.loads(line) for line in lines]
+    assert [event["hash"] for event in exported_events] == chain_of(feed)
+    assert [{k: v for k, v in e.items() if k != "hash"} for e in exported_events] == feed
 
     restored_url = f"sqlite:///{tmp_path}/restored.db"
     imported = run("import", database_url=restored_url, stdin=exported.stdout)

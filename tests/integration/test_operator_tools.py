@@ -35,6 +35,7 @@ READ_TOOLS = [
     ("history", "ms_" + "0" * 26),
     ("projection", "status"),
     ("projection", "verify"),
+    ("audit", "verify"),
 ]
 STORE_TOOLS = [*READ_TOOLS, ("projection", "rebuild")]
 COULD_NOT_RUN = 2
@@ -272,6 +273,9 @@ def test_a_read_only_database_can_be_exported_and_verified(
     verified = run("projection", "verify", database_url=url)
     assert verified.returncode == 0, verified.stderr
     assert "equals a replay" in verified.stdout
+    audited = run("audit", "verify", database_url=url)
+    assert audited.returncode == 0, audited.stderr
+    assert "4 events agree" in audited.stdout
     status = run("projection", "status", database_url=url)
     assert status.returncode == 0, status.stderr
     assert status.stdout.split("\n")[1].split() == ["milestones", "4", "0"]

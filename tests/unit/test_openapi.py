@@ -70,7 +70,11 @@ def app(tmp_path: Path) -> Iterator[falcon.App[falcon.Request, falcon.Response]]
     """The app with every optional route (metrics) on a real SQLite file."""
     service = open_service(Settings(database_url=f"sqlite:///{tmp_path}/m.db"))
     yield create_app(
-        service.milestones, service.reads, metrics=Metrics(service.reads), webhooks=service.webhooks
+        service.milestones,
+        service.reads,
+        metrics=Metrics(service.reads),
+        webhooks=service.webhooks,
+        chain=service.chain,
     )
     service.close()
 
@@ -418,5 +422,5 @@ def test_every_operation_answers_an_unknown_query_parameter_with_a_400_naming_it
             assert response.content == b"", path
             continue
         assert response.json["errors"] == [
-            {"field": "projectid", "message": "is not a query parameter of this route"}
+            {"field": "projectid", "message": "is not a query parameter of this route"},
         ], (method, path)
