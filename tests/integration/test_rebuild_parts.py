@@ -12,7 +12,6 @@ from adapters.rebuild_workers import parallel_fill
 from adapters.settings import Settings
 from domain.milestone import Status
 from projections import runner
-from projections.rebuild_parts import part_of
 from tests.integration.test_rebuild import ALL, damage, interleave
 
 if TYPE_CHECKING:
@@ -78,11 +77,25 @@ def test_few_events_or_one_worker_are_not_shared_out(database_url: str) -> None:
     assert parallel_fill(settings, NAMES, 1, 0)(10) is None
 
 
-def test_every_milestone_falls_in_exactly_one_part() -> None:
-    ids = [f"ms_01M99MTPZVFD293NEB7MZ6C3G{char}" for char in "0123456789ABCDEFGHJKMNPQRSTVWXYZ"]
-    for parts in (2, 3, 4):
-        assigned = [part_of(public_id, parts) for public_id in ids]
-        assert set(assigned) == set(range(parts))
+def test_every_event_up_to_the_head_is_in_exactly_one_part_with_its_milestone(
+    service: Service,
+) -> None:
+    interleave(service, milestones=16)
+    store = service.store
+    with store.read_transaction() as c:
+        head = store.head(c)
+        everything = store.select_records(c, 0, head)
+        for parts in (2, 3):
+            read = [
+                store.select_part(c, 0, head, upto=head - 5, part=part, parts=parts)
+                for part in range(parts)
+            ]
+            assert sorted(record for part in read for record in part) == everything[:-5]
+            milestones = [{record[1] for record in part} for part in read]
+            assert all(milestones), "the milestones spread over every part"
+            assert sum(map(len, milestones)) == len(set().union(*milestones))
+        # A limit counts a part's own records.
+        assert len(store.select_part(c, 0, 3, upto=head, part=0, parts=2)) == 3
 
 
 @pytest.mark.parametrize("workers", ["0", "-1", "two"])
