@@ -230,10 +230,12 @@ class _Copies:
         self.rebuilt = Rebuilt(0, dict.fromkeys((p.name for p, _ in copies), 0.0))
         self.position = 0  # of the last record prepared
 
-    def resume(self, c: Any, filled: Rebuilt, position: int) -> None:
-        """Go on after other processes filled the next rows up to ``position``."""
-        for _, copy in self.copies:
-            copy.resume(c)
+    def resume(self, c: Any, filled: Rebuilt, position: int, *, gained: bool) -> None:
+        """Go on after other processes filled the next rows up to ``position``; ``gained``:
+        the log holds more already, so the copies prepare to read back what they wrote."""
+        if gained:  # else an index for reading standings back would be built for nothing
+            for _, copy in self.copies:
+                copy.resume(c)
         self.position = position
         self.rebuilt.events += filled.events
         for name, seconds in filled.seconds.items():
@@ -293,7 +295,7 @@ def rebuild_all(
         head = store.head(c)
     if fill is not None and (filled := fill(head)) is not None:
         with store.copy_transaction() as c:
-            copies.resume(c, filled, head)
+            copies.resume(c, filled, head, gained=store.head(c) > head)
     while True:
         with store.read_transaction() as c:
             batch = store.select_records(c, copies.position, batch_size)
