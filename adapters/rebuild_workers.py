@@ -9,7 +9,6 @@ go on with what the log gained meanwhile and the swap.
 from __future__ import annotations
 
 import gc
-import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
@@ -26,11 +25,6 @@ if TYPE_CHECKING:
 # Below this many events a process's start (its imports: about 0.7 s of CPU) costs more
 # than sharing the work saves.
 PARALLEL_FROM = 200_000
-
-
-def default_workers() -> int:
-    """One process per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def parallel_fill(

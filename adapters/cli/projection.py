@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import command, on_store, to_json
-from adapters.rebuild_workers import default_workers, parallel_fill
+from adapters.rebuild_workers import parallel_fill
 from adapters.settings import Settings
 from projections import runner
 
@@ -147,9 +147,11 @@ def add_command(commands: Any) -> None:
             parser_of_tool.add_argument(
                 "--workers",
                 type=_positive,
-                default=default_workers(),
+                # One: on two cores shared with other work, two processes were measured
+                # slower than one pass (each ran at half speed and read the log again).
+                default=1,
                 help="processes that share a long log's first pass, a part of the milestones "
-                "each (default: one per core; 1: none)",
+                "each (default: 1, none; worth it with cores to spare)",
             )
     command(
         tools,
