@@ -95,6 +95,10 @@ class NextView:
     def swap_in_next(self, c: Any) -> None:
         self._store.swap_in_next_view(c)
 
+    def resume(self, c: Any) -> None:
+        # Documents are read back from the next rows when met, which the primary key serves.
+        self._documents = Memory()
+
 
 class NextTransitions:
     """The next copy of the progress projection: every status transition."""
@@ -130,3 +134,11 @@ class NextTransitions:
 
     def swap_in_next(self, c: Any) -> None:
         self._store.swap_in_next_transitions(c)
+
+    def resume(self, c: Any) -> None:
+        # Standings are read back by milestone from here on, which wants the index.
+        self._standings = Memory()
+        self._standings.forgot = True
+        if not self._indexed:
+            self._store.index_next_transitions(c)
+            self._indexed = True

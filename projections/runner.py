@@ -58,6 +58,9 @@ class NextCopy(Protocol):
     def swap_in_next(self, c: Any) -> None:
         """Put the next rows in the place of the live ones."""
 
+    def resume(self, c: Any) -> None:
+        """Go on from rows that other processes wrote: nothing of them is in memory."""
+
 
 class Projection(Protocol):
     """What the procedures need of one projection; ``c`` is a backend's cursor."""
@@ -71,6 +74,9 @@ class Projection(Protocol):
 
     def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         """Create the next rows, empty, which a rebuild fills beside the live ones."""
+
+    def next_copy(self, store: ViewStore) -> NextCopy:
+        """The next rows as they are, for a process that fills a part of them."""
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
         """What the rows should be, by key, after the whole log."""
@@ -93,6 +99,9 @@ class MilestoneView:
 
     def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         store.create_next_view(c)
+        return self.next_copy(store)
+
+    def next_copy(self, store: ViewStore) -> NextCopy:
         return NextView(store, NEXT_VIEW_TABLE)
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
@@ -132,6 +141,9 @@ class ProgressView:
 
     def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         store.create_next_transitions(c)
+        return self.next_copy(store)
+
+    def next_copy(self, store: ViewStore) -> NextCopy:
         return NextTransitions(store)
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
@@ -215,11 +227,22 @@ class Rebuilt:
 class _Copies:
     """The next copies of one rebuild, fed the same events, each one's time kept apart."""
 
-    def __init__(self, store: ViewStore, c: Any, projections: Sequence[Projection]) -> None:
-        self.copies = [(p, p.create_next(store, c)) for p in projections]
+    def __init__(self, copies: list[tuple[Projection, NextCopy]]) -> None:
+        self.copies = copies
         self.kinds = frozenset[str]().union(*(copy.kinds for _, copy in self.copies))
-        self.rebuilt = Rebuilt(0, dict.fromkeys((p.name for p in projections), 0.0))
+        self.rebuilt = Rebuilt(0, dict.fromkeys((p.name for p, _ in copies), 0.0))
         self.position = 0  # of the last record prepared
+
+    def resume(self, c: Any, filled: Rebuilt, position: int, *, gained: bool) -> None:
+        """Go on after other processes filled the next rows up to ``position``; ``gained``:
+        the log holds more already, so the copies prepare to read back what they wrote."""
+        if gained:  # else an index for reading standings back would be built for nothing
+            for _, copy in self.copies:
+                copy.resume(c)
+        self.position = position
+        self.rebuilt.events += filled.events
+        for name, seconds in filled.seconds.items():
+            self.rebuilt.seconds[name] += seconds
 
     def prepare(self, c: Any, batch: list[Record]) -> None:
         # Decoded once for every copy, and only if one of them reads it.
@@ -258,6 +281,7 @@ def rebuild_all(
     progress: Callable[[int, int], None],
     projections: Sequence[Projection],
     batch_size: int = BATCH,
+    fill: Callable[[int], Rebuilt | None] | None = None,
 ) -> Rebuilt:
     """Build a fresh copy of projections beside their live rows, then swap them all in.
 
@@ -265,9 +289,16 @@ def rebuild_all(
     and handed to every projection's copy. Live writes go on meanwhile and the copies catch
     up with them; only the last catch-up and the swap exclude writers, so readers never see
     a partial projection.
+
+    ``fill``, given the log's head, may fill the next rows up to it in other processes (each
+    milestone's events in one of them; None: it did not), and the pass goes on from there.
     """
     with store.write_transaction(exclusive=False) as c:
-        copies = _Copies(store, c, projections)
+        copies = _Copies([(p, p.create_next(store, c)) for p in projections])
+        head = store.head(c)
+    if fill is not None and (filled := fill(head)) is not None:
+        with store.copy_transaction() as c:
+            copies.resume(c, filled, head, gained=store.head(c) > head)
     while True:
         with store.read_transaction() as c:
             batch = store.select_records(c, copies.position, batch_size)

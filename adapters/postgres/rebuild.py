@@ -17,6 +17,7 @@ from adapters.postgres.schema import (
 )
 from adapters.storage.rebuild_rows import rebuild_rows
 from adapters.storage.sql import VIEW_COLUMNS, words_table
+from domain.ids import to_public_id
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
 
     from projections.fold import Folded
+    from projections.records import Record
 
 # Each of a rebuild's writes into the next view, and the rows of ``RebuildRows`` it takes.
 _NEXT_ROWS_WRITES = [
@@ -58,6 +60,31 @@ class PostgresRebuild:
     """
 
     datastore: PostgresDatastore
+    events_table_name: str
+
+    def select_part(
+        self, c: Cursor[DictRow], after: int, limit: int, *, upto: int, part: int, parts: int
+    ) -> list[Record]:
+        # By the last byte of the id, which is random.
+        c.execute(
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {events} WHERE notification_id > %s AND notification_id <= %s "
+                "AND get_byte(uuid_send(originator_id), 15) %% %s = %s "
+                "ORDER BY notification_id LIMIT %s"
+            ).format(events=Identifier(self.events_table_name)),
+            (after, upto, parts, part, limit),
+        )
+        return [
+            (
+                row["notification_id"],
+                to_public_id(row["originator_id"]),
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in c.fetchall()
+        ]
 
     @contextmanager
     def copy_transaction(self) -> Iterator[Cursor[DictRow]]:

@@ -14,6 +14,7 @@ from adapters.sqlite.schema import (
 from adapters.sqlite.search import search_table_ddl, write_search
 from adapters.storage.rebuild_rows import rebuild_rows
 from adapters.storage.sql import words_table
+from domain.ids import public_id_of_hex
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
 
@@ -23,11 +24,29 @@ if TYPE_CHECKING:
     from eventsourcing.sqlite import SQLiteCursor
 
     from projections.fold import Folded
+    from projections.records import Record
 
 
 class SQLiteRebuild:
     """The rebuild's part of ``projections.ports.ViewStore``, for the SQLite recorder (which
     adds ``copy_transaction``, beside its other transactions)."""
+
+    def select_part(
+        self, c: SQLiteCursor, after: int, limit: int, *, upto: int, part: int, parts: int
+    ) -> list[Record]:
+        # By the last hex digit of the id, which is random: the other parts' records are
+        # skipped by SQLite, not fetched and converted.
+        c.sqlite_cursor.row_factory = None
+        c.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "WHERE rowid > ? AND rowid <= ? AND unicode(substr(originator_id, -1)) % ? = ? "
+            "ORDER BY rowid LIMIT ?",
+            (after, upto, parts, part, limit),
+        )
+        return [
+            (position, public_id_of_hex(hex_id), version, topic, state)
+            for position, hex_id, version, topic, state in c.sqlite_cursor
+        ]
 
     def create_next_view(self, c: SQLiteCursor) -> None:
         # Without its secondary indexes, which are built once after the bulk load.
