@@ -48,7 +48,7 @@ class DueDates(Protocol):
     def write(self, c: Any, table: str, rows: list[DueRow]) -> None:
         """Insert rows, or replace those of the same milestones."""
 
-    def stored(self, c: Any) -> list[DueRow]: ...
+    def stored(self, c: Any, table: str = DUE_TABLE) -> list[DueRow]: ...
     def create_next(self, c: Any) -> None:
         """An empty next table, without its index by project."""
 
@@ -120,6 +120,9 @@ class DueDatesView:
 
     def create_next(self, store: ViewStore, c: Any) -> NextDueDates:
         store.due_dates.create_next(c)
+        return self.next_copy(store)
+
+    def next_copy(self, store: ViewStore) -> NextDueDates:
         return NextDueDates(store)
 
     def replayed(self, batches: Iterator[list[Record]]) -> dict[Any, Any]:
@@ -156,6 +159,10 @@ class NextDueDates:
 
     def swap_in_next(self, c: Any) -> None:
         self._store.due_dates.swap_in_next(c)
+
+    def resume(self, c: Any) -> None:
+        # Other processes wrote the rows so far: the next moves are applied to those.
+        self._rows = {row[0]: row for row in self._store.due_dates.stored(c, NEXT_DUE_TABLE)}
 
 
 DUE_DATES_VIEW = DueDatesView()

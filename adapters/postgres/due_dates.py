@@ -106,8 +106,8 @@ class PostgresDueDates:
         )
         _settle(c)
 
-    def stored(self, c: Cursor[DictRow]) -> list[DueRow]:
-        c.execute(SQL("SELECT * FROM {table}").format(table=Identifier(DUE_TABLE)))
+    def stored(self, c: Cursor[DictRow], table: str = DUE_TABLE) -> list[DueRow]:
+        c.execute(SQL("SELECT * FROM {table}").format(table=Identifier(table)))
         return [_row(row) for row in c.fetchall()]
 
     def create_next(self, c: Cursor[DictRow]) -> None:

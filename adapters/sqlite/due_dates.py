@@ -48,8 +48,8 @@ class SQLiteDueDates:
     def write(self, c: SQLiteCursor, table: str, rows: list[DueRow]) -> None:
         c.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({_MARKS})", rows)  # noqa: S608
 
-    def stored(self, c: SQLiteCursor) -> list[DueRow]:
-        c.execute(f"SELECT * FROM {DUE_TABLE}")  # noqa: S608
+    def stored(self, c: SQLiteCursor, table: str = DUE_TABLE) -> list[DueRow]:
+        c.execute(f"SELECT * FROM {table}")  # noqa: S608
         return [tuple(row) for row in c.fetchall()]
 
     def create_next(self, c: SQLiteCursor) -> None:
