@@ -17,6 +17,7 @@ from adapters.settings import Settings, sqlite_path
 from adapters.storage.faults import StorageUnwritable
 from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
+from projections import rendered
 from projections.runner import catch_up_all
 
 if TYPE_CHECKING:
@@ -292,6 +293,8 @@ def open_service(settings: Settings) -> Service:
         milestones = Milestones(env=backend.env)
     store, reads = backend.open(milestones.recorder)
     milestones.lookups = reads
+    # A write answers with the document its recording put in the view.
+    milestones.renderings = rendered.take
     backend.start(milestones)
     catch_up_all(store)
     return Service(milestones, reads, store, open_webhooks(settings))
