@@ -3,7 +3,8 @@
 A read through the application's pool pays for the check-out and check-in of a pooled
 connection and for a dict per row: about 60 µs of CPU a request, more than the query. A
 request thread instead keeps a connection of its own, in autocommit mode, with prepared
-statements and rows as tuples. A connection that fails is dropped, so the next read
+statements and rows as tuples, in binary (a bytea travels as its bytes, not as hex text:
+half the CPU of a list page's fetch). A connection that fails is dropped, so the next read
 connects afresh; a read on a connection that had worked before is tried once more on a
 new one, since the server may have closed it while it sat idle. Errors reach callers as
 the library's, as those of the pool do.
@@ -85,4 +86,5 @@ class ReadConnections:
 
 
 def _fetch(connection: Connection, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    return connection.execute(query, params, prepare=True).fetchall()
+    # Rows in binary: a document's bytes as they are, not as hex text to decode.
+    return connection.execute(query, params, prepare=True, binary=True).fetchall()
