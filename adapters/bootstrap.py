@@ -18,6 +18,7 @@ from adapters.storage.chain import AuditChain
 from adapters.storage.faults import StorageUnwritable
 from adapters.webhooks.store import WebhookStore
 from domain.application import Milestones
+from projections import rendered
 from projections.runner import catch_up_all
 
 if TYPE_CHECKING:
@@ -299,6 +300,8 @@ def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
         milestones = Milestones(env=backend.env)
     store, reads = backend.open(milestones.recorder)
     milestones.lookups = reads
+    # A write answers with the document its recording put in the view.
+    milestones.renderings = rendered.take
     backend.start(milestones)
     catch_up_all(store)
     # The hash chain trails the log: chained here up to the head (the whole log, the first

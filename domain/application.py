@@ -7,6 +7,7 @@ import hashlib
 import random
 import time
 from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import orjson
@@ -45,6 +46,14 @@ def request_fingerprint(command: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(command, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A command's result and what recording it rendered of that very state."""
+
+    milestone: Milestone
+    value: object
+
+
 class Milestones(Application[Any]):
     name = "Milestones"
     # Recently used milestones stay in memory; a command reads only the events recorded
@@ -69,12 +78,24 @@ class Milestones(Application[Any]):
         # writer at a time (SQLite), its queue, so that no command decides on a state
         # that another process is changing; elsewhere nothing, and a lost race retries.
         self.writer_turn: Callable[[], AbstractContextManager[None]] = nullcontext
+        # What the storage rendered, while recording a batch in this thread, of each milestone
+        # the batch changed: (version, rendering) by public id, e.g. the view's documents. A
+        # write's answer is then that rendering rather than a second one of the aggregate.
+        self.renderings: Callable[[], Mapping[str, tuple[int, object]]] | None = None
         timeout = self.env.get("MILESTONES_STORAGE_TIMEOUT")
         # Each write is answered within the storage timeout of its arrival, however many
         # queue behind a storage that does not answer.
         self._writes = WriteQueue(self._record_batch, float(timeout) if timeout else None)
         # The cached milestones brought up to date with the log for the batch being decided.
         self._current: set[UUID] = set()
+
+    def rendering(self, milestone: Milestone) -> object | None:
+        """What the storage rendered of ``milestone`` when this thread's last write recorded
+        it, if that write returned it as it is now; None if nothing was rendered of it."""
+        rendering = self._writes.last_rendering()
+        if isinstance(rendering, _Rendered) and rendering.milestone is milestone:
+            return rendering.value
+        return None
 
     def _notify(self, recordings: list[Recording[Any]]) -> None:
         for observer in self.observers:
@@ -203,6 +224,8 @@ class Milestones(Application[Any]):
             held = time.perf_counter() - taken
         for observer in self.batch_observers:
             observer(len(batch), held)
+        if failure is None:
+            self._hand_over_renderings(accepted)
         if isinstance(failure, IntegrityError):
             # Another writer recorded a version or a key first: each again on its own.
             for pending in accepted:
@@ -219,13 +242,31 @@ class Milestones(Application[Any]):
                 time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
             staged = Batch(self._cached)
             with self.writer_turn():
-                failure = self._save(staged) if pending.decide(staged) else None
+                decided = pending.decide(staged)
+                failure = self._save(staged) if decided else None
+            if decided and failure is None:
+                self._hand_over_renderings([pending])
             if not isinstance(failure, IntegrityError):
                 if failure is not None:
                     pending.fail(failure)
                 return
         milestone = pending.result
         pending.fail(ConcurrentUpdate(None if milestone is None else milestone.id))
+
+    def _hand_over_renderings(self, accepted: list[Pending]) -> None:
+        """Give each command the storage's rendering of its result, where one was made of
+        that very version (a command followed by another on the same milestone in its
+        batch has none: the batch rendered only the last)."""
+        if self.renderings is None:
+            return
+        rendered = self.renderings()
+        for pending in accepted:
+            milestone = pending.result
+            if milestone is None:
+                continue
+            made = rendered.get(to_public_id(milestone.id))
+            if made is not None and made[0] == milestone.version:
+                pending.rendering = _Rendered(milestone, made[1])
 
     def _save(self, staged: Batch) -> Exception | None:
         """Record what the batch changed; the error if that failed, after which the cache

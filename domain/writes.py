@@ -70,7 +70,7 @@ Unit = Callable[[Batch], "Milestone"]
 class Pending:
     """A submitted command, until it is settled with the milestone it left or an error."""
 
-    __slots__ = ("_woken", "deadline", "error", "leads", "reads", "result", "unit")
+    __slots__ = ("_woken", "deadline", "error", "leads", "reads", "rendering", "result", "unit")
 
     def __init__(
         self, unit: Unit, reads: UUID | None = None, deadline: float | None = None
@@ -80,6 +80,8 @@ class Pending:
         self.deadline = deadline
         self.result: Milestone | None = None
         self.error: BaseException | None = None
+        # What recording the result rendered for clients (the view's document), if anything.
+        self.rendering: object | None = None
         self.leads = False  # woken to lead the next batch rather than settled
         self._woken = threading.Event()
 
@@ -131,6 +133,8 @@ class WriteQueue:
         self._lock = threading.Lock()
         self._queued: list[Pending] = []
         self._leading = False
+        # Per request thread: what its last write's recording rendered of the result.
+        self._answered = threading.local()
 
     def submit(self, unit: Unit, reads: UUID | None = None) -> Milestone:
         """Run the command in a batch; ``reads``: the recorded milestone it changes, so
@@ -144,7 +148,14 @@ class WriteQueue:
             pending.wait()
         if not follows or pending.leads:
             self._lead()
-        return pending.outcome()
+        self._answered.rendering = None
+        outcome = pending.outcome()
+        self._answered.rendering = pending.rendering
+        return outcome
+
+    def last_rendering(self) -> object | None:
+        """What recording rendered of the milestone this thread's last ``submit`` returned."""
+        return getattr(self._answered, "rendering", None)
 
     def _lead(self) -> None:
         with self._lock:

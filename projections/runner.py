@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.ids import to_public_id
+from projections import rendered
 from projections.finding import keys_of, words_of
 from projections.fold import fold
 from projections.progress import (
@@ -96,6 +97,7 @@ class MilestoneView:
         folded = fold(records, lambda ids: store.load_documents(c, VIEW_TABLE, ids))
         store.write_rows(c, VIEW_TABLE, folded)
         store.write_entries(c, folded)
+        rendered.publish(folded.rows)  # the documents a write answers with
 
     def create_next(self, store: ViewStore, c: Any) -> NextCopy:
         store.create_next_view(c)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import falcon
 import orjson
 
-from domain.milestone import format_instant
+from adapters.http.log_time import LogClock
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,6 +33,7 @@ class RequestContext:
     ) -> None:
         self._metrics = metrics
         self._access_log = access_log
+        self._clock = LogClock()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -62,7 +62,7 @@ class RequestContext:
             self._access_log(
                 orjson.dumps(
                     {
-                        "time": format_instant(datetime.now(UTC)),
+                        "time": self._clock.now(),
                         "method": req.method,
                         "route": route,
                         "path": req.path,

@@ -25,9 +25,16 @@ if TYPE_CHECKING:
     from projections.ports import Reads
 
 
-def _send(resp: falcon.Response, milestone: Milestone) -> None:
+def _send(resp: falcon.Response, milestone: Milestone, rendering: object = None) -> None:
+    """The milestone's document: the view's, as a write's recording made it, if given."""
     resp.set_header("ETag", f'"{milestone.version}"')
-    resp.data = orjson.dumps({"data": document_of(milestone)})
+    document = rendering if isinstance(rendering, dict) else document_of(milestone)
+    resp.data = orjson.dumps({"data": document})
+
+
+def _send_written(resp: falcon.Response, milestones: Milestones, milestone: Milestone) -> None:
+    resp.cache_control = ["no-store"]
+    _send(resp, milestone, milestones.rendering(milestone))
 
 
 class MilestonesResource:
@@ -50,8 +57,7 @@ class MilestonesResource:
             milestone = self._milestones.create_once(key, command, caller_of(req))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/milestones/{to_public_id(milestone.id)}"
-        resp.cache_control = ["no-store"]
-        _send(resp, milestone)
+        _send_written(resp, self._milestones, milestone)
 
 
 class MilestoneResource:
@@ -83,8 +89,7 @@ class MilestoneResource:
         milestone = self._milestones.update(
             from_public_id(milestone_id), changes, if_version=if_match(req), caller=caller_of(req)
         )
-        resp.cache_control = ["no-store"]
-        _send(resp, milestone)
+        _send_written(resp, self._milestones, milestone)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, milestone_id: str) -> None:
         parse_query(NoQuery, req.params)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
+from adapters.postgres.read_connections import ReadConnections
 from adapters.postgres.recorder import EVENTS_TABLE
 from adapters.storage.projects import projects_query
 from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
@@ -40,14 +41,16 @@ class PostgresReads:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
+        self._hot = ReadConnections(datastore)
 
     def _rows(self, query: str | SQL, params: Sequence[Any] = ()) -> list[DictRow]:
         with self._datastore.get_connection() as connection:
             return connection.execute(query, params, prepare=True).fetchall()
 
     def document(self, public_id: str) -> tuple[int, bytes] | None:
-        rows = self._rows(f"SELECT version, body FROM {VIEW_TABLE} WHERE id = %s", (public_id,))  # noqa: S608
-        return (rows[0]["version"], rows[0]["body"]) if rows else None
+        sql = f"SELECT version, body FROM {VIEW_TABLE} WHERE id = %s"  # noqa: S608
+        rows = self._hot.rows(sql, (public_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
 
     def documents(self, project_id: str | None = None, status: str | None = None) -> list[bytes]:
         where, params = sql_conditions(("project_id = %s", project_id), ("status = %s", status))
@@ -64,7 +67,7 @@ class PostgresReads:
         rows: list[tuple[str | None, str, bytes]] = []
         for sql, params in find_queries(find, VIEW_TABLE, "%s", lead_with_words=lead):
             # The sort key's column is the first of the SELECT, whichever it is.
-            rows += [tuple(row.values()) for row in self._rows(sql, params)]
+            rows += self._hot.rows(sql, params)
             if find.limit is not None and len(rows) > find.limit:
                 return rows[: find.limit + 1]
         return rows
@@ -218,4 +221,5 @@ class PostgresReads:
         ]
 
     def close(self) -> None:
-        """The pool belongs to the application, which closes it."""
+        """The pool belongs to the application, which closes it; the reads' own go here."""
+        self._hot.close()

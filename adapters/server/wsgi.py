@@ -13,6 +13,7 @@ from adapters.bootstrap import Service, open_log_watch, open_service, open_store
 from adapters.http.app import create_app
 from adapters.http.identity import parse_tokens
 from adapters.http.live_tail import LiveTail
+from adapters.http.log_lines import BatchedLines
 from adapters.http.metrics import Metrics
 from adapters.http.middleware import BearerAuth
 from adapters.server.on_demand import (
@@ -39,10 +40,10 @@ if TYPE_CHECKING:
     import falcon
 
 
-def _stderr_lines(line: bytes) -> None:
-    # One write per line, straight to stderr: lines this short are written whole even
-    # when several workers share the stream.
-    os.write(sys.stderr.fileno(), line)
+def _stderr_lines(lines: bytes) -> None:
+    # Whole lines, at most what a pipe writes at once, straight to stderr: written whole
+    # even when several workers share the stream.
+    os.write(sys.stderr.fileno(), lines)
 
 
 def authentication(settings: Settings) -> BearerAuth | None:
@@ -86,7 +87,7 @@ def create_wsgi_app() -> falcon.App[falcon.Request, falcon.Response]:
         lazy_application(lazy),
         reads,
         metrics=metrics,
-        access_log=_stderr_lines if settings.access_log else None,
+        access_log=BatchedLines(_stderr_lines) if settings.access_log else None,
         auth=auth,
         cors_origins=settings.cors_origins,
         body_timeout=settings.body_timeout,
