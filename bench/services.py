@@ -59,10 +59,12 @@ def project_spec(
     name: str, database: Path | str, workers: int, env: dict[str, str] | None = None
 ) -> ServiceSpec:
     """``milestones serve`` on a SQLite file or a database URL, with extra settings in ``env``."""
+    argv: tuple[str, ...] = (milestones_command(), "serve", "--bind", "{bind}")
+    argv += ("--workers", str(workers))
+    if isinstance(database, Path):  # a benchmark's SQLite file may be new: serve makes it
+        argv += ("--create",)
     return ServiceSpec(
-        name=name,
-        argv=(milestones_command(), "serve", "--bind", "{bind}", "--workers", str(workers)),
-        env={"DATABASE_URL": database_url(database), **(env or {})},
+        name=name, argv=argv, env={"DATABASE_URL": database_url(database), **(env or {})}
     )
 
 
