@@ -9,6 +9,7 @@ from psycopg.sql import SQL
 
 from adapters.postgres.read_connections import ReadConnections
 from adapters.postgres.recorder import EVENTS_TABLE
+from adapters.postgres.schema import record_of
 from adapters.storage.projects import projects_query
 from adapters.storage.schedule_sql import scheduled_sql, slipped_sql
 from adapters.storage.sql import (
@@ -149,16 +150,7 @@ class PostgresReads:
                 "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
                 f"FROM {EVENTS_TABLE} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
             )
-        return [
-            (
-                row["notification_id"],
-                to_public_id(row["originator_id"]),
-                row["originator_version"],
-                row["topic"],
-                bytes(row["state"]),
-            )
-            for row in self._rows(sql, [*params, after, limit])
-        ]
+        return [record_of(row) for row in self._rows(sql, [*params, after, limit])]
 
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         rows = self._rows(

@@ -11,13 +11,13 @@ from adapters.postgres.schema import (
     TRANSITION_INDEXES,
     VIEW_INDEXES,
     by_milestone_ddl,
+    record_of,
     transitions_table_ddl,
     view_table_ddl,
     words_table_ddl,
 )
 from adapters.storage.rebuild_rows import rebuild_rows
 from adapters.storage.sql import VIEW_COLUMNS, words_table
-from domain.ids import to_public_id
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
 
@@ -75,16 +75,7 @@ class PostgresRebuild:
             ).format(events=Identifier(self.events_table_name)),
             (after, upto, parts, part, limit),
         )
-        return [
-            (
-                row["notification_id"],
-                to_public_id(row["originator_id"]),
-                row["originator_version"],
-                row["topic"],
-                bytes(row["state"]),
-            )
-            for row in c.fetchall()
-        ]
+        return [record_of(row) for row in c.fetchall()]
 
     @contextmanager
     def copy_transaction(self) -> Iterator[Cursor[DictRow]]:

@@ -29,6 +29,7 @@ from adapters.postgres.schema import (
     IDEMPOTENCY_KEYS,
     TRANSITION_INDEXES,
     VIEW_INDEXES,
+    record_of,
     transitions_table_ddl,
     view_table_ddl,
     words_table_ddl,
@@ -196,16 +197,7 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
             (after, limit),
             prepare=True,
         )
-        return [
-            (
-                row["notification_id"],
-                to_public_id(row["originator_id"]),
-                row["originator_version"],
-                row["topic"],
-                bytes(row["state"]),
-            )
-            for row in c.fetchall()
-        ]
+        return [record_of(row) for row in c.fetchall()]
 
     def head(self, c: Cursor[DictRow]) -> int:
         c.execute(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.storage.sql import (
     words_table,
 )
+from domain.ids import to_public_id
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE
+
+if TYPE_CHECKING:
+    from projections.records import Record
 
 EVENTS_TABLE = "milestones_events"
 
@@ -96,3 +102,14 @@ TRANSITION_INDEXES = [
     ),
     by_milestone_ddl(TRANSITIONS_TABLE),
 ]
+
+
+def record_of(row: Any) -> Record:
+    """A row of the events table (a dict row) as the projections read a stored event."""
+    return (
+        row["notification_id"],
+        to_public_id(row["originator_id"]),
+        row["originator_version"],
+        row["topic"],
+        bytes(row["state"]),
+    )
