@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 # Generated cases per operation; examples and coverage cases come on top.
 EXAMPLES = int(os.environ.get("MILESTONES_FUZZ_EXAMPLES", "25"))
 # Stateful scenarios, each a chain of up to STEPS calls that follow the links.
-SCENARIOS = max(20, EXAMPLES // 2)
+SCENARIOS = max(100, EXAMPLES // 2)
 STEPS = 8
 _SEED = os.environ.get("MILESTONES_FUZZ_SEED", "20260219")
 SEED = random.SystemRandom().randrange(2**32) if _SEED == "random" else int(_SEED)
