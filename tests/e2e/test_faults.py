@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.e2e.faults import Cluster, Writers, fill, make_cluster, mount_tmpfs, unavailable
-from tests.e2e.harness import assert_projection_verifies, free_port, run_milestones, servers_in
+from tests.e2e.harness import (
+    WORKERS,
+    assert_projection_verifies,
+    free_port,
+    run_milestones,
+    servers_in,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
 
     from tests.api_client import Response
     from tests.e2e.client import Client
-    from tests.e2e.harness import Servers
+    from tests.e2e.harness import Server, Servers
 
 pytestmark = pytest.mark.serial  # bounds on how long answers take during a fault
 
@@ -72,6 +78,16 @@ def create(client: Client, title: str, key: str | None = None, description: str 
     return client.request("POST", "/api/milestones", body, headers)
 
 
+def booted_workers(server: Server, timeout: float = 15.0) -> set[int]:
+    """Every worker of the server, once each has booted: one may boot a moment after the
+    first has already answered, and counted early it would look like a replacement later."""
+    deadline = time.monotonic() + timeout
+    while len(workers := server.worker_pids()) < WORKERS:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    return workers
+
+
 def wait_for_write(client: Client, timeout: float = 15.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
@@ -105,7 +121,7 @@ def test_a_server_started_while_postgres_is_down_serves_once_it_returns(
         assert write[1]["Retry-After"] == "1"
         assert seconds < STORAGE_TIMEOUT + SLACK
         assert_problem(client.request("GET", "/api/milestones"), 503, UNAVAILABLE)
-        workers = server.worker_pids()
+        workers = booted_workers(server)
     finally:
         cluster.start()
     made = wait_for_write(client)

@@ -15,6 +15,7 @@ on each backend. ``MILESTONES_SLOW_CLIENT_SECONDS`` makes the slow clients hold 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import os
 import select
@@ -67,7 +68,11 @@ def _idle(sock: socket.socket, stop: threading.Event) -> None:
 
 def _trickle_head(sock: socket.socket, stop: threading.Event) -> None:
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+    sock.setblocking(False)  # a look for the server's answer between bytes
     while not stop.wait(0.5):
+        with contextlib.suppress(BlockingIOError):
+            sock.recv(1, socket.MSG_PEEK)  # the 408, or the end of the stream: cut off
+            raise ConnectionAbortedError("the server answered or closed: cut off")
         sock.sendall(b"a")
 
 
