@@ -181,6 +181,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         metrics=Metrics(service.reads),
         webhooks=service.webhooks,
         tail=brief_tail(service.reads),
+        chain=service.chain,
     )
     service.close()
 
@@ -234,6 +235,7 @@ def test_linked_sequences(tmp_path: Path) -> None:
                 metrics=Metrics(self.service.reads),
                 webhooks=self.service.webhooks,
                 tail=brief_tail(self.service.reads),
+                chain=self.service.chain,
             )
 
         def teardown(self) -> None:
