@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.storage.sql import (
+    VIEW_SORT_INDEXES,
     words_table,
 )
 from domain.ids import to_public_id
@@ -43,14 +44,7 @@ def ddl(statement: str) -> Composed:
 # Each sort within a project and across all of them; the words by word, for a prefix range.
 VIEW_INDEXES = [
     ddl(f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})")
-    for name, columns in [
-        ("by_project", "project_id, created_at, id"),
-        ("by_project_due", "project_id, due_at, id"),
-        ("by_project_title", "project_id, title, id"),
-        ("by_created", "created_at, id"),
-        ("by_due", "due_at, id"),
-        ("by_title", "title, id"),
-    ]
+    for name, columns in VIEW_SORT_INDEXES
 ] + [ddl(f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_words_by_word ON {VIEW_TABLE}_words (word, id)")]
 EVENT_INDEX = [
     ddl(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.storage.sql import VIEW_SORT_INDEXES
 from projections.progress import TRANSITIONS_TABLE
 from projections.runner import VIEW_TABLE
 
@@ -19,14 +20,7 @@ def view_table_ddl(table: str) -> str:
 # Each sort within a project and across all of them (the words: adapters.sqlite.search).
 VIEW_INDEXES = [
     f"CREATE INDEX IF NOT EXISTS {VIEW_TABLE}_{name} ON {VIEW_TABLE} ({columns})"
-    for name, columns in [
-        ("by_project", "project_id, created_at, id"),
-        ("by_project_due", "project_id, due_at, id"),
-        ("by_project_title", "project_id, title, id"),
-        ("by_created", "created_at, id"),
-        ("by_due", "due_at, id"),
-        ("by_title", "title, id"),
-    ]
+    for name, columns in VIEW_SORT_INDEXES
 ]
 EVENT_INDEX = [
     (

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 # The view's columns, in their order: the document and the keys that finding compares.
 VIEW_COLUMNS = "id, project_id, status, created_at, version, body, title, due_at, late_at"
 FIND_COLUMNS = ("title", "due_at", "late_at")  # added to views written before finding existed
+# The view's index for each sort, within a project and across all of them: name, columns.
+VIEW_SORT_INDEXES = (
+    ("by_project", "project_id, created_at, id"),
+    ("by_project_due", "project_id, due_at, id"),
+    ("by_project_title", "project_id, title, id"),
+    ("by_created", "created_at, id"),
+    ("by_due", "due_at, id"),
+    ("by_title", "title, id"),
+)
 
 
 def words_table(table: str) -> str:
