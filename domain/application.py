@@ -69,14 +69,14 @@ class Milestones(Application[Any]):
         # Called with the recordings of every save, after it committed (e.g. for metrics).
         self.observers: list[Callable[[list[Recording[Any]]], None]] = []
         # Called after every batch with how many commands it held and how many seconds it
-        # held the writer turn (deciding, recording and committing), e.g. for metrics.
+        # held the writer turn (recording and committing), e.g. for metrics.
         self.batch_observers: list[Callable[[int, float], None]] = []
         # The reads behind idempotent creates and time travel. They come from the storage
         # this application's recorder creates, so the composition root sets them after.
         self.lookups: Lookups | None = None
-        # Held while a batch of commands reads and records: where the storage has one
-        # writer at a time (SQLite), its queue, so that no command decides on a state
-        # that another process is changing; elsewhere nothing, and a lost race retries.
+        # Held while a batch records: where the storage has one writer at a time (SQLite),
+        # its queue, which the processes take in turn; elsewhere nothing. A command that
+        # lost a race to another process is decided again inside it, so it cannot lose twice.
         self.writer_turn: Callable[[], AbstractContextManager[None]] = nullcontext
         # What the storage rendered, while recording a batch in this thread, of each milestone
         # the batch changed: (version, rendering) by public id, e.g. the view's documents. A
@@ -211,17 +211,28 @@ class Milestones(Application[Any]):
 
     def _record_batch(self, batch: list[Pending]) -> None:
         """Decide the batch's commands in turn, then record what they changed in one
-        transaction, all while this process has the storage's writer turn."""
+        transaction while this process has the storage's writer turn.
+
+        They decide before the turn is taken, on the cached milestones brought up to date
+        with the log, so that the turn (which the other processes wait for) holds only the
+        recording. Another process may record a change of one of them meanwhile: the
+        version the batch records is then taken, the storage refuses the whole batch, and
+        each command is decided again on its own, in the turn.
+        """
         staged = Batch(self._cached)
-        with self.writer_turn():
-            taken = time.perf_counter()
-            self._current = self._bring_up_to_date({p.reads for p in batch if p.reads})
-            try:
-                accepted = [pending for pending in batch if pending.decide(staged)]
-            finally:
-                self._current = set()
-            failure = self._save(staged)
-            held = time.perf_counter() - taken
+        self._current = self._bring_up_to_date({p.reads for p in batch if p.reads})
+        try:
+            accepted = [pending for pending in batch if pending.decide(staged)]
+        finally:
+            self._current = set()
+        try:
+            with self.writer_turn():
+                taken = time.perf_counter()
+                failure = self._save(staged)
+                held = time.perf_counter() - taken
+        except BaseException:
+            self._forget(staged)  # decided on the cached milestones, and not recorded
+            raise
         for observer in self.batch_observers:
             observer(len(batch), held)
         if failure is None:

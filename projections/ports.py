@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from contextlib import AbstractContextManager
     from uuid import UUID
 
@@ -79,7 +79,9 @@ class ViewStore(Protocol):
     def position_of(self, c: Any, tracking: str) -> int:
         """A projection's tracked position (0 before its first event)."""
 
-    def track_as(self, c: Any, tracking: str, position: int) -> None: ...
+    def track_as(self, c: Any, trackings: Sequence[str], position: int) -> None:
+        """Set these projections' tracked position (one statement where the SQL allows)."""
+
     def standings(self, c: Any, table: str, public_ids: list[str]) -> dict[str, Standing]:
         """The project and last status of milestones, from their latest transitions."""
 

@@ -162,6 +162,7 @@ PROGRESS_VIEW = ProgressView()
 PROJECTIONS: dict[str, Projection] = {
     p.name: p for p in (MILESTONE_VIEW, PROGRESS_VIEW, DUE_DATES_VIEW)
 }
+TRACKINGS = [p.tracking for p in PROJECTIONS.values()]  # what a write moves on, together
 
 
 def apply_records(
@@ -174,7 +175,7 @@ def apply_records(
     idempotency keys of the creates that made them."""
     for projection in PROJECTIONS.values():
         projection.apply(store, c, records)
-        store.track_as(c, projection.tracking, records[-1][0])
+    store.track_as(c, TRACKINGS, records[-1][0])
     for request in idempotency_keys:
         store.remember_request(
             c, request.key, request.fingerprint, to_public_id(request.milestone_id)
@@ -192,7 +193,7 @@ def catch_up(store: ViewStore, projection: Projection = MILESTONE_VIEW) -> int:
         while batch := store.select_records(c, position, BATCH):
             projection.apply(store, c, batch)
             position = batch[-1][0]
-            store.track_as(c, projection.tracking, position)
+            store.track_as(c, [projection.tracking], position)
             applied += len(batch)
     return applied
 
@@ -270,7 +271,7 @@ class _Copies:
             # a projection that lagged (written by no recorder of ours) is at the head from
             # here on.
             if self.position > store.position_of(c, projection.tracking):
-                store.track_as(c, projection.tracking, self.position)
+                store.track_as(c, [projection.tracking], self.position)
             copy.swap_in_next(c)
             self._spent(projection, started)
 

@@ -211,14 +211,15 @@ class PostgresMilestonesRecorder(PostgresRebuild, PostgresProcessRecorder):
     def position_of(self, c: Cursor[DictRow], tracking: str) -> int:
         return self._max_tracking_id(tracking, c) or 0
 
-    def track_as(self, c: Cursor[DictRow], tracking: str, position: int) -> None:
-        if self._ahead.deferred:
-            # Sent, not waited for: the table lock keeps a batch's position ahead of any
-            # tracked before it, so the library's check of the returned row is moot.
-            params = {"application_name": tracking, "notification_id": position}
-            c.execute(self.insert_tracking_statement, params, prepare=True)
-        else:
-            self._insert_tracking(c, Tracking(tracking, position))
+    def track_as(self, c: Cursor[DictRow], trackings: Sequence[str], position: int) -> None:
+        for tracking in trackings:
+            if self._ahead.deferred:
+                # Sent, not waited for: the table lock keeps a batch's position ahead of any
+                # tracked before it, so the library's check of the returned row is moot.
+                params = {"application_name": tracking, "notification_id": position}
+                c.execute(self.insert_tracking_statement, params, prepare=True)
+            else:
+                self._insert_tracking(c, Tracking(tracking, position))
 
     def standings(
         self, c: Cursor[DictRow], table: str, public_ids: list[str]

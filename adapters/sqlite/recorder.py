@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteCursor,
@@ -225,8 +225,21 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
     def position_of(self, c: SQLiteCursor, tracking: str) -> int:
         return self._max_tracking_id(tracking, c) or 0
 
-    def track_as(self, c: SQLiteCursor, tracking: str, position: int) -> None:
-        self._insert_tracking(c, Tracking(tracking, position))
+    def track_as(self, c: SQLiteCursor, trackings: Sequence[str], position: int) -> None:
+        # The library's upsert of one tracking row, for all of them in one statement: each
+        # is a statement's overhead more in the writer's turn. A position that is not ahead
+        # of the tracked one is refused, as the library refuses it.
+        c.execute(
+            f"INSERT INTO tracking VALUES {', '.join(['(?, ?)'] * len(trackings))} "  # noqa: S608
+            "ON CONFLICT (application_name) DO UPDATE "
+            "SET notification_id = excluded.notification_id "
+            "WHERE tracking.notification_id < excluded.notification_id "
+            "RETURNING notification_id",
+            [value for tracking in trackings for value in (tracking, position)],
+        )
+        if len(c.fetchall()) != len(trackings):
+            msg = f"Failed to record tracking for {', '.join(trackings)} {position}"
+            raise IntegrityError(msg)
 
     def standings(self, c: SQLiteCursor, table: str, public_ids: list[str]) -> dict[str, Standing]:
         found: dict[str, Standing] = {}
@@ -271,30 +284,40 @@ class MilestonesRecorder(SQLiteRebuild, SQLiteProcessRecorder):
 
     def write_rows(self, c: SQLiteCursor, table: str, folded: Folded) -> None:
         changes = view_writes(folded)
-        c.executemany(
+        document = "status = ?, version = ?, body = ?"
+        upsert = (
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "  # noqa: S608
             "DO UPDATE SET status = excluded.status, version = excluded.version, "
             "body = excluded.body, title = excluded.title, due_at = excluded.due_at, "
-            "late_at = excluded.late_at",
-            changes.upserts,
+            "late_at = excluded.late_at"
         )
-        document = "status = ?, version = ?, body = ?"
-        for keys, rows in [
-            ("", changes.updates),
-            (", title = ?", changes.retitled),
-            (", due_at = ?, late_at = ?", changes.redated),
-            (", title = ?, due_at = ?, late_at = ?", changes.rekeyed),
-        ]:
-            c.executemany(f"UPDATE {table} SET {document}{keys} WHERE id = ?", rows)  # noqa: S608
-        c.executemany(f"DELETE FROM {table} WHERE id = ?", changes.deletes)  # noqa: S608
+        statements = [
+            (upsert, changes.upserts),
+            *(
+                (f"UPDATE {table} SET {document}{keys} WHERE id = ?", rows)  # noqa: S608
+                for keys, rows in [
+                    ("", changes.updates),
+                    (", title = ?", changes.retitled),
+                    (", due_at = ?, late_at = ?", changes.redated),
+                    (", title = ?, due_at = ?, late_at = ?", changes.rekeyed),
+                ]
+            ),
+            (f"DELETE FROM {table} WHERE id = ?", changes.deletes),  # noqa: S608
+        ]
+        # Only the kinds of change the batch has: each statement, even with no rows, is
+        # tens of microseconds in the writer's turn.
+        for statement, rows in statements:
+            if rows:
+                c.executemany(statement, rows)
         write_search(c, table, folded)
 
     def write_entries(self, c: SQLiteCursor, folded: Folded) -> None:
         # A catch-up may meet entries already there: each depends on its record alone.
-        c.executemany(
-            f"INSERT OR IGNORE INTO event_index ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-            folded.entries,
-        )
+        if folded.entries:
+            c.executemany(
+                f"INSERT OR IGNORE INTO event_index ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                folded.entries,
+            )
 
     def remember_request(self, c: SQLiteCursor, key: str, fingerprint: str, public_id: str) -> None:
         c.execute("INSERT INTO idempotency_keys VALUES (?, ?, ?)", (key, fingerprint, public_id))

@@ -112,15 +112,17 @@ def write_search(c: SQLiteCursor, table: str, folded: Folded) -> None:
         return
     positions = _positions(c, folded, [*rewritten, *gone])
     index = words_table(table)
-    c.executemany(
-        f"DELETE FROM {index} WHERE rowid = ?",  # noqa: S608
-        [(positions[pid],) for pid in gone if pid in positions],
-    )
+    if gone:
+        c.executemany(
+            f"DELETE FROM {index} WHERE rowid = ?",  # noqa: S608
+            [(positions[pid],) for pid in gone if pid in positions],
+        )
     # REPLACE: a milestone's row goes in whole, whether it was there or not.
-    c.executemany(
-        f"INSERT OR REPLACE INTO {index} (rowid, id, words) VALUES (?, ?, ?)",  # noqa: S608
-        [(positions[pid], pid, text) for pid, text in rewritten.items()],
-    )
+    if rewritten:
+        c.executemany(
+            f"INSERT OR REPLACE INTO {index} (rowid, id, words) VALUES (?, ?, ?)",  # noqa: S608
+            [(positions[pid], pid, text) for pid, text in rewritten.items()],
+        )
 
 
 def _positions(c: SQLiteCursor, folded: Folded, public_ids: list[str]) -> dict[str, int]:

@@ -19,10 +19,10 @@ class WriterLock:
     Writers then queue in the kernel and start the moment the lock is free, instead of
     polling SQLite's busy handler, whose sleeps grow to 100 ms and made a threaded
     server's write latency ten times worse under contention. A writer holds it while it
-    decides and records: a batch of commands reads the milestones it changes under it, so
-    no other process changes them meanwhile and no command loses a race; the kernel
-    releases the lock of a process that dies. Where the lock file cannot be opened (a read-only
-    directory) SQLite's lock alone keeps writes correct.
+    records (a batch decides before, so the others wait for no deciding), and a command
+    decided again after losing a race holds it while it decides too, so it cannot lose
+    twice; the kernel releases the lock of a process that dies. Where the lock file cannot
+    be opened (a read-only directory) SQLite's lock alone keeps writes correct.
     """
 
     def __init__(self, database: str) -> None:
