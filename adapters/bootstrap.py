@@ -305,10 +305,11 @@ def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
     backend.start(milestones)
     catch_up_all(store)
     # The hash chain trails the log: chained here up to the head (the whole log, the first
-    # time), then by a thread of this process (projections.chain_keeper).
+    # time), then by a thread of this process (projections.chain_keeper). Of the processes
+    # that start together one chains; the others go on and read the rows it writes.
     chain = audit_chain(store)
     chain.create()
-    chain.catch_up()
+    chain.catch_up(wait=False)
     keeper = None
     if keep_chain:  # not for a batch writer that catches up when done (it needs the connections)
         keeper = chain.keeper()
@@ -343,8 +344,8 @@ def audit_chain(store: ViewStore) -> AuditChain:
     if isinstance(store, MilestonesRecorder):
         from adapters.sqlite.chain import SQLiteChainTable  # noqa: PLC0415
 
-        return AuditChain(store, SQLiteChainTable())
+        return AuditChain(store, SQLiteChainTable(store.datastore.pool.db_name))
     # Imported here so that SQLite users need not install psycopg.
     from adapters.postgres.chain import PostgresChainTable  # noqa: PLC0415
 
-    return AuditChain(store, PostgresChainTable())
+    return AuditChain(store, PostgresChainTable(store))

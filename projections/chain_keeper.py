@@ -2,10 +2,10 @@
 
 The chain is a trailing projection: its rows (position, hash, occurredAt) are computed from
 the log outside the events' transactions, so writes do not wait for hashing, and written
-in short transactions of their own. Several processes may chain at once: each computes a
-batch from the chain's head it read, then writes it only if that head is still the head,
-under the backend's serialisation (``ChainTable.serialise``). The chain's last row is its
-tracking position.
+in short transactions of their own. One process chains at a time (``ChainTable.claim``);
+should two ever compute the same batch, each writes it only if the head it started from is
+still the head, under the backend's serialisation (``ChainTable.serialise``). The chain's
+last row is its tracking position.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from projections.chain import GENESIS, Link, event_bytes, links
-from projections.events import event_document
+from projections.chain import GENESIS, Link, links, record_bytes
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from projections.ports import ViewStore
     from projections.records import Record
 
@@ -51,12 +52,27 @@ class ChainTable(Protocol):
         """The last row at or before ``position``, or ``GENESIS``."""
 
     def write(self, c: Any, chained: list[Link]) -> None: ...
+    def claim(self, *, wait: bool) -> AbstractContextManager[bool]:
+        """Be the one process that chains while the context lasts, across the processes
+        that share the store; without ``wait``, yield False at once if another one is."""
+
     def hashes(self, c: Any, after: int, through: int) -> list[tuple[int, str]]:
         """(position, hash) of the rows after ``after`` up to ``through``, in order."""
 
 
-def catch_up(store: ViewStore, table: ChainTable, batch: int = BATCH) -> int:
-    """Chain what the log holds beyond the chain's head; how many events that was."""
+def catch_up(store: ViewStore, table: ChainTable, batch: int = BATCH, *, wait: bool = True) -> int:
+    """Chain what the log holds beyond the chain's head; how many events that was.
+
+    One process at a time (``ChainTable.claim``): the processes of a server that starts
+    on a long unchained log would otherwise all hash all of it, and all keepers every new
+    event, for one of them to write it. Without ``wait``, a process that finds another one
+    chaining leaves the work to it (0) and reads the rows it writes.
+    """
+    with table.claim(wait=wait) as claimed:
+        return _catch_up(store, table, batch) if claimed else 0
+
+
+def _catch_up(store: ViewStore, table: ChainTable, batch: int) -> int:
     chained = 0
     while True:
         with store.read_transaction() as c:
@@ -114,8 +130,8 @@ class ChainKeeper:
         failing = False
         while not self._stopped.wait(self._interval):
             started = time.thread_time()
-            try:
-                catch_up(self._store, self._table)
+            try:  # a turn that finds another process chaining leaves the work to it
+                catch_up(self._store, self._table, wait=False)
             except Exception as error:  # noqa: BLE001 - storage down: the next turn retries
                 if not failing:  # once per outage, not every turn
                     log.warning("the hash chain cannot be caught up yet: %s", error)
@@ -231,8 +247,8 @@ def _hashes(previous: str, records: list[Record]) -> list[str]:
     """The chain's hashes of records: the hot loop of a verification, kept tight."""
     sha256, hashes, current = hashlib.sha256, [], previous
     for _, public_id, version, topic, state in records:
-        event = event_document(public_id, version, topic, state)
-        current = sha256(current.encode("ascii") + event_bytes(event)).hexdigest()
+        event = record_bytes(public_id, version, topic, state)
+        current = sha256(current.encode("ascii") + event).hexdigest()
         hashes.append(current)
     return hashes
 
