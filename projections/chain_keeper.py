@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from projections.records import Record
 
 BATCH = 5_000  # events hashed per transaction: a few milliseconds of work
-VERIFY_BATCH = 20_000
+VERIFY_BATCH = 50_000  # events read per query in a verification
 # Seconds between a keeper's catch-ups: the chain trails the log by this and a catch-up's
 # time, well under a second; each catch-up that writes costs a commit, so not more often.
 KEEP_INTERVAL = 0.5
