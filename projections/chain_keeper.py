@@ -212,7 +212,11 @@ def unchained(store: ViewStore, head: int) -> int:
 
 def _verify_span(store: ViewStore, table: ChainTable, c: Any, span: Span) -> Verified:
     expected, agreed, after = span.previous, 0, span.after
-    while records := _through(store.select_records(c, after, VERIFY_BATCH), span.through):
+    # No more than the span's positions are read: its last batch stops at its end.
+    while records := _through(
+        store.select_records(c, after, max(1, min(VERIFY_BATCH, span.through - after))),
+        span.through,
+    ):
         rows = table.hashes(c, after, records[-1][0])
         positions = [row[0] for row in rows]
         if positions != [record[0] for record in records]:
