@@ -23,9 +23,11 @@ CLASSES = (Milestone.Created, Milestone.Updated, Milestone.StatusChanged, Milest
 TOPICS = {get_topic(cls): cls.class_version for cls in CLASSES}
 
 maybe_text = st.none() | st.text()  # every code point: controls, U+2028, beyond the BMP
-instants = st.datetimes(
-    min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
-).map(lambda moment: {"_type_": "datetime_iso", "_data_": moment.isoformat()})
+# Hypothesis takes naive bounds and adds the zone itself.
+EARLIEST, LATEST = datetime(1970, 1, 1), datetime(2200, 1, 1)  # noqa: DTZ001
+instants = st.datetimes(min_value=EARLIEST, max_value=LATEST, timezones=st.just(UTC)).map(
+    lambda moment: {"_type_": "datetime_iso", "_data_": moment.isoformat()}
+)
 # What a tamperer may leave where a field's value was: anything JSON holds.
 odd_values = st.recursive(
     st.none()
