@@ -9,10 +9,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from adapters.bootstrap import audit_chain, open_store
+from adapters.bootstrap import audit_chain, open_service, open_store
 from adapters.settings import Settings
 from projections.chain import GENESIS
 from projections.chain_keeper import KEEP_INTERVAL
+from tests.integration.app_client import AppClient
 from tests.integration.test_audit_chain import chained_store, reference_chain, run_sql
 
 if TYPE_CHECKING:
@@ -87,3 +88,28 @@ def test_a_catch_up_that_must_chain_waits_for_the_claim(
         assert chain.head().hash == reference_chain(events)[-1]
     finally:
         other.close()
+
+
+def test_the_keeper_chains_on_connections_of_its_own(sqlite_url: str) -> None:
+    """A keeper on the service's pool made the pool hold a second connection, and requests
+    then took turns between two connections, each with a page cache the other's writes
+    had made stale."""
+    service = open_service(Settings(database_url=sqlite_url))
+    try:
+        assert service.keeper_store is not None
+        assert service.keeper_store.view is not service.store
+        api = AppClient(service)
+        for round_ in range(3):
+            for _ in range(5):
+                api.create(title=f"round {round_}")
+            head = api.head()
+            deadline = time.monotonic() + KEEP_INTERVAL * 4
+            assert service.chain is not None
+            while service.chain.head().position != head:  # the keeper's turn came
+                assert time.monotonic() < deadline, "the keeper did not chain"
+                time.sleep(0.02)
+        # The keeper's turns used its own pool; the requests, one connection of theirs.
+        assert service.keeper_store.view.datastore.pool.num_in_pool >= 1  # type: ignore[attr-defined]
+        assert service.store.datastore.pool.num_in_pool == 1  # type: ignore[attr-defined]
+    finally:
+        service.close()
