@@ -46,10 +46,13 @@ class Service:
     webhooks: WebhookStore
     chain: AuditChain | None = None
     chain_keeper: ChainKeeper | None = None
+    keeper_store: Store | None = None  # the keeper's own connections
 
     def close(self) -> None:
         if self.chain_keeper is not None:
             self.chain_keeper.stop()
+        if self.keeper_store is not None:
+            self.keeper_store.close()
         self.webhooks.close()
         self.reads.close()
         self.milestones.close()
@@ -305,15 +308,31 @@ def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
     backend.start(milestones)
     catch_up_all(store)
     # The hash chain trails the log: chained here up to the head (the whole log, the first
-    # time), then by a thread of this process (projections.chain_keeper).
+    # time), then by a thread of this process (projections.chain_keeper). Of the processes
+    # that start together one chains; the others go on and read the rows it writes.
     chain = audit_chain(store)
     chain.create()
-    chain.catch_up()
-    keeper = None
+    chain.catch_up(wait=False)
+    keeper, keeper_store = None, None
     if keep_chain:  # not for a batch writer that catches up when done (it needs the connections)
-        keeper = chain.keeper()
+        keeper_store = _keeper_store(settings)
+        keeper = chain.keeper() if keeper_store is None else audit_chain(keeper_store.view).keeper()
         keeper.start()
-    return Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
+    service = Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
+    service.keeper_store = keeper_store
+    return service
+
+
+def _keeper_store(settings: Settings) -> Store | None:
+    """Connections of the chain keeper's own. In the service's pool, which hands out its
+    idle connections in turn, the keeper's turns made the pool hold one more, so a request
+    more often got a connection whose page cache another connection's write had made stale,
+    and read its pages again. None for a database in
+    memory, which only the service's own connections reach."""
+    try:
+        return open_store(settings, read_only=False)
+    except StoreMissing:
+        return None
 
 
 def open_webhooks(settings: Settings) -> WebhookStore:
@@ -343,8 +362,8 @@ def audit_chain(store: ViewStore) -> AuditChain:
     if isinstance(store, MilestonesRecorder):
         from adapters.sqlite.chain import SQLiteChainTable  # noqa: PLC0415
 
-        return AuditChain(store, SQLiteChainTable())
+        return AuditChain(store, SQLiteChainTable(store.datastore.pool.db_name))
     # Imported here so that SQLite users need not install psycopg.
     from adapters.postgres.chain import PostgresChainTable  # noqa: PLC0415
 
-    return AuditChain(store, PostgresChainTable())
+    return AuditChain(store, PostgresChainTable(store))

@@ -7,7 +7,8 @@
 2. ``milestones audit verify`` over it, with one process and with one per core: wall time,
    and CPU time, which says what the verification costs on a machine busy with other work.
 3. POSTs per second on a fresh store, in alternating rounds with the chain's keeper thread
-   running and stopped (in-process, one client: the keeper's CPU beside each write).
+   running and stopped (in-process, one client: the keeper's CPU beside each write); the
+   mean, spread and round-by-round change of each side.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from falcon import testing
 
 from bench.load import build_project_database
 
-ROUNDS = 3
+ROUNDS = 6
 
 
 def say(text: str) -> None:
@@ -155,9 +156,20 @@ def write_rounds(workdir: Path, args: argparse.Namespace) -> None:
             say(f"round {round_ + 1}, keeper {'on ' if keeper else 'off'}: {rate:,.0f} POST/s, "
                 f"{cpu:,.0f} CPU us/POST")  # fmt: skip
     for name, figures in (("POST/s", rates), ("CPU us/POST", cpus)):
-        off, on = statistics.median(figures[False]), statistics.median(figures[True])
-        say(f"{name}, median of {args.rounds}: {off:,.0f} without the keeper, {on:,.0f} with "
-            f"it ({(on - off) / off:+.1%})")  # fmt: skip
+        off, on = figures[False], figures[True]
+        change = (statistics.mean(on) - statistics.mean(off)) / statistics.mean(off)
+        say(f"{name} over {args.rounds} rounds each: without the keeper {_spread(off)}; "
+            f"with it {_spread(on)} (means {change:+.1%})")  # fmt: skip
+    # Rounds run in alternating order, so a drift in the machine's load falls on both sides;
+    # the differences of paired rounds say how much of the change is noise.
+    paired = [(on - off) / off for off, on in zip(rates[False], rates[True], strict=True)]
+    say(f"POST/s change, round by round: {', '.join(f'{one:+.1%}' for one in paired)}")
+
+
+def _spread(figures: list[float]) -> str:
+    deviation = statistics.stdev(figures) if len(figures) > 1 else 0.0
+    return (f"mean {statistics.mean(figures):,.0f} +- {deviation:,.0f} "
+            f"(min {min(figures):,.0f}, max {max(figures):,.0f})")  # fmt: skip
 
 
 if __name__ == "__main__":

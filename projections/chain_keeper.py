@@ -2,10 +2,10 @@
 
 The chain is a trailing projection: its rows (position, hash, occurredAt) are computed from
 the log outside the events' transactions, so writes do not wait for hashing, and written
-in short transactions of their own. Several processes may chain at once: each computes a
-batch from the chain's head it read, then writes it only if that head is still the head,
-under the backend's serialisation (``ChainTable.serialise``). The chain's last row is its
-tracking position.
+in short transactions of their own. One process chains at a time (``ChainTable.claim``);
+should two ever compute the same batch, each writes it only if the head it started from is
+still the head, under the backend's serialisation (``ChainTable.serialise``). The chain's
+last row is its tracking position.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from projections.chain import GENESIS, Link, event_bytes, links
-from projections.events import event_document
+from projections.chain import GENESIS, Link, links, record_bytes
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from projections.ports import ViewStore
     from projections.records import Record
 
 BATCH = 5_000  # events hashed per transaction: a few milliseconds of work
-VERIFY_BATCH = 20_000
+VERIFY_BATCH = 50_000  # events read per query in a verification
 # Seconds between a keeper's catch-ups: the chain trails the log by this and a catch-up's
 # time, well under a second; each catch-up that writes costs a commit, so not more often.
 KEEP_INTERVAL = 0.5
@@ -51,12 +52,27 @@ class ChainTable(Protocol):
         """The last row at or before ``position``, or ``GENESIS``."""
 
     def write(self, c: Any, chained: list[Link]) -> None: ...
+    def claim(self, *, wait: bool) -> AbstractContextManager[bool]:
+        """Be the one process that chains while the context lasts, across the processes
+        that share the store; without ``wait``, yield False at once if another one is."""
+
     def hashes(self, c: Any, after: int, through: int) -> list[tuple[int, str]]:
         """(position, hash) of the rows after ``after`` up to ``through``, in order."""
 
 
-def catch_up(store: ViewStore, table: ChainTable, batch: int = BATCH) -> int:
-    """Chain what the log holds beyond the chain's head; how many events that was."""
+def catch_up(store: ViewStore, table: ChainTable, batch: int = BATCH, *, wait: bool = True) -> int:
+    """Chain what the log holds beyond the chain's head; how many events that was.
+
+    One process at a time (``ChainTable.claim``): the processes of a server that starts
+    on a long unchained log would otherwise all hash all of it, and all keepers every new
+    event, for one of them to write it. Without ``wait``, a process that finds another one
+    chaining leaves the work to it (0) and reads the rows it writes.
+    """
+    with table.claim(wait=wait) as claimed:
+        return _catch_up(store, table, batch) if claimed else 0
+
+
+def _catch_up(store: ViewStore, table: ChainTable, batch: int) -> int:
     chained = 0
     while True:
         with store.read_transaction() as c:
@@ -114,8 +130,8 @@ class ChainKeeper:
         failing = False
         while not self._stopped.wait(self._interval):
             started = time.thread_time()
-            try:
-                catch_up(self._store, self._table)
+            try:  # a turn that finds another process chaining leaves the work to it
+                catch_up(self._store, self._table, wait=False)
             except Exception as error:  # noqa: BLE001 - storage down: the next turn retries
                 if not failing:  # once per outage, not every turn
                     log.warning("the hash chain cannot be caught up yet: %s", error)
@@ -196,7 +212,11 @@ def unchained(store: ViewStore, head: int) -> int:
 
 def _verify_span(store: ViewStore, table: ChainTable, c: Any, span: Span) -> Verified:
     expected, agreed, after = span.previous, 0, span.after
-    while records := _through(store.select_records(c, after, VERIFY_BATCH), span.through):
+    # No more than the span's positions are read: its last batch stops at its end.
+    while records := _through(
+        store.select_records(c, after, max(1, min(VERIFY_BATCH, span.through - after))),
+        span.through,
+    ):
         rows = table.hashes(c, after, records[-1][0])
         positions = [row[0] for row in rows]
         if positions != [record[0] for record in records]:
@@ -231,8 +251,8 @@ def _hashes(previous: str, records: list[Record]) -> list[str]:
     """The chain's hashes of records: the hot loop of a verification, kept tight."""
     sha256, hashes, current = hashlib.sha256, [], previous
     for _, public_id, version, topic, state in records:
-        event = event_document(public_id, version, topic, state)
-        current = sha256(current.encode("ascii") + event_bytes(event)).hexdigest()
+        event = record_bytes(public_id, version, topic, state)
+        current = sha256(current.encode("ascii") + event).hexdigest()
         hashes.append(current)
     return hashes
 

@@ -58,6 +58,12 @@ def _event_class(topic: str) -> tuple[type, int]:
 
 
 @lru_cache
+def latest_version(topic: str) -> int:
+    """The class version that a record of ``topic`` written today has (1 when unversioned)."""
+    return _event_class(topic)[1]
+
+
+@lru_cache
 def event_type(topic: str) -> str:
     """``Created`` for the topic ``domain.milestone:Milestone.Created``."""
     return topic.rpartition(".")[2]

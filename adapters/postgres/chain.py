@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from projections.chain import GENESIS, Link
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from psycopg import Cursor
     from psycopg.rows import DictRow
 
@@ -14,9 +17,27 @@ CHAIN_TABLE = "audit_chain"
 # The advisory lock that chain writers take in their transaction ("chai"): event writers
 # never wait for it, and of two chain writers the second sees the first one's rows.
 CHAIN_LOCK = 0x63686169
+# The advisory lock of the process that chains ("chac"), held over its whole catch-up.
+CLAIM_LOCK = 0x63686163
 
 
 class PostgresChainTable:
+    def __init__(self, store: Any) -> None:
+        self._datastore = store.datastore  # the recorder's: its pool of connections
+
+    @contextmanager
+    def claim(self, *, wait: bool) -> Iterator[bool]:
+        """A transaction's advisory lock, on a connection held while the context lasts:
+        it ends with the transaction, however that ends, and with a connection that dies."""
+        with self._datastore.transaction(commit=False) as c:
+            if wait:
+                c.execute("SELECT pg_advisory_xact_lock(%s)", (CLAIM_LOCK,))
+                yield True
+                return
+            c.execute("SELECT pg_try_advisory_xact_lock(%s) AS claimed", (CLAIM_LOCK,))
+            row = c.fetchone()
+            yield bool(row and row["claimed"])
+
     def create(self, c: Cursor[DictRow]) -> None:
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, "

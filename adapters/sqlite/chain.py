@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from projections.chain import GENESIS, Link
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from eventsourcing.sqlite import SQLiteCursor
 
 CHAIN_TABLE = "audit_chain"
 
 
 class SQLiteChainTable:
+    def __init__(self, database: str) -> None:
+        memory = ":memory:" in database or "mode=memory" in database
+        # A file beside the database, as the writer lock's: only one process can use a
+        # database in memory, and the kernel drops the lock of a process that dies.
+        path = (
+            unquote(database[len("file:") :].split("?", maxsplit=1)[0])
+            if database.startswith("file:")
+            else database
+        )
+        self._claim_path = None if memory else f"{path}-chain.lock"
+
+    @contextmanager
+    def claim(self, *, wait: bool) -> Iterator[bool]:
+        """An ``flock`` on the claim file: it belongs to the descriptor opened here, so the
+        threads of one process exclude each other as processes do."""
+        if self._claim_path is None:
+            yield True
+            return
+        try:
+            fd = os.open(self._claim_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only directory: nothing can be written there anyway
+            yield True
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # which releases the lock
+
     def create(self, c: SQLiteCursor) -> None:
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, "

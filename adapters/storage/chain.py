@@ -23,8 +23,8 @@ class AuditChain:
     def create(self) -> None:
         chain_keeper.create(self.store, self.table)
 
-    def catch_up(self) -> int:
-        return chain_keeper.catch_up(self.store, self.table)
+    def catch_up(self, *, wait: bool = True) -> int:
+        return chain_keeper.catch_up(self.store, self.table, wait=wait)
 
     def head(self) -> Link:
         return chain_keeper.head(self.store, self.table)
