@@ -36,7 +36,11 @@ _MARKS = ", ".join("?" * 8)
 
 class SQLiteDueDates:
     def record(self, c: SQLiteCursor, created: list[DueRow], moves: list[Move]) -> None:
-        c.executemany(f"INSERT OR IGNORE INTO {DUE_TABLE} VALUES ({_MARKS})", created)  # noqa: S608
+        # A write creates or moves, seldom both: a statement with no rows is not sent.
+        if created:
+            c.executemany(f"INSERT OR IGNORE INTO {DUE_TABLE} VALUES ({_MARKS})", created)  # noqa: S608
+        if not moves:
+            return
         c.executemany(
             f"UPDATE {DUE_TABLE} SET original_due = COALESCE(original_due, ?1), "  # noqa: S608
             "original_at = CASE WHEN original_due IS NULL THEN ?2 ELSE original_at END, "
