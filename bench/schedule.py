@@ -24,11 +24,16 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+import orjson
+
+from bench.schedule_writes import write_cost
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -147,144 +152,66 @@ def _row(name: str, samples: list[float], note: str = "") -> str:
     return f"  {name:<44} p50 {p50:8.2f} ms   p90 {p90:8.2f} ms  {note}"
 
 
-def measure(
-    url: str, lines: list[dict[str, Any]], long_id: str, window: tuple[str, str], rounds: int
-) -> list[str]:
+@dataclass(frozen=True)
+class LogFacts:
+    """What the measurements need to know of a generated log."""
+
+    long_id: str
+    since: str
+    until: str
+    events: int
+    in_window: int  # the project's events in (since, until]
+
+
+def _facts(lines: list[dict[str, Any]], long_id: str, window: tuple[str, str]) -> LogFacts:
+    since, until = window
+    ours = {
+        line["milestoneId"]
+        for line in lines
+        if line["type"] == "Created" and line["payload"]["projectId"] == PROJECT
+    }
+    in_window = sum(
+        1 for line in lines if line["milestoneId"] in ours and since < line["occurredAt"] <= until
+    )
+    return LogFacts(long_id, since, until, len(lines), in_window)
+
+
+def measure(url: str, facts: LogFacts, rounds: int) -> list[str]:
     from falcon.testing import TestClient  # noqa: PLC0415
 
     from adapters.bootstrap import open_service  # noqa: PLC0415
     from adapters.http.app import create_app  # noqa: PLC0415
     from adapters.settings import Settings  # noqa: PLC0415
 
-    started = time.perf_counter()
-    _load(url, lines)
-    loaded = time.perf_counter() - started
     service = open_service(Settings(database_url=url))
     try:
         client = TestClient(create_app(service.milestones, service.reads))
         project = f"/api/projects/{PROJECT}"
-        since, until = window
-        changes = f"{project}/changes?since={quote(since)}&until={quote(until)}&limit=100"
+        long_id = facts.long_id
+        changes = (
+            f"{project}/changes?since={quote(facts.since)}&until={quote(facts.until)}&limit=100"
+        )
         first = client.simulate_get(changes).json
         schedule = client.simulate_get(f"{project}/schedule").json
-        ours = {
-            line["milestoneId"]
-            for line in lines
-            if line["type"] == "Created" and line["payload"]["projectId"] == PROJECT
-        }
-        in_window = sum(
-            1
-            for line in lines
-            if line["milestoneId"] in ours and since < line["occurredAt"] <= until
-        )
-        loaded_line = f"  {len(lines):,} events loaded in {loaded:.1f} s; "
-        rows = [loaded_line + f"{in_window:,} of the project's in the window"]
-        rows.append(
-            _row("GET one milestone", _timings(client, f"/api/milestones/{long_id}", rounds))
-        )
-        rows.append(
+        return [
+            _row("GET one milestone", _timings(client, f"/api/milestones/{long_id}", rounds)),
             _row(
                 f"milestone schedule ({LONG_MOVES} moves)",
                 _timings(client, f"/api/milestones/{long_id}/schedule", rounds),
-            )
-        )
-        rows.append(
+            ),
             _row(
                 f"project schedule ({schedule['count']} milestones)",
                 _timings(client, f"{project}/schedule", rounds),
-            )
-        )
-        rows.append(
-            _row("project summary (with slipped)", _timings(client, f"{project}/summary", rounds))
-        )
-        rows.append(
+            ),
+            _row("project summary (with slipped)", _timings(client, f"{project}/summary", rounds)),
             _row(
                 "changes, first page of 100",
                 _timings(client, changes, rounds),
                 f"next={'yes' if first['next'] else 'no'}",
-            )
-        )
-        return rows
+            ),
+        ]
     finally:
         service.close()
-
-
-def write_cost(url: str, rounds: int, writes: int) -> list[str]:
-    """POSTs/s and PATCHes/s, median over rounds, without and with the due-date projection
-    and the changes' index, and the share of the write time spent in the projection's live
-    apply (timed inside the transaction, so steadier than the throughputs on a shared
-    machine)."""
-    from adapters.bootstrap import open_service  # noqa: PLC0415
-    from adapters.settings import Settings  # noqa: PLC0415
-    from projections import runner  # noqa: PLC0415
-    from projections.schedule_view import DUE_DATES_VIEW  # noqa: PLC0415
-
-    service = open_service(Settings(database_url=url))
-    everything = dict(runner.PROJECTIONS)
-    without = {name: p for name, p in everything.items() if name != DUE_DATES_VIEW.name}
-    rates: dict[tuple[str, bool], list[float]] = {}
-    inside = spent = 0.0
-
-    def timed_apply(store: Any, c: Any, records: Any) -> None:
-        nonlocal inside
-        started = time.perf_counter()
-        type(DUE_DATES_VIEW).apply(DUE_DATES_VIEW, store, c, records)
-        inside += time.perf_counter() - started
-
-    DUE_DATES_VIEW.apply = timed_apply  # type: ignore[method-assign]
-    try:
-        for _ in range(rounds):
-            for with_it in (False, True):
-                _changes_index(service, url, present=with_it)
-                runner.PROJECTIONS.clear()
-                runner.PROJECTIONS.update(everything if with_it else without)
-                started = time.perf_counter()
-                made = [
-                    service.milestones.create(
-                        project_id="bench_writes", title=f"w{i}", due_date="2026-03-01"
-                    )
-                    for i in range(writes)
-                ]
-                posts = time.perf_counter() - started
-                started = time.perf_counter()
-                for i, milestone in enumerate(made):
-                    service.milestones.update(
-                        milestone.id, {"due_date": f"2026-04-{i % 28 + 1:02d}"}
-                    )
-                patches = time.perf_counter() - started
-                if with_it:
-                    spent += posts + patches
-                rates.setdefault(("POST", with_it), []).append(writes / posts)
-                rates.setdefault(("PATCH", with_it), []).append(writes / patches)
-                runner.catch_up(service.store, DUE_DATES_VIEW)  # untimed, back at the head
-    finally:
-        del DUE_DATES_VIEW.apply
-        runner.PROJECTIONS.clear()
-        runner.PROJECTIONS.update(everything)
-        service.close()
-    lines = []
-    for kind in ("POST", "PATCH"):
-        before, after = (statistics.median(rates[kind, with_it]) for with_it in (False, True))
-        change = (before - after) / before * 100
-        lines.append(
-            f"  {kind}s/s without {before:8.0f}   with {after:8.0f}   ({change:+.1f} % slower)"
-        )
-    lines.append(
-        f"  share of the write time in the projection's apply: {inside / spent * 100:.2f} %"
-    )
-    return lines
-
-
-def _changes_index(service: Any, url: str, *, present: bool) -> None:
-    """Build or drop the index that only the changes between two instants read."""
-    if url.startswith("sqlite"):
-        from adapters.sqlite.due_dates import CHANGES_INDEX  # noqa: PLC0415
-    else:
-        from adapters.postgres.due_dates import CHANGES_INDEX  # type: ignore[assignment]  # noqa: PLC0415
-    with service.store.write_transaction() as c:
-        c.execute(
-            CHANGES_INDEX if present else "DROP INDEX IF EXISTS event_index_by_project_milestone"
-        )
 
 
 def _say(line: str) -> None:
@@ -292,19 +219,87 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+KEPT_DATABASE = "milestones_bench_schedule_kept"
+
+
 @contextlib.contextmanager
-def _databases(backends: list[str]) -> Iterator[dict[str, str]]:
+def _databases(backends: list[str], keep: Path | None) -> Iterator[dict[str, str]]:
+    """A database per backend: throw-away ones, or with ``keep`` ones kept for the next run
+    (the SQLite file in that directory, a PostgreSQL database of a fixed name)."""
     from bench.postgres import server_url, throwaway_databases  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
         urls = {}
         if "sqlite" in backends:
-            urls["sqlite"] = f"sqlite:///{Path(directory) / 'schedule.db'}"
+            urls["sqlite"] = f"sqlite:///{(keep or Path(directory)) / 'schedule.db'}"
         if "postgres" in backends:
-            urls["postgres"] = stack.enter_context(throwaway_databases(server_url(), "schedule"))[
-                "schedule"
-            ]
+            if keep is None:
+                made = stack.enter_context(throwaway_databases(server_url(), "schedule"))
+                urls["postgres"] = made["schedule"]
+            else:
+                urls["postgres"] = _kept_postgres(server_url())
         yield urls
+
+
+def _kept_postgres(server: str) -> str:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        found = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (KEPT_DATABASE,)
+        ).fetchone()
+        if found is None:
+            admin.execute(f"CREATE DATABASE {KEPT_DATABASE}")
+    return f"{server}/{KEPT_DATABASE}"
+
+
+def _emptied(url: str) -> None:
+    """A kept database, emptied before it is loaded."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        return
+    import psycopg  # noqa: PLC0415
+
+    from bench.postgres import server_url  # noqa: PLC0415
+
+    with psycopg.connect(f"{server_url()}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {KEPT_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {KEPT_DATABASE}")
+
+
+def _prepared(
+    args: argparse.Namespace, urls: dict[str, str]
+) -> tuple[LogFacts, dict[str, float | None]]:
+    """The log's facts, and each backend's load time (None: loaded by an earlier run)."""
+    state = args.keep / "schedule-log.json" if args.keep else None
+    kept: dict[str, Any] = orjson.loads(state.read_bytes()) if state and state.exists() else {}
+    if kept and kept["background"] != args.background:
+        kept = {}
+    to_load = [backend for backend in urls if backend not in kept.get("loaded", [])]
+    loaded: dict[str, float | None] = dict.fromkeys(urls)
+    if kept and not to_load:
+        return LogFacts(**kept["facts"]), loaded
+    lines, long_id, window = _log(args.background)
+    facts = _facts(lines, long_id, window)
+    if kept and kept["facts"]["long_id"] != long_id:
+        to_load = list(urls)  # a new log: every kept database is loaded afresh
+    for backend in to_load:
+        if state:
+            _emptied(urls[backend])  # a kept database whose last load did not finish
+        started = time.perf_counter()
+        _load(urls[backend], lines)
+        loaded[backend] = time.perf_counter() - started
+    if state:
+        done = sorted(set(kept.get("loaded", [])) | set(to_load))
+        record = {"background": args.background, "facts": asdict(facts), "loaded": done}
+        state.write_bytes(orjson.dumps(record))
+    return facts, loaded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,15 +315,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--writes", type=int, default=200, help="writes per write-cost round")
     parser.add_argument("--write-rounds", type=int, default=6, help="write-cost rounds (6)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the loaded databases (SQLite in this directory, PostgreSQL as "
+        f"{KEPT_DATABASE}) and reuse them in the next run with the same --background",
+    )
     args = parser.parse_args(argv)
-    lines, long_id, window = _log(args.background)
-    with _databases(args.backend or ["sqlite", "postgres"]) as urls:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with _databases(args.backend or ["sqlite", "postgres"], args.keep) as urls:
+        facts, loaded = _prepared(args, urls)
         for backend, url in urls.items():
-            _say(f"{backend}: window {window[0]} .. {window[1]}")
-            for row in measure(url, lines, long_id, window, args.rounds):
+            took = loaded[backend]
+            how = f"loaded in {took:.1f} s" if took is not None else "kept from an earlier run"
+            _say(f"{backend}: {facts.events:,} events, {how}; window {facts.since} .. "
+                 f"{facts.until} holds {facts.in_window:,} of the project's")  # fmt: skip
+            for row in measure(url, facts, args.rounds):
                 _say(row)
-            for row in write_cost(url, args.write_rounds, args.writes):
-                _say(row)
+            if args.write_rounds:
+                for row in write_cost(url, args.write_rounds, args.writes):
+                    _say(row)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``milestones history|export|import``: the event log read, copied out and replayed in."""
+"""``milestones history|export|import``: the event log read (also a milestone's due-date
+moves), copied out and replayed in."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from adapters.cli.common import COULD_NOT_RUN, command, on_store, to_json
 from adapters.cli.which_store import postgres_state, say, sqlite_store_exists
 from adapters.settings import Settings
 from domain.ids import InvalidMilestoneId, from_public_id
+from domain.milestone import MilestoneNotFound
 from projections.events import event_document
+from projections.schedule_queries import milestone_due_history
 
 if TYPE_CHECKING:
     import argparse
@@ -27,6 +30,8 @@ def history(store: Store, args: argparse.Namespace) -> int:
     except InvalidMilestoneId:
         print(f"milestones history: not a milestone id: {args.milestone_id}", file=sys.stderr)
         return COULD_NOT_RUN
+    if args.moves:
+        return _moves(store, args)
     events = [
         event_document(args.milestone_id, version, topic, state)
         for version, topic, state in store.reads.history(milestone_id)
@@ -47,6 +52,40 @@ def history(store: Store, args: argparse.Namespace) -> int:
             f"{actor:<{width}}  {to_json(event['payload'])}"
         )
     return 0
+
+
+def _moves(store: Store, args: argparse.Namespace) -> int:
+    """The due date's moves: the milestone's schedule, as its HTTP route shows it."""
+    try:
+        schedule = milestone_due_history(store.reads, args.milestone_id).document()
+    except MilestoneNotFound:
+        print(f"milestones history: no milestone has the id {args.milestone_id}", file=sys.stderr)
+        return COULD_NOT_RUN
+    if args.json:
+        print(to_json(schedule))
+        return 0
+    # Due dates are shown exactly as they were sent, so the columns are as wide as the
+    # longest; "-" for a null due date, a null slip or an actor the event did not record.
+    rows = [
+        [str(move["version"]), move["occurredAt"], move["actor"] or "-",
+         move["from"] or "-", move["to"] or "-", _slip(move["slipSeconds"])]
+        for move in schedule["moves"]
+    ]  # fmt: skip
+    header = ["version", "occurredAt", "actor", "from", "to", "slipSeconds"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    moves, total = schedule["changes"], schedule["totalSlipSeconds"]
+    print(
+        f"original {schedule['originalDueDate'] or '-'}, now {schedule['dueDate'] or '-'}: "
+        f"{moves} move{'' if moves == 1 else 's'}, total slip "
+        + ("-" if total is None else f"{total} s")
+    )
+    return 0
+
+
+def _slip(seconds: float | None) -> str:
+    return "-" if seconds is None else str(seconds)
 
 
 @on_store
@@ -100,6 +139,12 @@ def add_commands(commands: Any) -> None:
     show = command(commands, "history", "Print a milestone's events, oldest first", "Read-only.")
     show.add_argument("milestone_id", metavar="ms_…")
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show.add_argument(
+        "--moves",
+        action="store_true",
+        help="only how its due date moved: each move, the first and the latest due date and "
+        "the total slip (as GET /api/milestones/{id}/schedule)",
+    )
     show.set_defaults(handler=history)
     command(
         commands,

@@ -35,6 +35,20 @@ if TYPE_CHECKING:
     from projections.schedule import ScheduledRow
 
 FEW_WORDS = 2_000  # as on SQLite: a search term this rare leads the query
+# A page's milestones' entries in the event index and their records, each milestone looked
+# up by itself (LATERAL, kept apart by OFFSET 0) by its own index.
+_STREAM_ENTRIES = (
+    "SELECT p.id AS milestone_id, i.version, i.occurred_at, i.actor "
+    "FROM unnest(%s::text[]) WITH ORDINALITY AS p(id, n) CROSS JOIN LATERAL "
+    "(SELECT version, occurred_at, actor, position FROM event_index "
+    "WHERE milestone_id = p.id OFFSET 0) i ORDER BY p.n, i.position"
+)
+_STREAM_RECORDS = (
+    "SELECT e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+    "FROM unnest(%s::uuid[]) AS p(id) CROSS JOIN LATERAL "
+    f"(SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
+    "WHERE originator_id = p.id OFFSET 0) e"
+)
 
 
 class PostgresReads:
@@ -161,12 +175,29 @@ class PostgresReads:
         )
         return [(row["day"], row["from_status"], row["to_status"], row["n"]) for row in rows]
 
+    def _serial(self, *queries: tuple[str, Sequence[Any]]) -> list[list[DictRow]]:
+        """The rows of each query, run in one transaction without parallel workers or JIT.
+
+        The schedule's and the changes' reads touch a few thousand rows by index; the
+        planner's estimates (far off on a store just loaded, before an ANALYZE) made them
+        start workers (about 8 ms before the first row) or compile them (JIT, up to 85 ms),
+        each far more than the reads themselves.
+        """
+        with self._datastore.get_connection() as connection, connection.transaction():
+            connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            connection.execute("SET LOCAL jit = off")
+            return [
+                connection.execute(query, params, prepare=True).fetchall()
+                for query, params in queries
+            ]
+
     def scheduled(self, project_id: str, slipped: bool | None = None) -> list[ScheduledRow]:
-        rows = self._rows(scheduled_sql("%s", slipped), (project_id,))
+        (rows,) = self._serial((scheduled_sql("%s", slipped), (project_id,)))
         return [tuple(row.values()) for row in rows]
 
     def slipped(self, project_id: str) -> int:
-        return int(self._rows(slipped_sql("%s"), (project_id,))[0]["n"])
+        (rows,) = self._serial((slipped_sql("%s"), (project_id,)))
+        return int(rows[0]["n"])
 
     def window_milestones(
         self, project_id: str, since: str, until: str, after: str, limit: int
@@ -181,18 +212,15 @@ class PostgresReads:
         return [row["id"] for row in rows]
 
     def streams(self, public_ids: list[str]) -> list[StreamRow]:
-        # In two steps, each by its own index: joined, the planner would read the whole log
-        # rather than look up the few records of a page's milestones. The records come by
-        # the log's key (milestone, version), a range a milestone, not a lookup an event.
-        entries = self._rows(
-            "SELECT milestone_id, version, occurred_at, actor FROM event_index "
-            "WHERE milestone_id = ANY(%s) ORDER BY milestone_id, position",
-            (public_ids,),
-        )
-        records = self._rows(
-            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
-            "WHERE originator_id = ANY(%s)",
-            ([from_public_id(public_id) for public_id in public_ids],),
+        # Each milestone looked up by itself (LATERAL, kept apart by OFFSET 0), by its own
+        # index, whatever the planner's statistics say: with none (a store just loaded,
+        # before an ANALYZE) it guessed that a hundred ids match a quarter of the log and
+        # read all of it. The entries and the records come in two steps: joined, the
+        # planner would read the whole log rather than look up the few records of a
+        # page's milestones.
+        uuids = [from_public_id(public_id) for public_id in public_ids]
+        entries, records = self._serial(
+            (_STREAM_ENTRIES, (public_ids,)), (_STREAM_RECORDS, (uuids,))
         )
         stored = {
             (to_public_id(row["originator_id"]), row["originator_version"]): (

@@ -36,16 +36,18 @@ _MARKS = ", ".join("?" * 8)
 
 class SQLiteDueDates:
     def record(self, c: SQLiteCursor, created: list[DueRow], moves: list[Move]) -> None:
+        # A write creates or moves, seldom both: a statement with no rows is not sent.
         if created:
             c.executemany(f"INSERT OR IGNORE INTO {DUE_TABLE} VALUES ({_MARKS})", created)  # noqa: S608
-        if moves:
-            c.executemany(
-                f"UPDATE {DUE_TABLE} SET original_due = COALESCE(original_due, ?1), "  # noqa: S608
-                "original_at = CASE WHEN original_due IS NULL THEN ?2 ELSE original_at END, "
-                "due = ?1, due_at = ?2, moves = moves + 1, position = ?3 "
-                "WHERE milestone_id = ?4 AND position < ?3",
-                moves,
-            )
+        if not moves:
+            return
+        c.executemany(
+            f"UPDATE {DUE_TABLE} SET original_due = COALESCE(original_due, ?1), "  # noqa: S608
+            "original_at = CASE WHEN original_due IS NULL THEN ?2 ELSE original_at END, "
+            "due = ?1, due_at = ?2, moves = moves + 1, position = ?3 "
+            "WHERE milestone_id = ?4 AND position < ?3",
+            moves,
+        )
 
     def write(self, c: SQLiteCursor, table: str, rows: list[DueRow]) -> None:
         c.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({_MARKS})", rows)  # noqa: S608

@@ -292,12 +292,46 @@ def test_history_as_a_table(populated: Populated) -> None:
     ]  # fmt: skip
 
 
+def test_history_moves_as_json_are_the_http_schedule(populated: Populated) -> None:
+    # Also of a deleted milestone, and of one whose due date never moved.
+    for name in ("busy", "quiet", "gone"):
+        result = populated.cli("history", populated.ids[name], "--moves", "--json")
+        assert result.returncode == 0, result.stderr
+        expected = populated.client.simulate_get(f"/api/milestones/{populated.ids[name]}/schedule")
+        assert orjson.loads(result.stdout) == expected.json["data"], name
+
+
+def test_history_moves_as_a_table(populated: Populated) -> None:
+    # The busy milestone's third PATCH cleared its due date: one move, to null.
+    result = populated.cli("history", populated.ids["busy"], "--moves")
+    assert result.returncode == 0, result.stderr
+    header, row, summary = result.stdout.decode().splitlines()
+    assert header.split() == ["version", "occurredAt", "actor", "from", "to", "slipSeconds"]
+    (move,) = [event for event in populated.history("busy") if event["version"] == 4]
+    assert row.split() == [
+        "4",
+        move["occurredAt"],
+        "a-much-longer-actor-name",
+        "2026-03-01",
+        "-",
+        "-",
+    ]
+    assert summary == "original 2026-03-01, now -: 1 move, total slip -"
+    quiet = populated.cli("history", populated.ids["quiet"], "--moves").stdout.decode()
+    assert quiet.splitlines()[1:] == [
+        "original 2026-03-01, now 2026-03-01: 0 moves, total slip 0 s"
+    ]
+
+
 def test_history_of_a_bad_or_unknown_id_fails(populated: Populated) -> None:
     cases = [
         (("ms_bogus",), "not a milestone id"),
         (("not-an-id", "--json"), "not a milestone id"),
         ((UNKNOWN_ID,), "no milestone has the id"),
         ((UNKNOWN_ID, "--json"), "no milestone has the id"),
+        (("ms_bogus", "--moves"), "not a milestone id"),
+        ((UNKNOWN_ID, "--moves"), "no milestone has the id"),
+        ((UNKNOWN_ID, "--moves", "--json"), "no milestone has the id"),
     ]
     for args, message in cases:
         result = populated.cli("history", *args)
