@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import orjson
 
 from domain.ids import public_id_of_hex
-from projections.document import WIRE_NAMES, milestone_document, wire_fields
+from projections.document import INSTANTS, WIRE_NAMES, _instant_text, milestone_document
 from projections.records import _event_class, event_type, stored_instant
 from projections.runner import Rebuilt
 from projections.schedule import due_microseconds
@@ -45,7 +45,7 @@ _KINDS = {"Created": _CREATED, "Updated": _UPDATED, "StatusChanged": _STATUS_CHA
 _KINDS["Deleted"] = _DELETED
 
 
-@dataclass
+@dataclass(slots=True)
 class Milestone:
     """What the last rows need of one milestone met in the pass."""
 
@@ -66,7 +66,6 @@ class Swept:
     events: int = 0
 
 
-@lru_cache(maxsize=1 << 12)
 def _decoder(topic: str) -> tuple[int, int, Any]:
     """A topic's kind, its class's version and the class (for upcasts); unknown: a LookupError."""
     kind = event_type(topic)
@@ -77,14 +76,15 @@ def _decoder(topic: str) -> tuple[int, int, Any]:
     return _KINDS[kind], latest, event_class
 
 
-def _state(stored: bytes, latest: int, event_class: Any) -> dict[str, Any]:
-    """``projections.records.decode`` with the topic already resolved."""
-    state: dict[str, Any] = orjson.loads(stored)
-    version = state.pop("class_version", 1)
+# Each topic's decoder, met once per process.
+_decoders: dict[str, tuple[int, int, Any]] = {}
+
+
+def _upcast(state: dict[str, Any], version: int, latest: int, event_class: Any) -> None:
+    """``projections.records.decode``'s upcasts, for a state stored by an older class."""
     while version < latest:
         getattr(event_class, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
-    return state
 
 
 # Due dates repeat across milestones, so their instants are worked out once each.
@@ -105,18 +105,24 @@ class _Moments:
         return self._moment
 
 
-def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:
+def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:  # noqa: C901 - one loop, kept inline for speed
     """Fold records, in log order, into the final rows (into ``swept`` if given: a pass may
     be swept in several runs of records, each after the last)."""
     swept = Swept() if swept is None else swept
     milestones, transitions, due_rows = swept.milestones, swept.transitions, swept.due_rows
-    append = transitions.append
+    append, loads, decoders = transitions.append, orjson.loads, _decoders
     _moment = _Moments()
     count = 0
+    # The hottest loop of a rebuild: what the helpers do is written out inline.
     for position, hex_id, version, topic, stored in records:
         count += 1
-        kind, latest, event_class = _decoder(topic)
-        state = _state(stored, latest, event_class)
+        decoder = decoders.get(topic)
+        if decoder is None:
+            decoder = decoders[topic] = _decoder(topic)
+        kind, latest, event_class = decoder
+        state = loads(stored)
+        if (stored_version := state.pop("class_version", 1)) < latest:
+            _upcast(state, stored_version, latest, event_class)
         if kind == _CREATED:
             public_id = public_id_of_hex(hex_id)
             at = _moment(state["timestamp"])
@@ -137,14 +143,16 @@ def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:
         public_id = milestone.public_id
         if kind == _UPDATED:
             changes = state["changes"]
-            document.update(wire_fields(changes))
+            for name, value in changes.items():  # projections.document.wire_fields
+                if (wire := WIRE_NAMES.get(name)) is not None:
+                    document[wire] = _instant_text(value) if name in INSTANTS else value
             if "due_date" in changes:
                 _move(due_rows, public_id, changes["due_date"], position)
         elif kind == _STATUS_CHANGED:
             before, after = document[_STATUS], state["to_status"]
             reached_at = state["reached_at"]
             document[_STATUS] = after
-            document[_REACHED_AT] = None if reached_at is None else _moment(reached_at)
+            document[_REACHED_AT] = None if reached_at is None else stored_instant(reached_at)
             at = _moment(state["timestamp"])
             append((position, document["projectId"], at, public_id, before, after))
         else:

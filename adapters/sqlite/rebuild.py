@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # Rows handed to one executemany: big enough that the statement's own cost vanishes, small
 # enough that the parameters of a chunk are a few megabytes at most.
 _CHUNK = 20_000
+_SORT_THREADS = 2
 
 
 class SQLiteRebuild:
@@ -191,11 +192,16 @@ def _swapping(c: SQLiteCursor) -> Iterator[None]:
     """Dropped rows go to the free list as they are during a swap, not zeroed first
     (``secure_delete``, which Debian's SQLite turns on): zeroing wrote every page of the old
     tables to the WAL again (60 of the 100 MB it held after a rebuild of 250,000 events),
-    and what they held is in the log anyway. The connection's setting is restored after."""
+    and what they held is in the log anyway. The connection's settings are restored after."""
     c.execute("PRAGMA secure_delete")
     secure_delete = int(c.fetchone()[0])
+    c.execute("PRAGMA threads")
+    threads = int(c.fetchone()[0])
     c.execute("PRAGMA secure_delete = FAST")
+    # The indexes built at the swap sort every row: helper threads share the sort.
+    c.execute(f"PRAGMA threads = {_SORT_THREADS:d}")
     try:
         yield
     finally:
         c.execute(f"PRAGMA secure_delete = {secure_delete:d}")
+        c.execute(f"PRAGMA threads = {threads:d}")
