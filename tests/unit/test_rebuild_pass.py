@@ -34,9 +34,9 @@ def _created(project: str, title: str, due: str | None, version: int = 3) -> dic
         "status": "pending",
         "due_date": due,
     }
-    if version >= 2:  # noqa: PLR2004 - the class version that added reached_at
+    if version >= 2:  # the class version that added reached_at
         state["reached_at"] = None
-    if version >= 3:  # noqa: PLR2004 - the class version that added who made it
+    if version >= 3:  # the class version that added who made it
         state |= {"actor": "ann@example.com", "request_id": "r1", "class_version": 3}
     return state
 
