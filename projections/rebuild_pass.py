@@ -126,8 +126,9 @@ def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:  #
         if kind == _CREATED:
             public_id = public_id_of_hex(hex_id)
             at = _moment(state["timestamp"])
-            document = milestone_document(public_id, state, at)
-            milestones[hex_id] = Milestone(public_id, position, version, document)
+            milestones[hex_id] = Milestone(
+                public_id, position, version, milestone_document(public_id, state, at)
+            )
             project, status = state["project_id"], state["status"]
             append((position, project, at, public_id, None, status))
             due = state["due_date"]
@@ -135,11 +136,12 @@ def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:  #
             due_rows[public_id] = (public_id, project, due, due, 0, position, due_at, due_at)
             continue
         milestone = milestones.get(hex_id)
-        document = None if milestone is None else milestone.document
-        if milestone is None or document is None:
+        current = None if milestone is None else milestone.document
+        if milestone is None or current is None:
             msg = f"event for a milestone that is not in the view: {public_id_of_hex(hex_id)}"
             raise LookupError(msg)
         milestone.version = version
+        document = current
         public_id = milestone.public_id
         if kind == _UPDATED:
             changes = state["changes"]

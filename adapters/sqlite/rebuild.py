@@ -70,7 +70,7 @@ class SQLiteRebuild:
             else "rowid <= ? AND unicode(substr(originator_id, -1)) % ? = ?"
         )
         arguments = (upto,) if parts == 1 else (upto, parts, part)
-        return c.sqlite_cursor.execute(  # type: ignore[no-any-return]
+        return c.sqlite_cursor.execute(
             "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "  # noqa: S608
             f"WHERE {where} ORDER BY rowid",
             arguments,

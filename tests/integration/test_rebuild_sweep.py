@@ -35,7 +35,7 @@ def test_a_swept_fill_leaves_every_projection_as_a_replay(
     _, head = service.reads.lag()
     settings = Settings.from_environ({"DATABASE_URL": database_url})
     fill = swept_fill(settings, service.store, NAMES, workers, 0)
-    seen: list[int] = []
+    seen: list[int | None] = []
 
     def counted_fill(at: int) -> runner.Rebuilt | None:
         filled = fill(at)
