@@ -41,8 +41,12 @@ RawRecord = tuple[int, str, int, str, bytes]
 
 _STATUS, _REACHED_AT = WIRE_NAMES["status"], WIRE_NAMES["reached_at"]
 _CREATED, _UPDATED, _STATUS_CHANGED, _DELETED = range(4)
-_KINDS = {"Created": _CREATED, "Updated": _UPDATED, "StatusChanged": _STATUS_CHANGED}
-_KINDS["Deleted"] = _DELETED
+_KINDS = {
+    "Created": _CREATED,
+    "Updated": _UPDATED,
+    "StatusChanged": _STATUS_CHANGED,
+    "Deleted": _DELETED,
+}
 
 
 @dataclass(slots=True)
@@ -67,7 +71,8 @@ class Swept:
 
 
 def _decoder(topic: str) -> tuple[int, int, Any]:
-    """A topic's kind, its class's version and the class (for upcasts); unknown: a LookupError."""
+    """A topic's kind, its class's version and the class (for upcasts); an unknown type
+    is a ValueError, as in the fold."""
     kind = event_type(topic)
     if kind not in _KINDS:
         msg = f"unknown milestone event type: {kind}"
