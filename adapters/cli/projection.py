@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.common import command, on_store, to_json
-from adapters.rebuild_workers import parallel_fill
+from adapters.rebuild_workers import swept_fill
 from adapters.settings import Settings
 from projections import runner
 
@@ -44,7 +44,7 @@ def _rebuild(store: Store, args: argparse.Namespace) -> int:
     gc.disable()
     try:
         names = [projection.name for projection in projections]
-        fill = parallel_fill(Settings.from_environ(), names, args.workers)
+        fill = swept_fill(Settings.from_environ(), store.view, names, args.workers)
         rebuilt = runner.rebuild_all(store.view, bar, projections, fill=fill)
     finally:
         gc.enable()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from adapters.sqlite.schema import (
     TRANSITION_INDEXES,
@@ -12,19 +15,27 @@ from adapters.sqlite.schema import (
     view_table_ddl,
 )
 from adapters.sqlite.search import search_table_ddl, write_search
-from adapters.storage.rebuild_rows import rebuild_rows
+from adapters.storage.rebuild_rows import find_keys, rebuild_rows, word_set
 from adapters.storage.sql import words_table
 from domain.ids import public_id_of_hex
 from projections.progress import NEXT_TRANSITIONS_TABLE, TRANSITIONS_TABLE
+from projections.rebuild_pass import live
 from projections.runner import NEXT_VIEW_TABLE, VIEW_TABLE
+from projections.schedule_view import NEXT_DUE_TABLE
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterable, Iterator
 
     from eventsourcing.sqlite import SQLiteCursor
 
     from projections.fold import Folded
+    from projections.rebuild_pass import RawRecord, Swept
     from projections.records import Record
+
+# Rows handed to one executemany: big enough that the statement's own cost vanishes, small
+# enough that the parameters of a chunk are a few megabytes at most.
+_CHUNK = 20_000
+_SORT_THREADS = 2
 
 
 class SQLiteRebuild:
@@ -47,6 +58,75 @@ class SQLiteRebuild:
             (position, public_id_of_hex(hex_id), version, topic, state)
             for position, hex_id, version, topic, state in c.sqlite_cursor
         ]
+
+    def sweep_records(
+        self, c: SQLiteCursor, *, upto: int, part: int, parts: int
+    ) -> Iterable[RawRecord]:
+        # Streamed from SQLite's cursor: a million rows are never all in memory at once.
+        c.sqlite_cursor.row_factory = None
+        where = (
+            "rowid <= ?"
+            if parts == 1
+            else "rowid <= ? AND unicode(substr(originator_id, -1)) % ? = ?"
+        )
+        arguments = (upto,) if parts == 1 else (upto, parts, part)
+        return c.sqlite_cursor.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "  # noqa: S608
+            f"WHERE {where} ORDER BY rowid",
+            arguments,
+        )
+
+    def write_swept(
+        self, c: SQLiteCursor, swept: Swept, names: Collection[str]
+    ) -> dict[str, float]:
+        # Each table gets its rows in the order of its key, so every insert appends to the
+        # B-tree; the secondary indexes are built once, at the swap.
+        seconds: dict[str, float] = {}
+        if "milestones" in names:
+            started = time.perf_counter()
+            milestones = live(swept)
+            _insert(
+                c,
+                f"INSERT INTO {NEXT_VIEW_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                [
+                    (
+                        m.public_id,
+                        d["projectId"],
+                        d["status"],
+                        d["createdAt"],
+                        m.version,
+                        orjson.dumps(d),
+                        *find_keys(d),
+                    )
+                    for m in milestones
+                    if (d := m.document) is not None
+                ],
+            )
+            milestones.sort(key=lambda m: m.created_at)
+            _insert(
+                c,
+                f"INSERT INTO {words_table(NEXT_VIEW_TABLE)} (rowid, id, words) VALUES (?, ?, ?)",  # noqa: S608
+                [
+                    (m.created_at, m.public_id, " ".join(sorted(word_set(d))))
+                    for m in milestones
+                    if (d := m.document) is not None
+                ],
+            )
+            seconds["milestones"] = time.perf_counter() - started
+        if "progress" in names:
+            started = time.perf_counter()
+            _insert(
+                c,
+                f"INSERT INTO {NEXT_TRANSITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                swept.transitions,
+            )
+            seconds["progress"] = time.perf_counter() - started
+        if "schedule" in names:
+            started = time.perf_counter()
+            rows = sorted(swept.due_rows.values())
+            _insert(c, f"INSERT INTO {NEXT_DUE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
+            seconds["schedule"] = time.perf_counter() - started
+        return seconds
 
     def create_next_view(self, c: SQLiteCursor) -> None:
         # Without its secondary indexes, which are built once after the bulk load.
@@ -102,16 +182,26 @@ class SQLiteRebuild:
                 c.execute(statement)
 
 
+def _insert(c: SQLiteCursor, statement: str, rows: list[Any]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        c.sqlite_cursor.executemany(statement, rows[start : start + _CHUNK])
+
+
 @contextmanager
 def _swapping(c: SQLiteCursor) -> Iterator[None]:
     """Dropped rows go to the free list as they are during a swap, not zeroed first
     (``secure_delete``, which Debian's SQLite turns on): zeroing wrote every page of the old
     tables to the WAL again (60 of the 100 MB it held after a rebuild of 250,000 events),
-    and what they held is in the log anyway. The connection's setting is restored after."""
+    and what they held is in the log anyway. The connection's settings are restored after."""
     c.execute("PRAGMA secure_delete")
     secure_delete = int(c.fetchone()[0])
+    c.execute("PRAGMA threads")
+    threads = int(c.fetchone()[0])
     c.execute("PRAGMA secure_delete = FAST")
+    # The indexes built at the swap sort every row: helper threads share the sort.
+    c.execute(f"PRAGMA threads = {_SORT_THREADS:d}")
     try:
         yield
     finally:
         c.execute(f"PRAGMA secure_delete = {secure_delete:d}")
+        c.execute(f"PRAGMA threads = {threads:d}")
