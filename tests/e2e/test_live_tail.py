@@ -18,7 +18,7 @@ import pytest
 from tests.api_client import assert_problem
 from tests.conftest import throwaway_postgres_database
 from tests.e2e.harness import Servers, backend_of, failed_start
-from tests.e2e.sse import Tail
+from tests.e2e.sse import Arrived, Tail
 from tests.e2e.test_slow_clients import P99_LIMIT
 
 if TYPE_CHECKING:
@@ -199,6 +199,53 @@ def test_the_server_ends_a_stream_and_a_resumed_one_misses_nothing_and_repeats_n
     assert positions == list(range(start + 1, start + 1 + len(positions)))
     ids = [m.message.json()["milestoneId"] for m in received]
     assert ids == written[: len(ids)]
+
+
+def test_streams_resumed_from_long_ago_while_events_flow_get_each_once_in_order(
+    server: Server, tail_servers: Servers, tails: list[Tail]
+) -> None:
+    # Streams that outlast the test, and a third slot.
+    env = {**TAIL_ENV, "MILESTONES_STREAM_SECONDS": "60", "MILESTONES_STREAMS_PER_WORKER": "3"}
+    server = tail_servers.start(server.database, env=env, workers=1)
+    watching = open_tail(tails, server)  # keeps the worker's shared read going meanwhile
+    watching.start()
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        number = 0
+        while not stop.is_set():
+            write(server, projectId=f"proj_flow_{number % 2}", title="flowing")
+            number += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        watching.events(5)  # the shared read is past where the two below resume by now
+        # Both read their backlog from the feed, then join the shared read as it moves on.
+        everything = open_tail(tails, server, last_event_id="0")
+        of_project = open_tail(tails, server, "projectId=proj_flow_1", last_event_id="0")
+        assert everything.start() == of_project.start() == 0
+        received, received_of_project = everything.events(20), of_project.events(3)
+        watching.events(10)  # still flowing after they joined
+    finally:
+        stop.set()
+        writer.join()
+    feed = server.client.feed(after=0)
+    received += receive_until(everything, feed[-1]["position"])
+    matching = [e for e in feed if e["payload"].get("projectId") == "proj_flow_1"]
+    received_of_project += receive_until(of_project, matching[-1]["position"])
+    assert [m.message.json() for m in received] == feed
+    assert [m.message.json() for m in received_of_project] == matching
+    assert everything.nothing_within(0.5)
+    assert of_project.nothing_within(0.1)
+
+
+def receive_until(tail: Tail, last: int) -> list[Arrived]:
+    """The stream's events up to the one at ``last``."""
+    received: list[Arrived] = []
+    while not received or received[-1].position < last:
+        received.append(tail.next())
+    return received
 
 
 def test_last_event_id_wins_over_after(server: Server, tails: list[Tail]) -> None:
