@@ -208,7 +208,7 @@ class LogWaiter:
             self._failing = True
             return None
         if self._failing:
-            log.warning("reading the event log for the live streams works again")
+            log.info("reading the event log for the live streams works again")
         self._failing = False
         return done
 

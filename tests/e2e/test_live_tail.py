@@ -220,13 +220,16 @@ def test_streams_resumed_from_long_ago_while_events_flow_get_each_once_in_order(
     writer = threading.Thread(target=keep_writing)
     writer.start()
     try:
-        watching.events(5)  # the shared read is past where the two below resume by now
+        for _ in range(5):  # the shared read is past where the two below resume by now
+            watching.next_event()
         # Both read their backlog from the feed, then join the shared read as it moves on.
         everything = open_tail(tails, server, last_event_id="0")
         of_project = open_tail(tails, server, "projectId=proj_flow_1", last_event_id="0")
         assert everything.start() == of_project.start() == 0
-        received, received_of_project = everything.events(20), of_project.events(3)
-        watching.events(10)  # still flowing after they joined
+        received = [everything.next_event() for _ in range(20)]
+        received_of_project = [of_project.next_event() for _ in range(3)]
+        for _ in range(10):  # still flowing after they joined
+            watching.next_event()
     finally:
         stop.set()
         writer.join()
@@ -236,15 +239,15 @@ def test_streams_resumed_from_long_ago_while_events_flow_get_each_once_in_order(
     received_of_project += receive_until(of_project, matching[-1]["position"])
     assert [m.message.json() for m in received] == feed
     assert [m.message.json() for m in received_of_project] == matching
-    assert everything.nothing_within(0.5)
-    assert of_project.nothing_within(0.1)
+    assert everything.no_event_within(0.5)
+    assert of_project.no_event_within(0.1)
 
 
 def receive_until(tail: Tail, last: int) -> list[Arrived]:
     """The stream's events up to the one at ``last``."""
     received: list[Arrived] = []
     while not received or received[-1].position < last:
-        received.append(tail.next())
+        received.append(tail.next_event())
     return received
 
 
