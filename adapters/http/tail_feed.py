@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from projections.ports import EventFilter
@@ -46,10 +47,17 @@ class SharedFeed:
         self._events: list[tuple[Record, IndexKeys | None]] = []
         self._base: int | None = None  # None: nothing read yet, every reader reads its own
         self._position = 0
+        # The reads run on one thread that lives as long as the process: the watcher's
+        # thread comes and goes with the streams, and each new thread would open (and
+        # keep) a connection of its own on backends that keep one per thread.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="tail-read")
 
     def catch_up(self, anew: bool) -> bool:
         """Read what the log gained since the last read (from its head, ``anew``): run by
         the watcher before it wakes the readers. Whether it read all there was."""
+        return self._thread.submit(self._catch_up, anew).result()
+
+    def _catch_up(self, anew: bool) -> bool:
         if anew or self._base is None:
             head = self._reads.lag()[1]
             with self._lock:
