@@ -116,6 +116,13 @@ class Tail:
             pass
         return arrived
 
+    def events_until(self, last: int) -> list[Arrived]:
+        """The stream's events up to the one at position ``last``."""
+        received: list[Arrived] = []
+        while not received or received[-1].position < last:
+            received.append(self.next_event())
+        return received
+
     def no_event_within(self, seconds: float) -> bool:
         """Whether the stream stays open for ``seconds`` with no event on it (keep-alives
         may come)."""

@@ -18,7 +18,7 @@ import pytest
 from tests.api_client import assert_problem
 from tests.conftest import throwaway_postgres_database
 from tests.e2e.harness import Servers, backend_of, failed_start
-from tests.e2e.sse import Arrived, Tail
+from tests.e2e.sse import Tail
 from tests.e2e.test_slow_clients import P99_LIMIT
 
 if TYPE_CHECKING:
@@ -234,21 +234,13 @@ def test_streams_resumed_from_long_ago_while_events_flow_get_each_once_in_order(
         stop.set()
         writer.join()
     feed = server.client.feed(after=0)
-    received += receive_until(everything, feed[-1]["position"])
+    received += everything.events_until(feed[-1]["position"])
     matching = [e for e in feed if e["payload"].get("projectId") == "proj_flow_1"]
-    received_of_project += receive_until(of_project, matching[-1]["position"])
+    received_of_project += of_project.events_until(matching[-1]["position"])
     assert [m.message.json() for m in received] == feed
     assert [m.message.json() for m in received_of_project] == matching
     assert everything.no_event_within(0.5)
     assert of_project.no_event_within(0.1)
-
-
-def receive_until(tail: Tail, last: int) -> list[Arrived]:
-    """The stream's events up to the one at ``last``."""
-    received: list[Arrived] = []
-    while not received or received[-1].position < last:
-        received.append(tail.next_event())
-    return received
 
 
 def test_last_event_id_wins_over_after(server: Server, tails: list[Tail]) -> None:
