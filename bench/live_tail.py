@@ -10,9 +10,10 @@ One ``milestones serve`` (two workers, no webhook deliverer) is measured with an
   a shared machine disturbs less than the rate).
 
 The streams are read by threads of this process that count the events they receive, so
-the figures also show that every stream kept up. Timings on a shared machine are noisy:
-the sides alternate (ABBA) so that a drift of the machine's load hits both alike, and the
-medians and every round's figure are reported.
+the figures also show that every stream kept up; the CPU those readers take under load is
+reported too (on a machine of few cores, the clients' CPU is taken from the server's).
+Timings on a shared machine are noisy: the sides alternate (ABBA) so that a drift of the
+machine's load hits both alike, and the medians and every round's figure are reported.
 """
 
 from __future__ import annotations
@@ -123,11 +124,12 @@ def idle_cpu(service: RunningService, seconds: float) -> float:
 
 
 def write_load(
-    wrk_path: str, service: RunningService, seconds: int, nonce: str
+    wrk_path: str, service: RunningService, seconds: int, nonce: str, readers_cpu: list[float]
 ) -> tuple[float, float]:
     """Writes per second under wrk's POSTs, and the server's CPU milliseconds per write:
     the cost that a busy neighbour on a shared machine disturbs less than the rate."""
     cpu_before = tree_cpu(service)
+    readers_before = time.process_time()
     result = wrk.run(
         wrk_path,
         service.url,
@@ -141,6 +143,7 @@ def write_load(
         msg = f"wrk saw {result.non_2xx} non-2xx answers and {result.socket_errors} errors"
         raise RuntimeError(msg)
     cpu_ms_per_write = 1000 * (tree_cpu(service) - cpu_before) / max(result.requests, 1)
+    readers_cpu.append((time.process_time() - readers_before) / seconds)
     return result.requests_per_second, cpu_ms_per_write
 
 
@@ -162,6 +165,8 @@ def measure(database: Path | str, rounds: int, seconds: int, log_dir: Path) -> d
     idle: dict[str, list[float]] = {"without": [], "with": []}
     loaded: dict[str, list[float]] = {"without": [], "with": []}
     per_write: dict[str, list[float]] = {"without": [], "with": []}
+    # CPU seconds per second of this process (the stream readers, and wrk's report read).
+    client: dict[str, list[float]] = {"without": [], "with": []}
     behind = 0
     with running(spec, log_dir) as service:
         for number in range(rounds):
@@ -170,14 +175,14 @@ def measure(database: Path | str, rounds: int, seconds: int, log_dir: Path) -> d
                 nonce = f"{side}{number}"
                 if side == "without":
                     idle[side].append(idle_cpu(service, seconds))
-                    rate, cost = write_load(wrk_path, service, seconds, nonce)
+                    rate, cost = write_load(wrk_path, service, seconds, nonce, client[side])
                     loaded[side].append(rate)
                     per_write[side].append(cost)
                     continue
                 with streams_open(service.port, count) as streams:
                     idle[side].append(idle_cpu(service, seconds))
                     start = head(service)
-                    rate, cost = write_load(wrk_path, service, seconds, nonce)
+                    rate, cost = write_load(wrk_path, service, seconds, nonce, client[side])
                     loaded[side].append(rate)
                     per_write[side].append(cost)
                     written = head(service) - start
@@ -202,6 +207,7 @@ def measure(database: Path | str, rounds: int, seconds: int, log_dir: Path) -> d
         "idle_cpu_rounds": idle,
         "writes_per_second_rounds": loaded,
         "server_cpu_ms_per_write_rounds": per_write,
+        "client_cpu_per_second_rounds": client,
         "events_missed_by_streams": behind,
     }
 

@@ -112,6 +112,12 @@ class EventFilter:
     actor: str | None = None
 
 
+# What the event index says of one event, for a filter to be applied to it in memory:
+# milestone id, project, type, occurredAt, actor (None for an event the index lacks, which
+# a filtered feed leaves out, as its join with the index does).
+IndexKeys = tuple[str, str, str, str, "str | None"]
+
+
 class Reads(Protocol):
     """Every read the service answers, from the view, the event index or the log."""
 
@@ -134,6 +140,10 @@ class Reads(Protocol):
 
     def version_at(self, public_id: str, instant: str) -> int | None: ...
     def events(self, after: int, limit: int, only: EventFilter) -> list[Record]: ...
+    def events_indexed(self, after: int, limit: int) -> list[tuple[Record, IndexKeys | None]]:
+        """A page of the whole log in commit order, each event with its index entry: one
+        read that every filter of the feed can then be applied to."""
+
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         """The project's transitions counted by the UTC date of their occurredAt, status
         before and status after, in date order: (date, before, after, how many)."""

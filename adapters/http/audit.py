@@ -53,9 +53,7 @@ class EventsResource:
         )
         records = self._reads.events(query.after, query.limit, only)
         if not records and query.wait is not None and self._tail is not None:
-            records = self._tail.long_poll(
-                lambda: self._reads.events(query.after, query.limit, only), query.wait
-            )
+            records = self._tail.long_poll(query.after, query.limit, only, query.wait)
         events = [feed_document(record) for record in records]
         next_after = records[-1][0] if len(records) == query.limit else None
         if next_after is not None:

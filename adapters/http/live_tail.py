@@ -3,8 +3,11 @@
 A stream or a long poll holds one of the worker's threads for as long as it lasts, so a
 worker serves at most ``slots`` of them at once and answers more with a 503 and
 ``Retry-After``: the other threads stay for ordinary requests. Every stream and long poll
-of the worker waits on the one ``LogWaiter``; when the log grows each reads the feed from
-its own position with its own filters, the same query as ``/api/events``.
+of the worker waits on the one ``LogWaiter``; when the log grows, the waiter's thread reads
+the new events once (``SharedFeed``) and each stream takes those that match its filters.
+
+While the storage cannot be read, streams pause: they keep their place and their
+keep-alives, and go on from there once it answers again (a stream still ends on time).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import orjson
@@ -30,6 +33,7 @@ from adapters.contract.live_tail import (
 )
 from adapters.contract.validation import parse_query
 from adapters.http.problems import PROBLEM_JSON, problem_body
+from adapters.http.tail_feed import PAGE, Cursor, SharedFeed
 from projections.events import feed_document
 from projections.ports import EventFilter
 
@@ -41,14 +45,14 @@ if TYPE_CHECKING:
     from projections.ports import Reads
     from projections.records import Record
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
-PAGE = 500  # events read (and sent) at a time
 # Milliseconds a browser waits before it reconnects a stream that ended.
 RECONNECT_MS = 1000
 # Seconds between two looks at whether a silent stream's client is still there, and at
 # most this late a stream learns that the process is going down.
 CHECK_SECONDS = 1.0
+# Seconds between two tries of a stream to read its backlog while the storage fails.
+RETRY_SECONDS = 1.0
 KEEP_ALIVE = b": keep-alive\n\n"
 # Messages kept once made: the worker's streams send the same events, each made once.
 RENDERED = 4096
@@ -75,6 +79,8 @@ class LiveTail:
     ) -> None:
         self.reads = reads
         self.waiter = waiter
+        self.feed = SharedFeed(reads)
+        waiter.on_change(self.feed.catch_up)
         self._free = threading.Semaphore(slots)
         self.stream_seconds = stream_seconds
         self.keepalive_seconds = keepalive_seconds
@@ -112,12 +118,17 @@ class LiveTail:
     def head(self) -> int:
         return self.reads.lag()[1]
 
-    def long_poll(self, read: Callable[[], list[T]], seconds: float) -> list[T]:
-        """``read()`` again each time the log grows, until it finds something or the time is up."""
+    def cursor(self, after: int, only: EventFilter) -> Cursor:
+        return Cursor(self.reads, self.feed, after, only)
+
+    def long_poll(self, after: int, limit: int, only: EventFilter, seconds: float) -> list[Record]:
+        """The first matching events after ``after`` once the log gains some, or none when
+        the time is up; each wake takes them from the shared read, as a stream does."""
         deadline = time.monotonic() + min(seconds, self.longest_wait)
         with self.slot(), self.waiter.watching():
             generation = self.waiter.generation()
-            found = read()
+            cursor = self.cursor(after, only)
+            found = cursor.read(limit)
             while not found and not self.waiter.closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -125,7 +136,7 @@ class LiveTail:
                 latest = self.waiter.wait(generation, remaining)
                 if latest != generation:
                     generation = latest
-                    found = read()
+                    found = cursor.read(limit)
         return found
 
     def message(self, record: Record) -> bytes:
@@ -207,6 +218,7 @@ class Stream:
         self._release = tail.take_slot()
         self._tail = tail
         self._client = env.get("gunicorn.socket")
+        self._failing = False
         self._messages = self._run(after, only)
 
     def __iter__(self) -> Stream:
@@ -229,19 +241,18 @@ class Stream:
         with waiter.watching():
             generation = waiter.generation()
             quiet_since = time.monotonic()
+            cursor = tail.cursor(position, only)
             while True:
-                records = self._read(position, only)
-                if records is None:
-                    return
+                records = self._read(cursor)
+                retry_at = None if records is not None else time.monotonic() + RETRY_SECONDS
                 if records:
-                    position = records[-1][0]
                     tail.count_sent(len(records))
                     yield b"".join(tail.message(record) for record in records)
                     quiet_since = time.monotonic()
                     more = len(records) == PAGE
                     if more and not waiter.closing and time.monotonic() < ends:
                         continue  # more are waiting (a catch-up too ends on time, and on a stop)
-                latest, keep_alive = self._wait(generation, quiet_since, ends)
+                latest, keep_alive = self._wait(generation, quiet_since, ends, retry_at)
                 if latest is None:
                     return
                 generation = latest
@@ -249,26 +260,36 @@ class Stream:
                     yield KEEP_ALIVE
                     quiet_since = time.monotonic()
 
-    def _read(self, position: int, only: EventFilter) -> list[Record] | None:
-        """The matching events after ``position``; None if the storage failed: the stream
-        ends, and the client resumes from its last id once the storage answers again."""
+    def _read(self, cursor: Cursor) -> list[Record] | None:
+        """The next matching events; None if the storage failed: the stream pauses (its
+        keep-alives go on) and tries again shortly, from the same place."""
         try:
-            return self._tail.reads.events(position, PAGE, only)
-        except Exception as error:  # noqa: BLE001 - the status was sent: ending is all left
-            log.warning("a live stream ended: reading the feed failed: %s", error)
+            records = cursor.read()
+        except Exception as error:  # noqa: BLE001 - any failure of the storage: retried
+            if not self._failing:
+                log.warning("a live stream waits: reading the feed failed: %s", error)
+            self._failing = True
             return None
+        self._failing = False
+        return records
 
-    def _wait(self, generation: int, quiet_since: float, ends: float) -> tuple[int | None, bool]:
-        """Until the log changed or a keep-alive is due: the generation then (None: the
-        stream is over), and whether to send a keep-alive."""
+    def _wait(
+        self, generation: int, quiet_since: float, ends: float, retry_at: float | None
+    ) -> tuple[int | None, bool]:
+        """Until the log changed, a keep-alive is due or (after a failed read) ``retry_at``:
+        the generation then (None: the stream is over), and whether to send a keep-alive."""
         waiter, keepalive = self._tail.waiter, self._tail.keepalive_seconds
         while True:
             now = time.monotonic()
             if waiter.closing or now >= ends:
                 return None, False
             if now - quiet_since >= keepalive:
-                return generation, True  # and a read: a safety net for a missed notice
+                return generation, True  # and a read after it: a safety net for a missed wake
+            if retry_at is not None and now >= retry_at:
+                return generation, False
             timeout = min(CHECK_SECONDS, ends - now, quiet_since + keepalive - now)
+            if retry_at is not None:
+                timeout = min(timeout, retry_at - now)
             latest = waiter.wait(generation, timeout)
             if latest != generation:
                 return latest, False

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
 
     from projections.finding import Find
-    from projections.ports import EventFilter, StreamRow
+    from projections.ports import EventFilter, IndexKeys, StreamRow
     from projections.records import Record
     from projections.schedule import ScheduledRow
 
@@ -165,6 +165,30 @@ class PostgresReads:
                 f"FROM {EVENTS_TABLE} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
             )
         return [record_of(row) for row in self._rows(sql, [*params, after, limit])]
+
+    def events_indexed(self, after: int, limit: int) -> list[tuple[Record, IndexKeys | None]]:
+        rows = self._rows(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "  # noqa: S608
+            "e.state, i.milestone_id, i.project_id, i.type, i.occurred_at, i.actor "
+            f"FROM {EVENTS_TABLE} e LEFT JOIN event_index i ON i.position = e.notification_id "
+            "WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s",
+            (after, limit),
+        )
+        return [
+            (
+                record_of(row),
+                None
+                if row["milestone_id"] is None
+                else (
+                    row["milestone_id"],
+                    row["project_id"],
+                    row["type"],
+                    row["occurred_at"],
+                    row["actor"],
+                ),
+            )
+            for row in rows
+        ]
 
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         rows = self._rows(

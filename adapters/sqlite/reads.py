@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from projections.finding import Find
-    from projections.ports import EventFilter, StreamRow
+    from projections.ports import EventFilter, IndexKeys, StreamRow
     from projections.records import Record
     from projections.schedule import ScheduledRow
 
@@ -194,6 +194,23 @@ class SQLiteReads:
             )
         rows = self._connection().execute(sql, [*params, after, limit]).fetchall()
         return [(row[0], public_id_of_hex(row[1]), *row[2:]) for row in rows]
+
+    def events_indexed(self, after: int, limit: int) -> list[tuple[Record, IndexKeys | None]]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, "
+                "i.milestone_id, i.project_id, i.type, i.occurred_at, i.actor "
+                "FROM stored_events e LEFT JOIN event_index i ON i.position = e.rowid "
+                "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?",
+                (after, limit),
+            )
+            .fetchall()
+        )
+        return [
+            ((row[0], public_id_of_hex(row[1]), *row[2:5]), None if row[5] is None else row[5:])
+            for row in rows
+        ]
 
     def daily_transitions(self, project_id: str) -> list[tuple[str, str | None, str | None, int]]:
         sql = (

@@ -3,8 +3,10 @@
 A stream must learn within a second that the log grew, whichever process or instance
 wrote it. Polling the database once per stream would multiply the cost by the streams;
 here one thread per process watches the log (``LogWatch``: PostgreSQL's LISTEN, or a
-cheap look at SQLite's head) and bumps a generation number under a condition variable.
-Each waiting stream wakes, reads the feed from its own position, and waits again.
+cheap look at SQLite's head). When the log grew, the thread runs the reader it was given
+(``on_change``: the read of the new events that every stream of the process shares) and
+then bumps a generation number under a condition variable; each waiting stream wakes,
+takes what it needs of that read, and waits again.
 
 The thread starts with the first waiter and stops once none has been left for a while,
 so an idle service that nobody tails runs no watcher at all.
@@ -90,8 +92,17 @@ class LogWaiter:
         self._armed = False
         self._thread: threading.Thread | None = None
         self._idle_since: float | None = None
+        self._reader: Callable[[bool], bool] | None = None
+        self._failing = False
         self.closing = False
         _waiters.add(self)
+
+    def on_change(self, reader: Callable[[bool], bool]) -> None:
+        """Have the watcher run ``reader(anew)`` each time the log grew, before it wakes the
+        waiters: ``anew`` on its first run since the watcher started (what it read before
+        may be long out of date); it answers whether it read all there was (else it runs
+        again at once, and after a failure a moment later)."""
+        self._reader = reader
 
     @contextmanager
     def watching(self) -> Iterator[None]:
@@ -138,6 +149,9 @@ class LogWaiter:
 
     def _watch(self) -> None:
         watch: LogWatch | None = None
+        # ``anew``: the shared read has yet to start from the head; ``pending``: it has yet
+        # to read all that the log gained (it was cut short, or failed).
+        anew, pending = True, False
         try:
             while not self.closing:
                 if watch is None:
@@ -149,14 +163,16 @@ class LogWaiter:
                         continue
                     changed = True  # what was committed before it was armed went unseen
                 else:
-                    seen = self._look(watch)
-                    changed = seen is not False
+                    seen = self._look(watch, 0.0 if pending else 0.5)
+                    changed = seen is not False or pending
                     if seen is None:
                         watch = None  # failed, and what was committed meanwhile went unseen
-                if not self._publish(changed=changed):
+                read = self._read(anew=anew) if changed else True
+                pending, anew = read is not True, anew and read is None
+                if not self._publish(changed=changed and read is not None):
                     return
                 if changed:
-                    time.sleep(COALESCE)
+                    time.sleep(COALESCE if read is not None else RETRY_SECONDS)
         finally:
             if watch is not None:
                 watch.close()
@@ -179,11 +195,28 @@ class LogWaiter:
                 return False
             return True
 
+    def _read(self, *, anew: bool) -> bool | None:
+        """The shared read of what the log gained: whether it read all there was, None if
+        the storage failed (the streams wait meanwhile, and it is read again in a second)."""
+        if self._reader is None:
+            return True
+        try:
+            done = self._reader(anew)
+        except Exception as error:  # noqa: BLE001 - any failure of the storage: retried
+            if not self._failing:  # once per outage, not once a second
+                log.warning("reading the event log for the live streams failed: %s", error)
+            self._failing = True
+            return None
+        if self._failing:
+            log.info("reading the event log for the live streams works again")
+        self._failing = False
+        return done
+
     @staticmethod
-    def _look(watch: LogWatch) -> bool | None:
+    def _look(watch: LogWatch, timeout: float) -> bool | None:
         """Whether the log changed; None if the watch failed (it is closed then)."""
         try:
-            return watch.changed(timeout=0.5)
+            return watch.changed(timeout=timeout)
         except Exception:  # the storage went away: watch anew
             log.warning("watching the event log failed; watching again", exc_info=True)
             watch.close()

@@ -108,6 +108,35 @@ class Tail:
                 return messages
             messages.append(arrived)
 
+    def next_event(self, timeout: float = 5.0) -> Arrived:
+        """The next message that carries an event: keep-alives (which an SSE client sees as
+        messages without data once an id was sent) are skipped."""
+        deadline = time.monotonic() + timeout
+        while not (arrived := self.next(max(deadline - time.monotonic(), 0.0))).message.data:
+            pass
+        return arrived
+
+    def events_until(self, last: int) -> list[Arrived]:
+        """The stream's events up to the one at position ``last``."""
+        received: list[Arrived] = []
+        while not received or received[-1].position < last:
+            received.append(self.next_event())
+        return received
+
+    def no_event_within(self, seconds: float) -> bool:
+        """Whether the stream stays open for ``seconds`` with no event on it (keep-alives
+        may come)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                arrived = self._arrivals.get(timeout=left)
+            except queue.Empty:
+                return True
+            if arrived is ENDED or arrived.message.data:
+                self._arrivals.put(arrived)
+                return False
+        return True
+
     def nothing_within(self, seconds: float) -> bool:
         try:
             arrived = self._arrivals.get(timeout=seconds)

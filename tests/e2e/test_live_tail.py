@@ -201,6 +201,48 @@ def test_the_server_ends_a_stream_and_a_resumed_one_misses_nothing_and_repeats_n
     assert ids == written[: len(ids)]
 
 
+def test_streams_resumed_from_long_ago_while_events_flow_get_each_once_in_order(
+    server: Server, tail_servers: Servers, tails: list[Tail]
+) -> None:
+    # Streams that outlast the test, and a third slot.
+    env = {**TAIL_ENV, "MILESTONES_STREAM_SECONDS": "60", "MILESTONES_STREAMS_PER_WORKER": "3"}
+    server = tail_servers.start(server.database, env=env, workers=1)
+    watching = open_tail(tails, server)  # keeps the worker's shared read going meanwhile
+    watching.start()
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        number = 0
+        while not stop.is_set():
+            write(server, projectId=f"proj_flow_{number % 2}", title="flowing")
+            number += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for _ in range(5):  # the shared read is past where the two below resume by now
+            watching.next_event()
+        # Both read their backlog from the feed, then join the shared read as it moves on.
+        everything = open_tail(tails, server, last_event_id="0")
+        of_project = open_tail(tails, server, "projectId=proj_flow_1", last_event_id="0")
+        assert everything.start() == of_project.start() == 0
+        received = [everything.next_event() for _ in range(20)]
+        received_of_project = [of_project.next_event() for _ in range(3)]
+        for _ in range(10):  # still flowing after they joined
+            watching.next_event()
+    finally:
+        stop.set()
+        writer.join()
+    feed = server.client.feed(after=0)
+    received += everything.events_until(feed[-1]["position"])
+    matching = [e for e in feed if e["payload"].get("projectId") == "proj_flow_1"]
+    received_of_project += of_project.events_until(matching[-1]["position"])
+    assert [m.message.json() for m in received] == feed
+    assert [m.message.json() for m in received_of_project] == matching
+    assert everything.no_event_within(0.5)
+    assert of_project.no_event_within(0.1)
+
+
 def test_last_event_id_wins_over_after(server: Server, tails: list[Tail]) -> None:
     write(server, title="one"), write(server, title="two")
     head = server.client.head()

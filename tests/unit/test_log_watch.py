@@ -106,6 +106,33 @@ def test_a_failing_storage_is_watched_again_and_wakes_the_waiters_when_it_answer
         assert waiter.wait(latest, timeout=5.0) != latest
 
 
+def test_the_shared_read_runs_before_each_wake_and_a_failed_one_wakes_nobody() -> None:
+    log = Log()
+    waiter = LogWaiter(log.watch)
+    reads: list[tuple[bool, int]] = []
+    failures = [2]  # the read after the first commit fails twice, then works
+
+    def read(anew: bool) -> bool:
+        if log.position == 1 and failures[0]:
+            failures[0] -= 1
+            reads.append((anew, -1))
+            raise OSError("the storage is gone")
+        reads.append((anew, log.position))
+        return True
+
+    waiter.on_change(read)
+    with waiter.watching():
+        wait_until(lambda: len(reads) == 1)  # when armed: from the head, anew
+        generation = waiter.generation()
+        log.position = 1
+        started = time.monotonic()
+        latest = waiter.wait(generation, timeout=5.0)
+        # The wake came once a read worked: the waiters find what it read.
+        assert reads == [(True, 0), (False, -1), (False, -1), (False, 1)]
+        assert latest == generation + 1
+        assert time.monotonic() - started >= 2.0  # a second between two tries
+
+
 def test_a_stop_ends_every_wait_at_once() -> None:
     waiter = LogWaiter(Log().watch)
     with waiter.watching():
