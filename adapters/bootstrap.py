@@ -318,17 +318,19 @@ def open_service(settings: Settings, *, keep_chain: bool = True) -> Service:
         keeper_store = _keeper_store(settings)
         keeper = chain.keeper() if keeper_store is None else audit_chain(keeper_store.view).keeper()
         keeper.start()
-    service = Service(milestones, reads, store, open_webhooks(settings), chain, keeper)
-    service.keeper_store = keeper_store
-    return service
+    webhooks = open_webhooks(settings)
+    return Service(milestones, reads, store, webhooks, chain, keeper, keeper_store)
 
 
 def _keeper_store(settings: Settings) -> Store | None:
-    """Connections of the chain keeper's own. In the service's pool, which hands out its
-    idle connections in turn, the keeper's turns made the pool hold one more, so a request
-    more often got a connection whose page cache another connection's write had made stale,
-    and read its pages again. None for a database in
-    memory, which only the service's own connections reach."""
+    """Connections of the chain keeper's own, on SQLite. In the service's pool, which hands
+    out its idle connections in turn, the keeper's turns made the pool hold one more, so a
+    request more often got a connection whose page cache another connection's write had
+    made stale, and read its pages again. None for a database in memory, which only the
+    service's own connections reach, and on PostgreSQL, whose pages are the server's: there
+    a pool of its own would only take more of the connections the server allows."""
+    if not settings.database_url.startswith("sqlite"):
+        return None
     try:
         return open_store(settings, read_only=False)
     except StoreMissing:
