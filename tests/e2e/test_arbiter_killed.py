@@ -5,6 +5,7 @@ port and serves. Nothing acknowledged meanwhile is lost.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -87,8 +88,10 @@ def test_a_deliverer_being_restarted_is_never_counted_as_a_worker(servers: Serve
     deadline = time.monotonic() + 2.5  # the deliverer is restarted 1 s after it dies
     while time.monotonic() < deadline:
         for deliverer in server.deliverer_pids():
-            os.kill(deliverer, signal.SIGKILL)
-            restarts += 1
+            # Listed, then reaped by the arbiter before the signal: it is gone already.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(deliverer, signal.SIGKILL)
+                restarts += 1
         assert server.worker_pids() == workers
         samples += 1
     assert restarts >= 2, (restarts, server.output())
