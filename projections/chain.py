@@ -17,7 +17,7 @@ import orjson
 import rfc8785
 
 from projections.document import WIRE_NAMES, wire_fields
-from projections.events import event_document
+from projections.events import event_document, event_object
 from projections.records import event_type, latest_version, stored_instant
 
 if TYPE_CHECKING:
@@ -112,15 +112,7 @@ def record_event(public_id: str, version: int, topic: str, stored: bytes) -> Doc
     payload_of = _PAYLOADS.get(kind)
     if payload_of is not None and state.get("class_version") == latest_version(topic):
         try:
-            return {
-                "milestoneId": public_id,
-                "version": version,
-                "type": kind,
-                "occurredAt": stored_instant(state["timestamp"]),
-                "actor": state["actor"],
-                "requestId": state["request_id"],
-                "payload": payload_of(state),
-            }
+            return event_object(public_id, version, kind, state, payload_of(state))
         except (KeyError, TypeError, AttributeError, ValueError):
             pass
     return event_document(public_id, version, topic, stored)

@@ -8,6 +8,8 @@ from projections.document import wire_fields
 from projections.records import decode, event_type, stored_instant
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from projections.document import Document
     from projections.records import Record
 
@@ -17,6 +19,13 @@ def event_document(public_id: str, version: int, topic: str, stored: bytes) -> D
     record; ``actor`` and ``requestId`` are None for records from before events had them."""
     state = decode(topic, stored)
     kind = event_type(topic)
+    return event_object(public_id, version, kind, state, _payload(kind, state))
+
+
+def event_object(
+    public_id: str, version: int, kind: str, state: Mapping[str, Any], payload: Document
+) -> Document:
+    """The event object of a decoded state whose payload is made already."""
     return {
         "milestoneId": public_id,
         "version": version,
@@ -24,7 +33,7 @@ def event_document(public_id: str, version: int, topic: str, stored: bytes) -> D
         "occurredAt": stored_instant(state["timestamp"]),
         "actor": state["actor"],
         "requestId": state["request_id"],
-        "payload": _payload(kind, state),
+        "payload": payload,
     }
 
 
