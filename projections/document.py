@@ -64,7 +64,7 @@ INSTANTS = frozenset(name for name, hint in _FIELD_TYPES.items() if datetime in 
 DOCUMENT_KEYS = ("id", *WIRE_NAMES.values(), "createdAt")
 
 
-def _instant_text(value: dict[str, str] | datetime | None) -> str | None:
+def instant_text(value: dict[str, str] | datetime | None) -> str | None:
     """An instant, stored (the library's transcoding) or in memory, as the wire shows it."""
     if value is None:
         return None
@@ -81,7 +81,7 @@ def wire_fields(attributes: Mapping[str, Any]) -> Document:
     """The milestone fields among ``attributes`` (stored state or aggregate attributes), by
     wire name, in the order given."""
     return {
-        WIRE_NAMES[name]: _instant_text(value) if name in INSTANTS else value
+        WIRE_NAMES[name]: instant_text(value) if name in INSTANTS else value
         for name, value in attributes.items()
         if name in WIRE_NAMES
     }
@@ -92,7 +92,7 @@ def milestone_document(public_id: str, attributes: Mapping[str, Any], created_at
     document: Document = {"id": public_id}
     for name, wire, instant in _FIELDS:
         value = attributes[name]
-        document[wire] = _instant_text(value) if instant and value is not None else value
+        document[wire] = instant_text(value) if instant and value is not None else value
     document["createdAt"] = created_at
     return document
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import orjson
 
 from domain.ids import public_id_of_hex
-from projections.document import INSTANTS, WIRE_NAMES, _instant_text, milestone_document
-from projections.records import _event_class, event_type, stored_instant
+from projections.document import INSTANTS, WIRE_NAMES, instant_text, milestone_document
+from projections.records import event_class_of, event_type, stored_instant
 from projections.runner import Rebuilt
 from projections.schedule import due_microseconds
 
@@ -77,7 +77,7 @@ def _decoder(topic: str) -> tuple[int, int, Any]:
     if kind not in _KINDS:
         msg = f"unknown milestone event type: {kind}"
         raise ValueError(msg)
-    event_class, latest = _event_class(topic)
+    event_class, latest = event_class_of(topic)
     return _KINDS[kind], latest, event_class
 
 
@@ -152,7 +152,7 @@ def sweep(records: Iterable[RawRecord], swept: Swept | None = None) -> Swept:  #
             changes = state["changes"]
             for name, value in changes.items():  # projections.document.wire_fields
                 if (wire := WIRE_NAMES.get(name)) is not None:
-                    document[wire] = _instant_text(value) if name in INSTANTS else value
+                    document[wire] = instant_text(value) if name in INSTANTS else value
             if "due_date" in changes:
                 _move(due_rows, public_id, changes["due_date"], position)
         elif kind == _STATUS_CHANGED:

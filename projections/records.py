@@ -35,7 +35,7 @@ def decode(topic: str, stored: bytes) -> dict[str, Any]:
     mapper does for the domain (``class_version`` and ``upcast_vN_vN+1``).
     """
     state: dict[str, Any] = orjson.loads(stored)
-    event_class, latest = _event_class(topic)
+    event_class, latest = event_class_of(topic)
     version = state.pop("class_version", 1)
     while version < latest:
         getattr(event_class, f"upcast_v{version}_v{version + 1}")(state)
@@ -52,7 +52,7 @@ def decoded(records: Iterable[Record]) -> list[Event]:
 
 
 @lru_cache
-def _event_class(topic: str) -> tuple[type, int]:
+def event_class_of(topic: str) -> tuple[type, int]:
     event_class = resolve_topic(topic)
     return event_class, getattr(event_class, "class_version", 1)
 
@@ -60,7 +60,7 @@ def _event_class(topic: str) -> tuple[type, int]:
 @lru_cache
 def latest_version(topic: str) -> int:
     """The class version that a record of ``topic`` written today has (1 when unversioned)."""
-    return _event_class(topic)[1]
+    return event_class_of(topic)[1]
 
 
 @lru_cache

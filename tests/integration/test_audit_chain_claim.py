@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from adapters.bootstrap import audit_chain, open_service, open_store
 from adapters.settings import Settings
@@ -17,18 +18,30 @@ from tests.integration.app_client import AppClient
 from tests.integration.test_audit_chain import chained_store, reference_chain, run_sql
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-    from adapters.bootstrap import Service
+    from adapters.bootstrap import Service, Store
+
+
+@contextmanager
+def unchained_beside_another_process(
+    database_url: str, open_services: Callable[[], Service]
+) -> Iterator[tuple[list[dict[str, Any]], Store]]:
+    """A log of events with no chain, and a store of another process's connections on it:
+    the events and that store."""
+    _, events = chained_store(open_services)
+    run_sql(database_url, ("DROP TABLE audit_chain", ()))  # the whole log unchained
+    other = open_store(Settings(database_url=database_url), read_only=False)
+    try:
+        yield events, other
+    finally:
+        other.close()
 
 
 def test_a_service_starting_while_another_process_chains_leaves_the_work_to_it(
     database_url: str, open_services: Callable[[], Service]
 ) -> None:
-    _, events = chained_store(open_services)
-    run_sql(database_url, ("DROP TABLE audit_chain", ()))  # the whole log unchained
-    other = open_store(Settings(database_url=database_url), read_only=False)
-    try:
+    with unchained_beside_another_process(database_url, open_services) as (events, other):
         chaining = audit_chain(other.view)
         with chaining.table.claim(wait=True) as claimed:
             assert claimed
@@ -43,17 +56,12 @@ def test_a_service_starting_while_another_process_chains_leaves_the_work_to_it(
         # first): the service reads those rows.
         chaining.catch_up()
         assert service.chain.head().hash == reference_chain(events)[-1]
-    finally:
-        other.close()
 
 
 def test_a_keeper_chains_again_once_the_claim_is_free(
     database_url: str, open_services: Callable[[], Service]
 ) -> None:
-    _, events = chained_store(open_services)
-    run_sql(database_url, ("DROP TABLE audit_chain", ()))
-    other = open_store(Settings(database_url=database_url), read_only=False)
-    try:
+    with unchained_beside_another_process(database_url, open_services) as (events, other):
         with audit_chain(other.view).table.claim(wait=True):
             service = open_services()
             assert service.chain is not None
@@ -63,17 +71,12 @@ def test_a_keeper_chains_again_once_the_claim_is_free(
             assert time.monotonic() < deadline, "the keeper did not chain after the claim"
             time.sleep(0.02)
         assert service.chain.head().hash == reference_chain(events)[-1]
-    finally:
-        other.close()
 
 
 def test_a_catch_up_that_must_chain_waits_for_the_claim(
     database_url: str, open_services: Callable[[], Service]
 ) -> None:
-    _, events = chained_store(open_services)
-    run_sql(database_url, ("DROP TABLE audit_chain", ()))
-    other = open_store(Settings(database_url=database_url), read_only=False)
-    try:
+    with unchained_beside_another_process(database_url, open_services) as (events, other):
         chain = audit_chain(other.view)
         chain.create()
         chained: list[int] = []
@@ -86,8 +89,16 @@ def test_a_catch_up_that_must_chain_waits_for_the_claim(
         waiting.join(10)
         assert chained == [len(events)]
         assert chain.head().hash == reference_chain(events)[-1]
-    finally:
-        other.close()
+
+
+def test_only_a_sqlite_service_opens_connections_for_its_keeper(
+    database_url: str, open_services: Callable[[], Service]
+) -> None:
+    """On PostgreSQL the pages are the server's: a pool of the keeper's own would only take
+    more of the connections the server allows."""
+    service = open_services()
+    assert (service.keeper_store is not None) == database_url.startswith("sqlite")
+    assert service.chain_keeper is not None
 
 
 def test_the_keeper_chains_on_connections_of_its_own(sqlite_url: str) -> None:
